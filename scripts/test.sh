@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, build, run the unit tests (ctest) and the
+# integration and end-to-end tests (node's test runner) against the real binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+dir=$(scripts/build.sh release)
+ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
+export CC_RELAY_BIN="$PWD/$dir/cli/cc-relay"
+cd tests
+node --test --test-concurrency=1 integration/ e2e/

@@ -1,0 +1,180 @@
+#pragma once
+// The configuration model: what `config.yaml` says, after `${VAR}` expansion, defaults and
+// validation. Schema-compatible with the Go cc-relay; keys new to this design live under `server:`.
+// Loaded by the master (and by each CLI command); workers receive a validated Config.
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ccr::shared {
+
+struct KeyConfig {
+    std::string key;
+    std::int64_t rpm_limit = 0;
+    std::int64_t itpm_limit = 0;
+    std::int64_t otpm_limit = 0;
+    std::int64_t tpm_limit = 0;  // deprecated: split 50/50 into itpm/otpm when those are unset
+    int priority = 0;            // 0..2
+    int weight = 0;              // 0 is treated as 1
+};
+
+struct PoolingConfig {
+    bool enabled = false;
+    std::string strategy = "least_loaded";
+};
+
+struct ProviderConfig {
+    std::string name;
+    std::string type;  // anthropic, zai, minimax, deepseek, moonshot, openrouter, ollama, ...
+    bool enabled = false;
+    std::string base_url;  // empty: the type's default
+    std::vector<std::string> models;
+    /// Exact incoming model name -> provider model name, in file order.
+    std::vector<std::pair<std::string, std::string>> model_mapping;
+    std::vector<KeyConfig> keys;
+    PoolingConfig pooling;
+    std::string ca_file;  // PEM bundle used instead of the system store
+    /// Override whether the provider serves /v1/messages/count_tokens (unset: the type's default).
+    std::optional<bool> count_tokens;
+    // Cloud providers (accepted for schema compatibility; used by later provider work).
+    std::string aws_region, aws_access_key_id, aws_secret_access_key;
+    std::string gcp_project_id, gcp_region;
+    std::string azure_resource_name, azure_api_version, azure_deployment_id;
+};
+
+struct AuthConfig {
+    std::string api_key;  // x-api-key clients must send; falls back to legacy server.api_key
+    bool allow_bearer = false;
+    bool allow_subscription = false;  // alias of allow_bearer
+    std::string bearer_secret;        // empty: any non-empty bearer token is accepted
+};
+
+struct ServerConfig {
+    std::string listen = "127.0.0.1:8787";
+    AuthConfig auth;
+    std::string api_key;  // legacy
+    std::int64_t max_body_bytes = 32LL * 1024 * 1024;
+    std::int64_t timeout_ms = 600000;  // whole-request deadline, at most 24 h
+    std::int64_t max_concurrent = 0;   // 0: unlimited
+    bool enable_http2 = false;         // accepted for compatibility; HTTP/1.1 only
+    // New in this design.
+    int workers = 0;                           // 0: number of CPUs
+    std::int64_t drain_timeout_ms = 30000;     // graceful drain on SIGTERM and reload
+    std::int64_t read_header_timeout_ms = 10000;
+    std::int64_t idle_timeout_ms = 120000;     // keep-alive idle connections
+    std::int64_t connect_timeout_ms = 10000;   // upstream TCP + TLS
+    std::int64_t response_header_timeout_ms = 0;  // upstream first byte; 0: timeout_ms
+    std::int64_t max_open_files = 0;           // 0: the hard limit
+    std::string shm_name;                      // empty: derived from the port, "/cc-relay-8787"
+    std::string pid_file;
+
+    /// The effective client API key (auth.api_key, else legacy api_key).
+    const std::string& effective_api_key() const {
+        return auth.api_key.empty() ? api_key : auth.api_key;
+    }
+    bool bearer_enabled() const { return auth.allow_bearer || auth.allow_subscription; }
+};
+
+struct RoutingConfig {
+    std::string strategy = "failover";
+    std::int64_t failover_timeout = 5000;
+    bool debug = false;
+    /// Model-name prefix -> provider name (strategy model_based), in file order.
+    std::vector<std::pair<std::string, std::string>> model_mapping;
+    std::string default_provider;
+};
+
+struct DebugOptions {
+    bool log_request_body = false;
+    bool log_response_headers = false;
+    bool log_tls_metrics = false;
+    std::int64_t max_body_log_size = 1000;
+};
+
+struct LoggingConfig {
+    std::string level = "info";    // trace, debug, info, warn, error, off
+    std::string format = "text";   // text, json (console, pretty: text)
+    std::string output = "stdout"; // stdout, stderr or a file path
+    bool pretty = false;
+    DebugOptions debug_options;
+};
+
+struct Config {
+    ServerConfig server;
+    RoutingConfig routing;
+    std::vector<ProviderConfig> providers;
+    LoggingConfig logging;
+
+    std::string source;                 // file path, or "<built-in>"
+    std::vector<std::string> warnings;  // unknown keys etc., "file:line:col: message"
+};
+
+/// One problem found while loading; `line`/`column` are 1-based, 0 when unknown.
+struct Diagnostic {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string message;
+    std::string to_string() const;
+};
+
+/// Thrown by the loaders with every problem found, not just the first.
+class ConfigError : public std::runtime_error {
+public:
+    explicit ConfigError(std::vector<Diagnostic> diags);
+    const std::vector<Diagnostic>& diagnostics() const { return diags_; }
+
+private:
+    std::vector<Diagnostic> diags_;
+};
+
+/// Environment lookup, injectable for tests.
+using EnvLookup = std::optional<std::string> (*)(const std::string& name);
+std::optional<std::string> process_env(const std::string& name);
+
+/// Parse, expand, default and validate YAML text. `source` names it in diagnostics.
+Config load_config_text(const std::string& text,
+                        const std::string& source,
+                        EnvLookup env = &process_env);
+/// Read and load a file.
+Config load_config_file(const std::string& path, EnvLookup env = &process_env);
+/// The built-in default: listen on 127.0.0.1:8787 and pass everything through to Anthropic.
+Config default_config();
+/// The YAML of the built-in default (also what `config init` writes, with comments).
+const std::string& default_config_yaml();
+
+/// Discovery order: explicit path, ./config.yaml, ~/.config/cc-relay/config.yaml,
+/// /etc/cc-relay/config.yaml. nullopt: use the built-in default.
+std::optional<std::string> discover_config_path(const std::string& explicit_path);
+/// Discover and load (built-in default when nothing is found).
+Config load_config(const std::string& explicit_path);
+
+/// Known provider types and their defaults.
+struct ProviderTypeInfo {
+    const char* type;
+    const char* owner;
+    const char* default_base_url;
+    bool bearer_auth;         // Authorization: Bearer <key> instead of x-api-key
+    bool serves_count_tokens; // forwards /v1/messages/count_tokens
+    bool needs_key;           // a key is required (anthropic alone may pass the client through)
+};
+const ProviderTypeInfo* find_provider_type(const std::string& type);
+const std::vector<ProviderTypeInfo>& provider_types();
+/// Default `models` list of a provider type.
+std::vector<std::string> default_models(const std::string& type);
+
+/// Host and port split of `server.listen` ("host:port", "[v6]:port", ":port").
+struct ListenAddress {
+    std::string host;
+    std::uint16_t port = 0;
+};
+std::optional<ListenAddress> parse_listen(const std::string& listen);
+
+/// The shared-memory segment name of an instance.
+std::string shm_name_for(const Config& cfg);
+
+}  // namespace ccr::shared
