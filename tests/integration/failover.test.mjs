@@ -1,0 +1,95 @@
+// Failover between two enabled providers: a connect error, 429, 500 or 529 from the first
+// (before any response byte) sends the request to the second, and the client gets its answer.
+// Each case gets a fresh relay, so circuit-breaker state from one case cannot leak into another.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { closedPort, messagesBody, parseSse, postJson } from '../lib/http.mjs';
+import { ctx } from '../lib/expect.mjs';
+import { startRelay } from '../lib/relay.mjs';
+import { CANNED_TEXT, startBackend } from '../mocks/backend.mjs';
+
+describe('failover', { timeout: 40_000 }, () => {
+    let first;
+    let second;
+    before(async () => {
+        first = await startBackend();
+        second = await startBackend();
+    });
+    after(async () => {
+        await first?.close();
+        await second?.close();
+    });
+
+    async function relayFor(t, firstUrl) {
+        first.reset();
+        second.reset();
+        const relay = await startRelay({
+            server: { connect_timeout_ms: 2000 },
+            routing: { strategy: 'failover' },
+            providers: [
+                { name: 'first', type: 'anthropic', enabled: true, base_url: firstUrl,
+                    keys: [{ key: 'sk-first' }] },
+                { name: 'second', type: 'anthropic', enabled: true, base_url: second.url,
+                    keys: [{ key: 'sk-second' }] },
+            ],
+        });
+        t.after(() => relay.stop());
+        return relay;
+    }
+
+    it('uses the first provider while it answers', async (t) => {
+        const relay = await relayFor(t, first.url);
+        const res = await postJson(relay.url, '/v1/messages', messagesBody());
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(first.requests.length, 1);
+        assert.equal(second.requests.length, 0);
+        assert.ok(res.body.equals(first.requests[0].responseBody));
+    });
+
+    it('fails over to the second provider on a connect error', async (t) => {
+        const relay = await relayFor(t, `http://127.0.0.1:${await closedPort()}`);
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(), { timeoutMs: 8000 });
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(second.requests.length, 1);
+        assert.ok(res.body.equals(second.requests[0].responseBody), 'the client gets the second answer');
+        assert.equal(second.requests[0].headers['x-api-key'], 'sk-second');
+    });
+
+    for (const status of [429, 500, 529]) {
+        it(`fails over to the second provider on an upstream ${status}`, async (t) => {
+            const relay = await relayFor(t, first.url);
+            first.setMode({ kind: 'error', status });
+            const res = await postJson(relay.url, '/v1/messages', messagesBody());
+            assert.equal(res.status, 200, ctx(res, relay));
+            assert.equal(first.requests.length, 1, 'the first provider was tried');
+            assert.equal(second.requests.length, 1, 'the second provider was tried');
+            assert.ok(res.body.equals(second.requests[0].responseBody), 'the client gets the second answer');
+            assert.ok(first.requests[0].body.equals(second.requests[0].body), 'the same body is replayed');
+        });
+    }
+
+    it('fails over a streaming request on an upstream 529 and relays the second stream', async (t) => {
+        const relay = await relayFor(t, first.url);
+        first.setMode({ kind: 'error', status: 529 });
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(undefined, { stream: true }));
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(second.requests.length, 1);
+        assert.ok(res.body.equals(second.requests[0].responseBody));
+        const text = parseSse(res.text).filter((e) => e.name === 'content_block_delta')
+            .map((e) => e.json.delta.text).join('');
+        assert.equal(text, CANNED_TEXT);
+    });
+
+    // DESIGN.md: only connect errors, timeouts, 429, 5xx and 529 fail over; a 400 is the client's
+    // problem and goes back as it is.
+    it('does not fail over on an upstream 400', async (t) => {
+        const relay = await relayFor(t, first.url);
+        first.setMode({ kind: 'error', status: 400 });
+        const res = await postJson(relay.url, '/v1/messages', messagesBody());
+        assert.equal(res.status, 400, ctx(res, relay));
+        assert.equal(second.requests.length, 0);
+        assert.ok(res.body.equals(first.requests[0].responseBody));
+    });
+});
