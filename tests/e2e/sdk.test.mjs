@@ -1,5 +1,7 @@
 // The official TypeScript SDK (0.x, which Claude Code embeds, and 1.x) through the relay to the
-// mock: non-streaming create, streaming via messages.stream(), count_tokens, and an error.
+// mock: non-streaming create, streaming via messages.stream(), count_tokens, and errors.
+// Note: SDK 1.x sends its API key as "Authorization: Bearer <key>" (not x-api-key) and
+// anthropic-version 2026-10-21, so the relay accepts the proxy key both ways here.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -21,7 +23,8 @@ function assertUsage(usage) {
     assert.equal(usage.cache_creation_input_tokens, MOCK_USAGE.cache_creation_input_tokens);
 }
 
-for (const [label, Anthropic] of [['sdk 0.x', AnthropicV0], ['sdk 1.x', AnthropicV1]]) {
+// betaQuery: what the SDK itself puts on beta calls (0.x: ?beta=true; 1.x: none).
+for (const [label, Anthropic, betaQuery] of [['sdk 0.x', AnthropicV0, 'beta=true'], ['sdk 1.x', AnthropicV1, '']]) {
     describe(`@anthropic-ai/${label} through cc-relay`, { timeout: 60_000 }, () => {
         let backend;
         let relay;
@@ -29,7 +32,8 @@ for (const [label, Anthropic] of [['sdk 0.x', AnthropicV0], ['sdk 1.x', Anthropi
         before(async () => {
             backend = await startBackend();
             relay = await startRelay({
-                server: { auth: { api_key: PROXY_KEY } },
+                // SDK 0.x sends the key as x-api-key, SDK 1.x as Authorization: Bearer.
+                server: { auth: { api_key: PROXY_KEY, allow_bearer: true, bearer_secret: PROXY_KEY } },
                 providers: [{ name: 'mock', type: 'anthropic', enabled: true, base_url: backend.url,
                     keys: [{ key: UPSTREAM_KEY }] }],
             });
@@ -50,7 +54,9 @@ for (const [label, Anthropic] of [['sdk 0.x', AnthropicV0], ['sdk 1.x', Anthropi
             assertUsage(msg.usage);
             assert.equal(backend.requests.length, 1);
             assert.equal(backend.requests[0].headers['x-api-key'], UPSTREAM_KEY);
-            assert.equal(backend.requests[0].headers['anthropic-version'], '2023-06-01');
+            assert.match(String(backend.requests[0].headers['anthropic-version']), /^\d{4}-\d{2}-\d{2}$/,
+                'the client anthropic-version reaches the upstream');
+            assert.equal(backend.requests[0].headers.authorization, undefined, 'the proxy key stays in the proxy');
         });
 
         it('messages.stream yields the canned text, final message and usage', async () => {
@@ -69,13 +75,14 @@ for (const [label, Anthropic] of [['sdk 0.x', AnthropicV0], ['sdk 1.x', Anthropi
             assert.equal(backend.requests[0].json.stream, true);
         });
 
-        it('beta messages.create (?beta=true) works', async () => {
+        it('beta messages.create works and its query string reaches the upstream', async () => {
             const msg = await client.beta.messages.create({
                 model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'say hi' }],
                 betas: ['interleaved-thinking-2025-05-14'],
             });
             assert.equal(msg.content[0].text, CANNED_TEXT);
-            assert.equal(backend.requests[0].url, '/v1/messages?beta=true');
+            assert.equal(backend.requests[0].path, '/v1/messages');
+            assert.equal(backend.requests[0].query, betaQuery);
             assert.equal(backend.requests[0].headers['anthropic-beta'], 'interleaved-thinking-2025-05-14');
         });
 

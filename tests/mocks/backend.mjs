@@ -107,7 +107,9 @@ export function messageBody(model, text = CANNED_TEXT, usage = MOCK_USAGE) {
         mock_metadata: {
             note: 'This object is produced by tests/mocks/backend.mjs. ' +
                 'It exists so that non-streaming bodies have a realistic size of about one KiB, ' +
-                'and the relay has something to copy byte for byte: ümlaut, 漢字, emoji 🚀.',
+                'and the relay has something to copy byte for byte: ümlaut, 漢字, emoji 🚀. ' +
+                'Escapes too: \u2028 \\ \" \t, and a long tail of filler so the answer is a bit over ' +
+                'one KiB in total, like a short real reply with its usage block.',
             generated_at: new Date().toISOString(),
         },
     };
@@ -378,7 +380,13 @@ async function respond(spec, rec, req, res) {
             }
             if (i > 0 && delay) await sleep(delay);
             if (res.destroyed) return;
-            res.write(events[i]);
+            if (spec.kind === 'disconnect') {
+                // Wait until the bytes are handed to the kernel, so that what the recording says
+                // was sent really left before the socket is destroyed.
+                await new Promise((r) => res.write(events[i], r));
+            } else {
+                res.write(events[i]);
+            }
         }
         res.end();
         return;
