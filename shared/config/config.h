@@ -20,11 +20,13 @@ struct KeyConfig {
     std::int64_t tpm_limit = 0;  // deprecated: split 50/50 into itpm/otpm when those are unset
     int priority = 0;            // 0..2
     int weight = 0;              // 0 is treated as 1
+    friend bool operator==(const KeyConfig&, const KeyConfig&) = default;
 };
 
 struct PoolingConfig {
     bool enabled = false;
     std::string strategy = "least_loaded";
+    friend bool operator==(const PoolingConfig&, const PoolingConfig&) = default;
 };
 
 struct ProviderConfig {
@@ -44,6 +46,7 @@ struct ProviderConfig {
     std::string aws_region, aws_access_key_id, aws_secret_access_key;
     std::string gcp_project_id, gcp_region;
     std::string azure_resource_name, azure_api_version, azure_deployment_id;
+    friend bool operator==(const ProviderConfig&, const ProviderConfig&) = default;
 };
 
 struct AuthConfig {
@@ -51,6 +54,7 @@ struct AuthConfig {
     bool allow_bearer = false;
     bool allow_subscription = false;  // alias of allow_bearer
     std::string bearer_secret;        // empty: any non-empty bearer token is accepted
+    friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
 };
 
 struct ServerConfig {
@@ -77,6 +81,7 @@ struct ServerConfig {
         return auth.api_key.empty() ? api_key : auth.api_key;
     }
     bool bearer_enabled() const { return auth.allow_bearer || auth.allow_subscription; }
+    friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
 struct RoutingConfig {
@@ -86,6 +91,7 @@ struct RoutingConfig {
     /// Model-name prefix -> provider name (strategy model_based), in file order.
     std::vector<std::pair<std::string, std::string>> model_mapping;
     std::string default_provider;
+    friend bool operator==(const RoutingConfig&, const RoutingConfig&) = default;
 };
 
 struct DebugOptions {
@@ -93,6 +99,7 @@ struct DebugOptions {
     bool log_response_headers = false;
     bool log_tls_metrics = false;
     std::int64_t max_body_log_size = 1000;
+    friend bool operator==(const DebugOptions&, const DebugOptions&) = default;
 };
 
 struct LoggingConfig {
@@ -101,6 +108,27 @@ struct LoggingConfig {
     std::string output = "stdout"; // stdout, stderr or a file path
     bool pretty = false;
     DebugOptions debug_options;
+    friend bool operator==(const LoggingConfig&, const LoggingConfig&) = default;
+};
+
+/// `health:` (Go schema). Parsed and checked now; used by the health-tracking work.
+struct HealthCheckConfig {
+    bool enabled = true;
+    std::int64_t interval_ms = 10000;  // 0: 10000
+    friend bool operator==(const HealthCheckConfig&, const HealthCheckConfig&) = default;
+};
+
+struct CircuitBreakerConfig {
+    std::int64_t failure_threshold = 5;     // 0: 5
+    std::int64_t open_duration_ms = 30000;  // 0: 30000
+    std::int64_t half_open_probes = 3;      // 0: 3
+    friend bool operator==(const CircuitBreakerConfig&, const CircuitBreakerConfig&) = default;
+};
+
+struct HealthConfig {
+    HealthCheckConfig health_check;
+    CircuitBreakerConfig circuit_breaker;
+    friend bool operator==(const HealthConfig&, const HealthConfig&) = default;
 };
 
 struct Config {
@@ -108,6 +136,7 @@ struct Config {
     RoutingConfig routing;
     std::vector<ProviderConfig> providers;
     LoggingConfig logging;
+    HealthConfig health;
 
     std::string source;                 // file path, or "<built-in>"
     std::vector<std::string> warnings;  // unknown keys etc., "file:line:col: message"

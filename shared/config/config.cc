@@ -1,0 +1,152 @@
+// The loader's entry points: read, parse (YAML syntax errors with their position), then
+// read_document -> apply_defaults -> validate, and throw every error at once.
+
+#include "shared/config/config.h"
+
+#include <algorithm>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "shared/config/internal.h"
+
+namespace ccr::shared {
+
+std::string Diagnostic::to_string() const {
+    std::string out = file;
+    if (line > 0) {
+        out += ":" + std::to_string(line);
+        if (column > 0) out += ":" + std::to_string(column);
+    }
+    return out.empty() ? message : out + ": " + message;
+}
+
+namespace {
+
+std::string error_summary(const std::vector<Diagnostic>& diags) {
+    std::string out = "config validation failed with " + std::to_string(diags.size()) +
+                      (diags.size() == 1 ? " error:" : " errors:");
+    for (const Diagnostic& d : diags) out += "\n  " + d.to_string();
+    return out;
+}
+
+Config load(const std::string& text,
+            const std::string& source,
+            EnvLookup env,
+            const std::string& base_dir) {
+    using namespace config_detail;
+    Report report(source);
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(text);
+    } catch (const YAML::Exception& e) {
+        report.error(position_of(e.mark), "YAML syntax error: " + e.msg);
+        throw ConfigError(report.take_errors());
+    }
+    if (documents.size() > 1) {
+        report.error({}, "the file holds " + std::to_string(documents.size()) +
+                             " YAML documents; a config is a single document");
+    }
+    Config cfg;
+    cfg.source = source;
+    SourceMap where;
+    read_document(documents.empty() ? YAML::Node() : documents.front(), cfg, where, report, env);
+    apply_defaults(cfg, base_dir);
+    validate(cfg, where, report);
+    std::vector<Diagnostic> errors = report.take_errors();
+    if (!errors.empty()) throw ConfigError(std::move(errors));
+    for (const Diagnostic& w : report.take_warnings()) cfg.warnings.push_back(w.to_string());
+    return cfg;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<Diagnostic> diags)
+    : std::runtime_error(error_summary(diags)), diags_(std::move(diags)) {}
+
+Config load_config_text(const std::string& text, const std::string& source, EnvLookup env) {
+    return load(text, source, env, "");
+}
+
+Config load_config_file(const std::string& path, EnvLookup env) {
+    std::ifstream in(path, std::ios::binary);
+    std::error_code ec;
+    if (!in || std::filesystem::is_directory(path, ec)) {
+        const std::string reason = std::filesystem::exists(path, ec)
+                                       ? "cannot be read (check its permissions)"
+                                       : "does not exist";
+        throw ConfigError({Diagnostic{path, 0, 0, "config file " + reason}});
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    // Relative paths inside the file (ca_file) are relative to the file, not to the cwd.
+    const std::string base_dir =
+        std::filesystem::absolute(std::filesystem::path(path), ec).parent_path().string();
+    return load(text.str(), path, env, base_dir);
+}
+
+Config load_config(const std::string& explicit_path) {
+    if (const auto path = discover_config_path(explicit_path)) return load_config_file(*path);
+    return default_config();
+}
+
+}  // namespace ccr::shared
+
+namespace ccr::shared::config_detail {
+
+Position position_of(const YAML::Mark& mark) {
+    if (mark.is_null() || mark.line < 0 || mark.column < 0) return {};
+    return {mark.line + 1, mark.column + 1};
+}
+
+Position SourceMap::find(const std::string& path) const {
+    std::string p = path;
+    while (!p.empty()) {
+        if (const auto it = positions_.find(p); it != positions_.end()) return it->second;
+        const std::size_t cut = p.find_last_of(".[");
+        if (cut == std::string::npos) break;
+        p.resize(cut);
+    }
+    return {};
+}
+
+void Report::error(Position pos, std::string message) {
+    errors_.push_back(Diagnostic{file_, pos.line, pos.column, std::move(message)});
+}
+
+void Report::warning(Position pos, std::string message) {
+    warnings_.push_back(Diagnostic{file_, pos.line, pos.column, std::move(message)});
+}
+
+std::string Report::where(Position pos) const {
+    std::string out = file_;
+    if (pos.line > 0) out += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+    return out;
+}
+
+namespace {
+
+void sort_by_position(std::vector<Diagnostic>& diags) {
+    std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        // Unknown positions (line 0) go last.
+        const auto key = [](const Diagnostic& d) {
+            return std::pair{d.line == 0 ? INT_MAX : d.line, d.column};
+        };
+        return key(a) < key(b);
+    });
+}
+
+}  // namespace
+
+std::vector<Diagnostic> Report::take_errors() {
+    sort_by_position(errors_);
+    return std::move(errors_);
+}
+
+std::vector<Diagnostic> Report::take_warnings() {
+    sort_by_position(warnings_);
+    return std::move(warnings_);
+}
+
+}  // namespace ccr::shared::config_detail

@@ -1,0 +1,477 @@
+// From the YAML tree to Config: one walk that checks each value's type, expands `${VAR}` in each
+// scalar, records where every value sits (for validation messages) and warns about unknown keys.
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "shared/config/internal.h"
+
+namespace ccr::shared::config_detail {
+namespace {
+
+std::string describe(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Map:
+            return "a mapping";
+        case YAML::NodeType::Sequence:
+            return "a list";
+        case YAML::NodeType::Scalar:
+            return "\"" + n.Scalar() + "\"";
+        case YAML::NodeType::Null:
+            return "nothing";
+        default:
+            return "an undefined value";
+    }
+}
+
+std::string child_path(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string item_path(const std::string& path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+using Handler = std::function<void(const YAML::Node& value, const std::string& path)>;
+
+struct Field {
+    const char* key;
+    Handler read;
+};
+
+class Reader {
+  public:
+    Reader(SourceMap& where, Report& report, EnvLookup env)
+        : where_(where), report_(report), env_(env) {}
+
+    /// Walks a mapping: each known key to its field, keys in `ignored` skipped silently (Go
+    /// schema keys this relay does not use), anything else warned about.
+    void map(const YAML::Node& node,
+             const std::string& path,
+             const std::vector<Field>& fields,
+             const std::vector<std::string>& ignored = {}) {
+        if (node.IsNull()) return;
+        if (!node.IsMap()) {
+            type_error(node, path, "a mapping");
+            return;
+        }
+        std::map<std::string, Position> seen;
+        for (const auto& kv : node) {
+            const Position key_pos = position_of(kv.first.Mark());
+            if (!kv.first.IsScalar()) {
+                report_.error(key_pos, "keys of " + where_name(path) + " must be plain names");
+                continue;
+            }
+            const std::string name = kv.first.Scalar();
+            const std::string path_of_value = child_path(path, name);
+            const auto [first, inserted] = seen.emplace(name, key_pos);
+            if (!inserted) {
+                report_.error(key_pos, "duplicate key \"" + path_of_value +
+                                           "\" (first defined at " + report_.where(first->second) +
+                                           ")");
+                continue;
+            }
+            if (const Field* field = find_field(fields, name)) {
+                Position value_pos = position_of(kv.second.Mark());
+                where_.set(path_of_value, value_pos.line > 0 ? value_pos : key_pos);
+                field->read(kv.second, path_of_value);
+            } else if (std::find(ignored.begin(), ignored.end(), name) == ignored.end()) {
+                warn_unknown(key_pos, path_of_value, name, fields);
+            }
+        }
+    }
+
+    /// Walks a list; `each` reads one item.
+    void list(const YAML::Node& node, const std::string& path, const Handler& each) {
+        if (node.IsNull()) return;
+        if (!node.IsSequence()) {
+            type_error(node, path, "a list");
+            return;
+        }
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            const std::string p = item_path(path, i);
+            where_.set(p, position_of(node[i].Mark()));
+            each(node[i], p);
+        }
+    }
+
+    /// A list of mappings: `add` appends the item's struct and returns its fields. An item that
+    /// is not a mapping still gets a (default) struct, so indexes match paths, marked invalid.
+    template <class T>
+    void list_of_maps(const YAML::Node& node,
+                      const std::string& path,
+                      std::vector<T>& out,
+                      const std::function<std::vector<Field>(T&)>& fields_of) {
+        list(node, path, [&](const YAML::Node& item, const std::string& p) {
+            T& value = out.emplace_back();
+            if (!item.IsMap()) {
+                type_error(item, p, "a mapping");
+                where_.set_invalid(p);
+                return;
+            }
+            map(item, p, fields_of(value));
+        });
+    }
+
+    Field text(const char* key, std::string& out) {
+        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+                    if (auto s = scalar(v, p, "a string")) out = std::move(*s);
+                }};
+    }
+
+    Field number(const char* key, std::int64_t& out) {
+        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+                    read_integer(v, p, out);
+                }};
+    }
+
+    Field number(const char* key, int& out) {
+        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+                    std::int64_t wide = out;
+                    if (!read_integer(v, p, wide)) return;
+                    if (wide < std::numeric_limits<int>::min() ||
+                        wide > std::numeric_limits<int>::max()) {
+                        report_.error(pos(v, p),
+                                      p + " is out of range (got " + std::to_string(wide) + ")");
+                        return;
+                    }
+                    out = static_cast<int>(wide);
+                }};
+    }
+
+    Field flag(const char* key, bool& out) {
+        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+                    if (auto b = read_bool(v, p)) out = *b;
+                }};
+    }
+
+    Field flag(const char* key, std::optional<bool>& out) {
+        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+                    if (auto b = read_bool(v, p)) out = *b;
+                }};
+    }
+
+    Field texts(const char* key, std::vector<std::string>& out) {
+        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+                    list(v, p, [&](const YAML::Node& item, const std::string& ip) {
+                        if (auto s = scalar(item, ip, "a string", true)) out.push_back(*s);
+                    });
+                }};
+    }
+
+    /// A string -> string mapping, kept in file order.
+    Field pairs(const char* key, std::vector<std::pair<std::string, std::string>>& out) {
+        return {key,
+                [this, &out](const YAML::Node& v, const std::string& p) { read_pairs(v, p, out); }};
+    }
+
+    Field section(const char* key, Handler read) { return {key, std::move(read)}; }
+
+    /// Reported as a warning when present: a key the Go relay shipped that does nothing.
+    Field obsolete(const char* key, std::string advice) {
+        return {key, [this, advice](const YAML::Node& v, const std::string& p) {
+                    report_.warning(pos(v, p), "key \"" + p + "\" is ignored; " + advice);
+                }};
+    }
+
+    void type_error(const YAML::Node& n, const std::string& path, std::string_view expected) {
+        where_.set_invalid(path);
+        report_.error(pos(n, path),
+                      path + " must be " + std::string(expected) + " (got " + describe(n) + ")");
+    }
+
+    Position pos(const YAML::Node& n, const std::string& path) const {
+        const Position p = position_of(n.Mark());
+        return p.line > 0 ? p : where_.find(path);
+    }
+
+  private:
+    static const Field* find_field(const std::vector<Field>& fields, const std::string& name) {
+        for (const Field& f : fields) {
+            if (name == f.key) return &f;
+        }
+        return nullptr;
+    }
+
+    static std::string where_name(const std::string& path) {
+        return path.empty() ? std::string("the top level") : "\"" + path + "\"";
+    }
+
+    void warn_unknown(Position at,
+                      const std::string& path,
+                      const std::string& name,
+                      const std::vector<Field>& fields) {
+        std::vector<std::string> known;
+        for (const Field& f : fields) known.emplace_back(f.key);
+        std::string message = "unknown key \"" + path + "\"";
+        if (auto near = closest_match(name, known)) {
+            message += " (did you mean \"" + *near + "\"?)";
+        }
+        report_.warning(at, message);
+    }
+
+    /// The expanded text of a scalar; nullopt when null (keep the default) or on error.
+    std::optional<std::string> scalar(const YAML::Node& n,
+                                      const std::string& path,
+                                      std::string_view expected,
+                                      bool null_is_error = false) {
+        if (n.IsNull() && !null_is_error) return std::nullopt;
+        if (!n.IsScalar()) {
+            type_error(n, path, expected);
+            return std::nullopt;
+        }
+        const Position at = pos(n, path);
+        Expansion e = expand_env(n.Scalar(), env_);
+        for (std::string& w : e.warnings) report_.warning(at, std::move(w));
+        for (std::string& err : e.errors) report_.error(at, std::move(err));
+        if (!e.errors.empty()) {
+            where_.set_invalid(path);  // reported once: validation says nothing more about it
+            return std::nullopt;
+        }
+        return std::move(e.value);
+    }
+
+    bool read_integer(const YAML::Node& n, const std::string& path, std::int64_t& out) {
+        auto s = scalar(n, path, "an integer");
+        if (!s) return false;
+        std::string_view digits = *s;
+        if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+        std::int64_t value = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (ec == std::errc::result_out_of_range) {
+            report_.error(pos(n, path), path + " is out of range (got \"" + *s + "\")");
+            return false;
+        }
+        if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty()) {
+            report_.error(pos(n, path), path + " must be an integer (got \"" + *s + "\")");
+            return false;
+        }
+        out = value;
+        return true;
+    }
+
+    std::optional<bool> read_bool(const YAML::Node& n, const std::string& path) {
+        auto s = scalar(n, path, "true or false");
+        if (!s) return std::nullopt;
+        for (const char* yes : {"true", "yes", "on"}) {
+            if (equals_ignoring_case(*s, yes)) return true;
+        }
+        for (const char* no : {"false", "no", "off"}) {
+            if (equals_ignoring_case(*s, no)) return false;
+        }
+        report_.error(pos(n, path), path + " must be true or false (got \"" + *s + "\")");
+        return std::nullopt;
+    }
+
+    void read_pairs(const YAML::Node& n,
+                    const std::string& path,
+                    std::vector<std::pair<std::string, std::string>>& out) {
+        if (n.IsNull()) return;
+        if (!n.IsMap()) {
+            type_error(n, path, "a mapping of names");
+            return;
+        }
+        std::map<std::string, Position> seen;
+        for (const auto& kv : n) {
+            const Position key_pos = position_of(kv.first.Mark());
+            if (!kv.first.IsScalar()) {
+                report_.error(key_pos, "keys of \"" + path + "\" must be plain names");
+                continue;
+            }
+            const std::string key = kv.first.Scalar();
+            const std::string p = path + "." + key;
+            const auto [first, inserted] = seen.emplace(key, key_pos);
+            if (!inserted) {
+                report_.error(key_pos, "duplicate key \"" + p + "\" (first defined at " +
+                                           report_.where(first->second) + ")");
+                continue;
+            }
+            const Position value_pos = position_of(kv.second.Mark());
+            where_.set(p, value_pos.line > 0 ? value_pos : key_pos);
+            if (auto value = scalar(kv.second, p, "a string", true)) {
+                out.emplace_back(key, std::move(*value));
+            }
+        }
+    }
+
+    SourceMap& where_;
+    Report& report_;
+    EnvLookup env_;
+};
+
+std::vector<Field> auth_fields(Reader& r, AuthConfig& a) {
+    return {r.text("api_key", a.api_key), r.flag("allow_bearer", a.allow_bearer),
+            r.flag("allow_subscription", a.allow_subscription),
+            r.text("bearer_secret", a.bearer_secret)};
+}
+
+std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
+    return {
+        r.text("listen", s.listen),
+        r.text("api_key", s.api_key),
+        r.number("max_body_bytes", s.max_body_bytes),
+        r.number("timeout_ms", s.timeout_ms),
+        r.number("max_concurrent", s.max_concurrent),
+        r.flag("enable_http2", s.enable_http2),
+        r.number("workers", s.workers),
+        r.number("drain_timeout_ms", s.drain_timeout_ms),
+        r.number("read_header_timeout_ms", s.read_header_timeout_ms),
+        r.number("idle_timeout_ms", s.idle_timeout_ms),
+        r.number("connect_timeout_ms", s.connect_timeout_ms),
+        r.number("response_header_timeout_ms", s.response_header_timeout_ms),
+        r.number("max_open_files", s.max_open_files),
+        r.text("shm_name", s.shm_name),
+        r.text("pid_file", s.pid_file),
+        r.section("auth", [&r, &s](const YAML::Node& v,
+                                   const std::string& p) { r.map(v, p, auth_fields(r, s.auth)); }),
+    };
+}
+
+std::vector<Field> routing_fields(Reader& r, RoutingConfig& c) {
+    return {r.text("strategy", c.strategy), r.number("failover_timeout", c.failover_timeout),
+            r.flag("debug", c.debug), r.pairs("model_mapping", c.model_mapping),
+            r.text("default_provider", c.default_provider)};
+}
+
+std::vector<Field> key_fields(Reader& r, KeyConfig& k) {
+    return {r.text("key", k.key),
+            r.number("rpm_limit", k.rpm_limit),
+            r.number("itpm_limit", k.itpm_limit),
+            r.number("otpm_limit", k.otpm_limit),
+            r.number("tpm_limit", k.tpm_limit),
+            r.number("priority", k.priority),
+            r.number("weight", k.weight)};
+}
+
+std::vector<Field> provider_fields(Reader& r, ProviderConfig& p) {
+    return {
+        r.text("name", p.name),
+        r.text("type", p.type),
+        r.flag("enabled", p.enabled),
+        r.text("base_url", p.base_url),
+        r.texts("models", p.models),
+        r.pairs("model_mapping", p.model_mapping),
+        r.section("keys",
+                  [&r, &p](const YAML::Node& v, const std::string& path) {
+                      r.list_of_maps<KeyConfig>(v, path, p.keys,
+                                                [&r](KeyConfig& k) { return key_fields(r, k); });
+                  }),
+        r.section("pooling",
+                  [&r, &p](const YAML::Node& v, const std::string& path) {
+                      r.map(v, path,
+                            {r.flag("enabled", p.pooling.enabled),
+                             r.text("strategy", p.pooling.strategy)});
+                  }),
+        r.text("ca_file", p.ca_file),
+        r.flag("count_tokens", p.count_tokens),
+        r.text("aws_region", p.aws_region),
+        r.text("aws_access_key_id", p.aws_access_key_id),
+        r.text("aws_secret_access_key", p.aws_secret_access_key),
+        r.text("gcp_project_id", p.gcp_project_id),
+        r.text("gcp_region", p.gcp_region),
+        r.text("azure_resource_name", p.azure_resource_name),
+        r.text("azure_api_version", p.azure_api_version),
+        r.text("azure_deployment_id", p.azure_deployment_id),
+    };
+}
+
+std::vector<Field> logging_fields(Reader& r, LoggingConfig& l) {
+    DebugOptions& d = l.debug_options;
+    return {
+        r.text("level", l.level),
+        r.text("format", l.format),
+        r.text("output", l.output),
+        r.flag("pretty", l.pretty),
+        r.section("debug_options",
+                  [&r, &d](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p,
+                            {r.flag("log_request_body", d.log_request_body),
+                             r.flag("log_response_headers", d.log_response_headers),
+                             r.flag("log_tls_metrics", d.log_tls_metrics),
+                             r.number("max_body_log_size", d.max_body_log_size)});
+                  }),
+        // In the Go relay's example.yaml, but never read there either.
+        r.obsolete("file", "write the log file path in \"logging.output\""),
+    };
+}
+
+std::vector<Field> health_fields(Reader& r, HealthConfig& h) {
+    return {
+        r.section("health_check",
+                  [&r, &h](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p,
+                            {r.flag("enabled", h.health_check.enabled),
+                             r.number("interval_ms", h.health_check.interval_ms)});
+                  }),
+        r.section("circuit_breaker",
+                  [&r, &h](const YAML::Node& v, const std::string& p) {
+                      CircuitBreakerConfig& c = h.circuit_breaker;
+                      // recovery_timeout_seconds and triggers: the Go `config init` template.
+                      r.map(v, p,
+                            {r.number("failure_threshold", c.failure_threshold),
+                             r.number("open_duration_ms", c.open_duration_ms),
+                             r.number("half_open_probes", c.half_open_probes)},
+                            {"recovery_timeout_seconds", "triggers"});
+                  }),
+    };
+}
+
+}  // namespace
+
+void read_document(
+    const YAML::Node& root, Config& cfg, SourceMap& where, Report& report, EnvLookup env) {
+    if (root.IsNull()) return;  // an empty file: every default
+    Reader r(where, report, env);
+    if (!root.IsMap()) {
+        report.error(position_of(root.Mark()),
+                     "the top level must be a mapping of sections (server, routing, providers, "
+                     "logging), got " +
+                         describe(root));
+        return;
+    }
+    const std::vector<Field> sections = {
+        r.section("server",
+                  [&](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p, server_fields(r, cfg.server));
+                  }),
+        r.section("routing",
+                  [&](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p, routing_fields(r, cfg.routing));
+                  }),
+        r.section("providers",
+                  [&](const YAML::Node& v, const std::string& p) {
+                      r.list_of_maps<ProviderConfig>(v, p, cfg.providers, [&r](ProviderConfig& pc) {
+                          return provider_fields(r, pc);
+                      });
+                  }),
+        r.section("logging",
+                  [&](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p, logging_fields(r, cfg.logging));
+                  }),
+        r.section("health",
+                  [&](const YAML::Node& v, const std::string& p) {
+                      // check_interval_seconds: the Go `config init` template.
+                      r.map(v, p, health_fields(r, cfg.health), {"check_interval_seconds"});
+                  }),
+    };
+    // Go schema sections this relay accepts and does not use.
+    r.map(root, "", sections, {"cache", "grpc", "metrics"});
+}
+
+}  // namespace ccr::shared::config_detail

@@ -1,0 +1,333 @@
+// The rules of the schema, checked after defaults so each message can name the offending value
+// and where it sits. Every problem is collected; nothing stops at the first.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <system_error>
+
+#include "shared/config/internal.h"
+
+namespace ccr::shared::config_detail {
+namespace {
+
+constexpr std::int64_t kMaxTimeoutMs = 86'400'000;  // 24 h, the Go relay's bound
+constexpr int kMaxWorkers = 1024;
+
+bool contains(const std::vector<std::string>& set, const std::string& value) {
+    return std::find(set.begin(), set.end(), value) != set.end();
+}
+
+std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
+
+class Validator {
+  public:
+    Validator(const Config& cfg, const SourceMap& where, Report& report)
+        : cfg_(cfg), where_(where), report_(report) {}
+
+    void run() {
+        server();
+        for (std::size_t i = 0; i < cfg_.providers.size(); ++i) provider(i);
+        routing();
+        logging();
+        health();
+        if (std::none_of(cfg_.providers.begin(), cfg_.providers.end(),
+                         [](const ProviderConfig& p) { return p.enabled; })) {
+            report_.warning(where_.find("providers"),
+                            "no provider is enabled (set \"enabled: true\"): every request will "
+                            "fail");
+        }
+    }
+
+  private:
+    void error(const std::string& path, std::string message) {
+        if (where_.is_invalid(path)) return;  // its value was already reported while reading
+        report_.error(where_.find(path), std::move(message));
+    }
+
+    void warning(const std::string& path, std::string message) {
+        report_.warning(where_.find(path), std::move(message));
+    }
+
+    void at_least_zero(const std::string& path, std::int64_t value) {
+        if (value < 0) error(path, path + " must be >= 0 (got " + std::to_string(value) + ")");
+    }
+
+    void in_range(const std::string& path, std::int64_t value, std::int64_t lo, std::int64_t hi) {
+        if (value < lo || value > hi) {
+            error(path, path + " must be between " + std::to_string(lo) + " and " +
+                            std::to_string(hi) + " (got " + std::to_string(value) + ")");
+        }
+    }
+
+    void one_of(const std::string& path,
+                const std::string& value,
+                const std::vector<std::string>& allowed) {
+        if (contains(allowed, value)) return;
+        std::string message =
+            path + " must be one of " + join_quoted(allowed) + " (got " + in_quotes(value) + ")";
+        if (auto near = closest_match(value, allowed)) {
+            message += "; did you mean " + in_quotes(*near) + "?";
+        }
+        error(path, std::move(message));
+    }
+
+    void server() {
+        const ServerConfig& s = cfg_.server;
+        if (s.listen.empty()) {
+            error("server.listen", "server.listen must not be empty (e.g. \"127.0.0.1:8787\")");
+        } else if (!parse_listen(s.listen)) {
+            error("server.listen",
+                  "server.listen must be \"host:port\", \"[ipv6]:port\" or \":port\" with a port "
+                  "of 0-65535 (got " +
+                      in_quotes(s.listen) + ")");
+        }
+        in_range("server.timeout_ms", s.timeout_ms, 0, kMaxTimeoutMs);
+        at_least_zero("server.max_body_bytes", s.max_body_bytes);
+        at_least_zero("server.max_concurrent", s.max_concurrent);
+        in_range("server.workers", s.workers, 0, kMaxWorkers);
+        for (const auto& [name, value] :
+             {std::pair{"drain_timeout_ms", s.drain_timeout_ms},
+              std::pair{"read_header_timeout_ms", s.read_header_timeout_ms},
+              std::pair{"idle_timeout_ms", s.idle_timeout_ms},
+              std::pair{"connect_timeout_ms", s.connect_timeout_ms},
+              std::pair{"response_header_timeout_ms", s.response_header_timeout_ms}}) {
+            in_range(std::string("server.") + name, value, 0, kMaxTimeoutMs);
+        }
+        at_least_zero("server.max_open_files", s.max_open_files);
+        if (!s.shm_name.empty() &&
+            (s.shm_name.front() != '/' || s.shm_name.size() < 2 || s.shm_name.size() > 255 ||
+             s.shm_name.find('/', 1) != std::string::npos)) {
+            error("server.shm_name", "server.shm_name must be \"/name\" with no other \"/\" (got " +
+                                         in_quotes(s.shm_name) + ")");
+        }
+        if (!s.auth.bearer_secret.empty() && !s.bearer_enabled()) {
+            warning("server.auth.bearer_secret",
+                    "server.auth.bearer_secret has no effect unless allow_bearer or "
+                    "allow_subscription is true");
+        }
+    }
+
+    void provider(std::size_t i) {
+        const ProviderConfig& p = cfg_.providers[i];
+        const std::string path = "providers[" + std::to_string(i) + "]";
+        if (where_.is_invalid(path)) return;
+        provider_name(p, path);
+        const ProviderTypeInfo* info = provider_type(p, path);
+        if (!where_.has(path + ".enabled")) {
+            warning(path, "provider " + label(p, path) +
+                              " has no \"enabled: true\" and is skipped (providers are disabled "
+                              "by default)");
+        }
+        if (!p.base_url.empty()) base_url(path + ".base_url", p.base_url);
+        if (!p.pooling.strategy.empty()) {
+            one_of(path + ".pooling.strategy", p.pooling.strategy, pooling_strategies());
+        }
+        if (!p.ca_file.empty()) ca_file(path + ".ca_file", p.ca_file);
+        for (std::size_t k = 0; k < p.keys.size(); ++k) {
+            key(p.keys[k], path + ".keys[" + std::to_string(k) + "]", info, p.enabled);
+        }
+        if (info != nullptr && info->needs_key && p.enabled && p.keys.empty()) {
+            error(path, "provider " + label(p, path) + " of type " + in_quotes(p.type) +
+                            " needs at least one entry in keys[] (key: \"${..._API_KEY}\")");
+        }
+    }
+
+    std::string label(const ProviderConfig& p, const std::string& path) const {
+        return p.name.empty() ? path : in_quotes(p.name);
+    }
+
+    void provider_name(const ProviderConfig& p, const std::string& path) {
+        if (p.name.empty()) {
+            error(path + ".name", path + ".name is required");
+            return;
+        }
+        const Position at = where_.find(path + ".name");
+        const auto [first, inserted] = names_.emplace(p.name, at);
+        if (!inserted) {
+            error(path + ".name", "duplicate provider name " + in_quotes(p.name) +
+                                      " (first defined at " + report_.where(first->second) + ")");
+        }
+    }
+
+    const ProviderTypeInfo* provider_type(const ProviderConfig& p, const std::string& path) {
+        const std::string type_path = path + ".type";
+        if (p.type.empty()) {
+            error(type_path, type_path + " is required (one of " + known_types() + ")");
+            return nullptr;
+        }
+        if (const ProviderTypeInfo* info = find_provider_type(p.type)) return info;
+        if (is_unsupported_provider_type(p.type)) {
+            // Go configs often carry disabled cloud entries; refuse only ones meant to be used.
+            std::string message = "provider type " + in_quotes(p.type) + " is not supported yet";
+            if (p.enabled) {
+                error(type_path, message);
+            } else {
+                warning(type_path,
+                        message + "; disabled provider " + label(p, path) + " is ignored");
+            }
+            return nullptr;
+        }
+        std::string message =
+            "unknown provider type " + in_quotes(p.type) + " (known types: " + known_types() + ")";
+        std::vector<std::string> names;
+        for (const ProviderTypeInfo& t : provider_types()) names.emplace_back(t.type);
+        if (auto near = closest_match(p.type, names)) {
+            message += "; did you mean " + in_quotes(*near) + "?";
+        }
+        error(type_path, std::move(message));
+        return nullptr;
+    }
+
+    static std::string known_types() {
+        std::vector<std::string> names;
+        for (const ProviderTypeInfo& t : provider_types()) names.emplace_back(t.type);
+        return join_quoted(names);
+    }
+
+    void base_url(const std::string& path, const std::string& url) {
+        std::string rest;
+        if (url.rfind("http://", 0) == 0) {
+            rest = url.substr(7);
+        } else if (url.rfind("https://", 0) == 0) {
+            rest = url.substr(8);
+        } else {
+            error(path, path + " must start with http:// or https:// (got " + in_quotes(url) + ")");
+            return;
+        }
+        const std::string problem = url_authority_problem(rest);
+        if (!problem.empty()) error(path, path + " " + problem + " (got " + in_quotes(url) + ")");
+    }
+
+    // What is wrong with "host[:port][/path]", empty when nothing.
+    static std::string url_authority_problem(const std::string& rest) {
+        if (rest.find_first_of("?# \t") != std::string::npos) {
+            return "must not contain a query, a fragment or spaces";
+        }
+        const std::string authority = rest.substr(0, rest.find('/'));
+        if (authority.find('@') != std::string::npos) return "must not contain user information";
+        std::string host = authority;
+        std::string port;
+        if (!authority.empty() && authority.front() == '[') {
+            const std::size_t close = authority.find(']');
+            if (close == std::string::npos) return "has an unclosed \"[\" in its host";
+            host = authority.substr(1, close - 1);
+            const std::string after = authority.substr(close + 1);
+            if (!after.empty() && after.front() != ':') return "has text after its IPv6 host";
+            if (!after.empty()) port = after.substr(1);
+            if (!after.empty() && port.empty()) return "has an empty port";
+        } else if (const std::size_t colon = authority.find(':'); colon != std::string::npos) {
+            host = authority.substr(0, colon);
+            port = authority.substr(colon + 1);
+            if (port.empty()) return "has an empty port";
+        }
+        if (host.empty()) return "must name a host";
+        if (!port.empty()) {
+            if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+                std::stoul(port) == 0 || std::stoul(port) > 65535) {
+                return "must have a port of 1-65535";
+            }
+        }
+        return {};
+    }
+
+    void ca_file(const std::string& path, const std::string& file) {
+        std::error_code ec;
+        if (!std::filesystem::exists(file, ec)) {
+            error(path, path + " " + in_quotes(file) + " does not exist");
+        } else if (!std::filesystem::is_regular_file(file, ec)) {
+            error(path, path + " " + in_quotes(file) + " is not a regular file");
+        } else if (::access(file.c_str(), R_OK) != 0) {
+            error(path, path + " " + in_quotes(file) + " is not readable");
+        }
+    }
+
+    void key(const KeyConfig& k,
+             const std::string& path,
+             const ProviderTypeInfo* info,
+             bool enabled) {
+        if (where_.is_invalid(path)) return;
+        if (k.key.empty() && info != nullptr && info->needs_key && enabled) {
+            error(path + ".key",
+                  path + ".key is required for providers of type " + in_quotes(info->type));
+        }
+        at_least_zero(path + ".rpm_limit", k.rpm_limit);
+        at_least_zero(path + ".itpm_limit", k.itpm_limit);
+        at_least_zero(path + ".otpm_limit", k.otpm_limit);
+        at_least_zero(path + ".tpm_limit", k.tpm_limit);
+        in_range(path + ".priority", k.priority, 0, 2);
+        at_least_zero(path + ".weight", k.weight);
+    }
+
+    void routing() {
+        const RoutingConfig& r = cfg_.routing;
+        one_of("routing.strategy", r.strategy, routing_strategies());
+        at_least_zero("routing.failover_timeout", r.failover_timeout);
+        if (r.strategy == "model_based") {
+            if (r.model_mapping.empty()) {
+                error("routing.strategy",
+                      "routing.model_mapping (model-name prefix -> provider name) is required "
+                      "when routing.strategy is \"model_based\"");
+            }
+            for (const auto& [prefix, target] : r.model_mapping) {
+                provider_reference("routing.model_mapping." + prefix, target);
+            }
+        }
+        if (!r.default_provider.empty()) {
+            provider_reference("routing.default_provider", r.default_provider);
+        }
+    }
+
+    void provider_reference(const std::string& path, const std::string& name) {
+        const auto it = std::find_if(cfg_.providers.begin(), cfg_.providers.end(),
+                                     [&](const ProviderConfig& p) { return p.name == name; });
+        if (it == cfg_.providers.end()) {
+            std::vector<std::string> names;
+            for (const ProviderConfig& p : cfg_.providers) {
+                if (!p.name.empty()) names.push_back(p.name);
+            }
+            std::string message =
+                path + " names provider " + in_quotes(name) + ", which is not defined in providers";
+            if (auto near = closest_match(name, names)) {
+                message += "; did you mean " + in_quotes(*near) + "?";
+            }
+            error(path, std::move(message));
+        } else if (!it->enabled) {
+            warning(path, path + " names provider " + in_quotes(name) + ", which is not enabled");
+        }
+    }
+
+    void logging() {
+        const LoggingConfig& l = cfg_.logging;
+        one_of("logging.level", l.level, log_levels());
+        one_of("logging.format", l.format, log_formats());
+        at_least_zero("logging.debug_options.max_body_log_size", l.debug_options.max_body_log_size);
+    }
+
+    void health() {
+        const HealthConfig& h = cfg_.health;
+        in_range("health.health_check.interval_ms", h.health_check.interval_ms, 0, kMaxTimeoutMs);
+        at_least_zero("health.circuit_breaker.failure_threshold",
+                      h.circuit_breaker.failure_threshold);
+        in_range("health.circuit_breaker.open_duration_ms", h.circuit_breaker.open_duration_ms, 0,
+                 kMaxTimeoutMs);
+        at_least_zero("health.circuit_breaker.half_open_probes",
+                      h.circuit_breaker.half_open_probes);
+    }
+
+    const Config& cfg_;
+    const SourceMap& where_;
+    Report& report_;
+    std::map<std::string, Position> names_;  // provider name -> where first defined
+};
+
+}  // namespace
+
+void validate(const Config& cfg, const SourceMap& where, Report& report) {
+    Validator(cfg, where, report).run();
+}
+
+}  // namespace ccr::shared::config_detail
