@@ -1,0 +1,64 @@
+#include "shared/log/log.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "shared/util/json.h"
+
+namespace ccr::shared {
+namespace {
+
+// `%*` in a pattern: the message as the body of a JSON string, so JSON lines stay valid whatever a
+// message contains.
+class JsonMessageFlag : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg,
+                const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        std::string quoted;
+        append_json_string(quoted, std::string_view(msg.payload.data(), msg.payload.size()));
+        // Drop the surrounding quotes: the pattern supplies them.
+        dest.append(quoted.data() + 1, quoted.data() + quoted.size() - 1);
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<JsonMessageFlag>();
+    }
+};
+
+}  // namespace
+
+bool valid_log_level(std::string_view level) {
+    return level == "trace" || level == "debug" || level == "info" || level == "warn" ||
+           level == "error" || level == "critical" || level == "off";
+}
+
+void setup_logging(const LoggingConfig& cfg, const std::string& level_override, std::string_view tag) {
+    spdlog::sink_ptr sink;
+    if (cfg.output.empty() || cfg.output == "stdout") {
+        sink = std::make_shared<spdlog::sinks::stdout_sink_st>();
+    } else if (cfg.output == "stderr") {
+        sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+    } else {
+        sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(cfg.output);
+    }
+    auto logger = std::make_shared<spdlog::logger>("cc-relay", std::move(sink));
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    std::string tag_str(tag);
+    if (cfg.format == "json") {
+        formatter->add_flag<JsonMessageFlag>('*');
+        formatter->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","proc":")" + tag_str +
+                               R"(","pid":%P,"msg":"%*"})");
+    } else {
+        formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%L%$ [" + tag_str + "] %v");
+    }
+    logger->set_formatter(std::move(formatter));
+    const std::string& level = level_override.empty() ? cfg.level : level_override;
+    logger->set_level(spdlog::level::from_str(level));
+    // Every line is flushed: the access log is read by operators tailing it, and by the tests.
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(std::move(logger));
+}
+
+}  // namespace ccr::shared

@@ -1,0 +1,133 @@
+#include "worker/providers/provider.h"
+
+#include <charconv>
+#include <stdexcept>
+
+#include "shared/util/json.h"
+#include "worker/filters/auth.h"
+
+namespace ccr::worker {
+
+namespace http = boost::beast::http;
+
+std::string Origin::key() const {
+    std::string k = tls ? "https://" : "http://";
+    k += host;
+    k += ':';
+    k += std::to_string(port);
+    if (!ca_file.empty()) {
+        k += '|';
+        k += ca_file;
+    }
+    return k;
+}
+
+std::string Origin::host_header() const {
+    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    if ((tls && port != 443) || (!tls && port != 80)) h += ":" + std::to_string(port);
+    return h;
+}
+
+bool parse_origin(std::string_view url, Origin& out) {
+    if (url.substr(0, 8) == "https://") {
+        out.tls = true;
+        url.remove_prefix(8);
+    } else if (url.substr(0, 7) == "http://") {
+        out.tls = false;
+        url.remove_prefix(7);
+    } else {
+        return false;
+    }
+    std::size_t slash = url.find('/');
+    std::string_view authority = url.substr(0, slash);
+    std::string_view path = slash == std::string_view::npos ? "" : url.substr(slash);
+    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+    out.base_path = std::string(path);
+    out.port = out.tls ? 443 : 80;
+    std::string_view host = authority;
+    std::string_view port;
+    if (!authority.empty() && authority.front() == '[') {
+        std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return false;
+        host = authority.substr(1, close - 1);
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':') return false;
+            port = authority.substr(close + 2);
+        }
+    } else if (std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty()) return false;
+    if (!port.empty()) {
+        unsigned p = 0;
+        auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+        if (ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535)
+            return false;
+        out.port = static_cast<std::uint16_t>(p);
+    }
+    out.host = std::string(host);
+    return true;
+}
+
+Provider::Provider(const shared::ProviderConfig& cfg, const shared::ProviderTypeInfo& type)
+    : cfg_(cfg), type_(type) {
+    base_url_ = cfg_.base_url.empty() ? std::string(type_.default_base_url) : cfg_.base_url;
+    if (!parse_origin(base_url_, origin_))
+        throw std::invalid_argument("provider " + cfg_.name + ": bad base_url " + base_url_);
+    origin_.ca_file = cfg_.ca_file;
+    models_ = cfg_.models.empty() ? shared::default_models(cfg_.type) : cfg_.models;
+}
+
+bool Provider::serves_count_tokens() const {
+    return cfg_.count_tokens.value_or(type_.serves_count_tokens);
+}
+
+void Provider::authenticate(http::fields& out, const ClientCredentials& client) const {
+    if (!cfg_.keys.empty()) {
+        // Key pools and rate limits belong to the routing work; until then the first key serves.
+        const std::string& key = cfg_.keys.front().key;
+        if (type_.bearer_auth) {
+            out.set(http::field::authorization, "Bearer " + key);
+        } else {
+            out.set("x-api-key", key);
+        }
+        return;
+    }
+    if (cfg_.type != "anthropic") return;  // keyless non-anthropic (ollama): no credential
+    // Transparent pass-through of the client's own credential (e.g. a Claude subscription).
+    std::string_view token = bearer_token(client.authorization);
+    if (!client.authorization.empty() && !client.authorization_is_proxy_secret &&
+        token != kDummyToken) {
+        out.set(http::field::authorization, client.authorization);
+    }
+    if (!client.api_key.empty() && !client.api_key_is_proxy_secret && client.api_key != kDummyToken) {
+        out.set("x-api-key", client.api_key);
+    }
+}
+
+std::string_view Provider::mapped_model(std::string_view model) const {
+    for (const auto& [from, to] : cfg_.model_mapping) {
+        if (from == model) return to;
+    }
+    return {};
+}
+
+void Provider::transform(const BodyInfo& body, BodySplice& splice) const {
+    std::string_view to = mapped_model(body.model);
+    if (to.empty() || to == body.model) return;
+    std::string literal;
+    shared::append_json_string(literal, to);
+    splice.replace(body.model_offset, body.model_length, std::move(literal));
+}
+
+std::unique_ptr<Provider> make_provider(const shared::ProviderConfig& cfg) {
+    const shared::ProviderTypeInfo* type = shared::find_provider_type(cfg.type);
+    if (type == nullptr) throw std::invalid_argument("unknown provider type " + cfg.type);
+    // Every type implemented so far speaks the Anthropic Messages format natively and differs
+    // only in data (URL, auth header, count_tokens), which the type table holds. Types that
+    // rewrite requests (bedrock, vertex) get their own subclass and a case here.
+    return std::make_unique<Provider>(cfg, *type);
+}
+
+}  // namespace ccr::worker

@@ -1,0 +1,108 @@
+#include "worker/request.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include "shared/error/error.h"
+
+namespace ccr::worker {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+bool header_lists(std::string_view value, std::string_view token) {
+    while (!value.empty()) {
+        std::size_t comma = value.find(',');
+        std::string_view item = value.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (iequals(item, token)) return true;
+        if (comma == std::string_view::npos) break;
+        value.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+bool is_hop_by_hop(std::string_view name) {
+    static constexpr std::string_view kNames[] = {
+        "connection", "keep-alive",          "proxy-connection", "proxy-authenticate",
+        "proxy-authorization", "te",          "trailer",          "transfer-encoding",
+        "upgrade",    "content-length"};
+    for (std::string_view n : kNames) {
+        if (iequals(name, n)) return true;
+    }
+    return false;
+}
+
+void append_status_line(std::string& out, int status) {
+    out += "HTTP/1.1 ";
+    out += std::to_string(status);
+    out += ' ';
+    std::string_view reason = status == 529 ? std::string_view("Overloaded")
+                                            : std::string_view(http::obsolete_reason(
+                                                  static_cast<http::status>(status)));
+    out += reason.empty() ? std::string_view("Unknown") : reason;
+    out += "\r\n";
+}
+
+net::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
+                                 RequestContext& ctx,
+                                 int status,
+                                 std::string_view content_type,
+                                 std::string_view body,
+                                 bool head_only,
+                                 std::string_view extra_headers) {
+    std::string head;
+    head.reserve(256 + extra_headers.size());
+    append_status_line(head, status);
+    if (!content_type.empty()) {
+        head += "Content-Type: ";
+        head += content_type;
+        head += "\r\n";
+    }
+    head += "Content-Length: ";
+    head += std::to_string(body.size());
+    head += "\r\nX-Request-ID: ";
+    head += ctx.request_id;
+    head += "\r\n";
+    head += extra_headers;
+    if (!ctx.keep_alive) head += "Connection: close\r\n";
+    head += "\r\n";
+    std::array<net::const_buffer, 2> bufs{net::buffer(head),
+                                          net::buffer(body.data(), head_only ? 0 : body.size())};
+    stream.expires_at(std::max(ctx.deadline, RequestContext::clock::now() + std::chrono::seconds(30)));
+    auto [ec, n] = co_await net::async_write(stream, bufs, net::as_tuple(net::use_awaitable));
+    ctx.status = status;
+    ctx.bytes_out += head_only ? 0 : body.size();
+    if (!ctx.ttfb.count())
+        ctx.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(
+            RequestContext::clock::now() - ctx.start);
+    if (ec) ctx.keep_alive = false;
+    co_return !ec;
+}
+
+net::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
+                                 RequestContext& ctx,
+                                 shared::Errc code,
+                                 std::string_view message) {
+    const shared::ErrorInfo& info = shared::error_info(code);
+    std::string body = shared::error_body(code, message, ctx.request_id);
+    std::string_view extra = code == shared::Errc::method_not_allowed ? "Allow: GET, POST, HEAD\r\n"
+                                                                      : std::string_view{};
+    co_return co_await write_local(stream, ctx, info.status, "application/json", body, false, extra);
+}
+
+}  // namespace ccr::worker

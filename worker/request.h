@@ -1,0 +1,74 @@
+#pragma once
+// One request as it moves through a session: identity, timing, the choices made for it, and the
+// figures its access line and counters report.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "shared/error/error.h"
+#include "worker/upstream/usage_tap.h"
+
+namespace ccr::worker {
+
+class Provider;
+
+struct RequestContext {
+    using clock = std::chrono::steady_clock;
+
+    std::string request_id;
+    std::string client;  // peer address
+    std::string_view method;
+    std::string_view path;   // target without the query
+    std::string_view target; // path and query, as received
+    clock::time_point start = clock::now();
+    clock::time_point deadline;  // start + server.timeout_ms
+
+    // Outcome.
+    int provider_index = -1;
+    const Provider* provider = nullptr;
+    std::string model;
+    int status = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+    Usage usage;
+    std::chrono::microseconds ttfb{0};
+    std::chrono::microseconds upstream_time{0};  // spent waiting on the upstream
+    int failovers = 0;
+    bool upstream_error = false;
+    bool timed_out = false;
+    bool keep_alive = true;  // false: close the connection after this response
+    bool debug_headers = false;
+    bool bearer_is_proxy_secret = false;   // from authentication: never forwarded upstream
+    bool api_key_is_proxy_secret = false;
+};
+
+/// Writes a complete response made by the relay itself (not relayed).
+boost::asio::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
+                                         RequestContext& ctx,
+                                         int status,
+                                         std::string_view content_type,
+                                         std::string_view body,
+                                         bool head_only = false,
+                                         std::string_view extra_headers = {});
+
+/// An Anthropic-shaped error answer.
+boost::asio::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
+                                         RequestContext& ctx,
+                                         shared::Errc code,
+                                         std::string_view message = {});
+
+/// "HTTP/1.1 200 OK\r\n"
+void append_status_line(std::string& out, int status);
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and framing headers the relay sets itself.
+bool is_hop_by_hop(std::string_view name);
+/// Case-insensitive ASCII equality.
+bool iequals(std::string_view a, std::string_view b);
+/// Whether a comma-separated header value lists `token` (case-insensitive).
+bool header_lists(std::string_view value, std::string_view token);
+
+}  // namespace ccr::worker

@@ -1,0 +1,89 @@
+#pragma once
+// What one worker process shares between its sessions: the config generation it serves, its
+// providers, the upstream pool, the JSON parser and the drain state. Single-threaded: one
+// io_context, no locks; everything here is touched only from that thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "shared/config/config.h"
+#include "worker/providers/provider.h"
+#include "worker/upstream/pool.h"
+
+namespace ccr::worker {
+
+class StatsSink;
+
+struct Runtime {
+    Runtime(boost::asio::io_context& ioc, std::shared_ptr<const shared::Config> cfg);
+    ~Runtime();
+
+    boost::asio::io_context& ioc;
+    std::shared_ptr<const shared::Config> config;
+    std::vector<std::unique_ptr<Provider>> providers;  // enabled ones, in config order
+    upstream::Pool pool;
+    std::unique_ptr<JsonParser, JsonParserDeleter> json;
+    StatsSink* stats = nullptr;  // null: counting off
+    int slot = 0;                // worker slot (process index), for logs and stats
+
+    // Drain: stop accepting, answer each connection's next request with Connection: close.
+    bool draining = false;
+    std::chrono::steady_clock::time_point drain_deadline;
+    std::size_t sessions = 0;     // open client connections
+    std::size_t in_flight = 0;    // requests being served
+
+    // Open client connections, so a drain can close what is left when its window ends.
+    struct OpenStream {
+        boost::beast::tcp_stream* stream;
+        bool busy;
+    };
+    using StreamList = std::list<OpenStream>;
+    StreamList streams;
+    StreamList::iterator register_stream(boost::beast::tcp_stream& s) {
+        return streams.insert(streams.end(), OpenStream{&s, false});
+    }
+    void unregister_stream(StreamList::iterator it) { streams.erase(it); }
+    void mark_busy(StreamList::iterator it, bool busy) { it->busy = busy; }
+    /// Called when a session ends: stops the worker once a drain has nothing left to wait for.
+    void maybe_finish_drain();
+    /// Starts draining: the acceptors stop; the io_context ends when the last connection closes
+    /// or at the deadline, when every remaining connection is closed.
+    void start_drain(std::chrono::milliseconds window);
+    std::function<void()> on_drain_start;  // closes the acceptors
+
+    const Provider* find_provider(std::string_view name) const;
+    std::chrono::milliseconds timeout() const {
+        return std::chrono::milliseconds(config->server.timeout_ms);
+    }
+};
+
+/// Hook for counters (the shared-memory segment implements it); called on the worker thread.
+class StatsSink {
+public:
+    virtual ~StatsSink() = default;
+    struct Sample {
+        int provider = -1;  // index into Runtime::providers, -1: none chosen
+        int status = 0;
+        bool upstream_error = false;
+        bool timeout = false;
+        int failovers = 0;
+        std::uint64_t bytes_in = 0;
+        std::uint64_t bytes_out = 0;
+        std::int64_t input_tokens = 0, output_tokens = 0, cache_read = 0, cache_creation = 0;
+        std::chrono::microseconds ttfb{0};
+        std::chrono::microseconds total{0};
+        std::chrono::microseconds overhead{0};
+    };
+    virtual void request_started(int provider) = 0;
+    virtual void request_finished(const Sample& s) = 0;
+};
+
+}  // namespace ccr::worker

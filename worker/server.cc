@@ -1,0 +1,107 @@
+// Worker main loop. Single-threaded by design: one io_context per process, coroutines for every
+// connection, no strands, mutexes or atomics outside the shared-memory segment.
+#include "worker/server.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <csignal>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "worker/runtime.h"
+#include "worker/session.h"
+
+namespace ccr::worker {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+namespace {
+
+net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(kTuple);
+        if (ec) {
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+            // EMFILE and friends: back off briefly instead of spinning on the error.
+            spdlog::warn("accept() failed: {}", ec.message());
+            net::steady_timer t(rt.ioc, std::chrono::milliseconds(50));
+            co_await t.async_wait(kTuple);
+            continue;
+        }
+        if (rt.draining) co_return;
+        net::co_spawn(rt.ioc, run_session(rt, std::move(socket)), net::detached);
+    }
+}
+
+net::awaitable<void> heartbeat(Runtime& rt, std::function<void()> beat) {
+    net::steady_timer t(rt.ioc);
+    while (!rt.draining) {
+        beat();
+        t.expires_after(std::chrono::seconds(1));
+        co_await t.async_wait(kTuple);
+    }
+}
+
+}  // namespace
+
+int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& opts) {
+    net::io_context ioc(1);
+    Runtime rt(ioc, std::move(cfg));
+    rt.stats = opts.stats;
+    rt.slot = opts.slot;
+
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+    for (int fd : opts.listen_fds) {
+        // The master owns the listening sockets for its whole life; a worker works on a dup so
+        // closing its acceptor never closes the master's socket.
+        int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        ::getsockname(own, reinterpret_cast<sockaddr*>(&ss), &len);
+        auto proto = ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+        acceptors.push_back(std::make_unique<tcp::acceptor>(ioc, proto, own));
+    }
+    rt.on_drain_start = [&] {
+        for (auto& a : acceptors) {
+            boost::system::error_code ignored;  // already closed is fine
+            a->close(ignored);
+        }
+    };
+
+    net::signal_set signals(ioc, SIGTERM, SIGINT, SIGQUIT);
+    int interrupts = 0;
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (sig == SIGQUIT || (sig == SIGINT && ++interrupts > 1)) {
+                spdlog::info("signal {}: stopping now", sig);
+                ioc.stop();
+                return;
+            }
+            if (sig == SIGINT) interrupts = 1;
+            spdlog::info("signal {}: draining ({} connection(s) open, window {} ms)", sig, rt.sessions,
+                         rt.config->server.drain_timeout_ms);
+            rt.start_drain(std::chrono::milliseconds(rt.config->server.drain_timeout_ms));
+            signals.async_wait(on_signal);
+        };
+    signals.async_wait(on_signal);
+
+    for (auto& a : acceptors) net::co_spawn(ioc, accept_loop(rt, *a), net::detached);
+    if (opts.on_heartbeat) net::co_spawn(ioc, heartbeat(rt, opts.on_heartbeat), net::detached);
+    if (opts.on_ready) opts.on_ready();
+    ioc.run();
+    return 0;
+}
+
+}  // namespace ccr::worker

@@ -1,0 +1,145 @@
+#include "worker/upstream/pool.h"
+
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+
+namespace ccr::worker::upstream {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+void Conn::close() {
+    beast::error_code ignored;  // closing a dead socket may fail; nothing to do about it
+    tcp().socket().close(ignored);
+}
+
+Pool::Pool(net::io_context& ioc) : ioc_(ioc), resolver_(ioc) {}
+Pool::~Pool() = default;
+
+void Pool::clear() { idle_.clear(); }
+
+ssl::context& Pool::tls_context(const std::string& ca_file, boost::system::error_code& ec) {
+    auto it = tls_contexts_.find(ca_file);
+    if (it != tls_contexts_.end()) return *it->second;
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_verify_mode(ssl::verify_peer);
+    beast::error_code bec;
+    if (ca_file.empty()) {
+        ctx->set_default_verify_paths(bec);
+    } else {
+        ctx->load_verify_file(ca_file, bec);
+    }
+    if (bec) ec = bec;
+    // Session tickets let reconnects to the same provider skip a full handshake.
+    SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_CLIENT);
+    return *tls_contexts_.emplace(ca_file, std::move(ctx)).first->second;
+}
+
+net::awaitable<tcp::resolver::results_type> Pool::resolve(const Origin& origin, boost::system::error_code& ec) {
+    std::string key = origin.host + ":" + std::to_string(origin.port);
+    auto now = std::chrono::steady_clock::now();
+    if (auto it = dns_.find(key); it != dns_.end() && it->second.expires > now) {
+        co_return it->second.results;
+    }
+    auto [rec, results] =
+        co_await resolver_.async_resolve(origin.host, std::to_string(origin.port), kTuple);
+    if (rec) {
+        ec = rec;
+        co_return tcp::resolver::results_type{};
+    }
+    dns_[key] = DnsEntry{results, now + kDnsTtl};
+    co_return results;
+}
+
+namespace {
+
+// A pooled connection the server closed while idle reads as EOF; check without blocking.
+bool still_open(Conn& c) {
+    char byte;
+    ssize_t n = ::recv(c.tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return false;                          // orderly close
+    if (n > 0) return false;                           // unexpected bytes: not reusable
+    return errno == EAGAIN || errno == EWOULDBLOCK;    // nothing to read: alive
+}
+
+}  // namespace
+
+net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
+                                                    std::chrono::milliseconds connect_timeout,
+                                                    bool fresh,
+                                                    boost::system::error_code& ec) {
+    ec.clear();
+    const std::string key = origin.key();
+    if (!fresh) {
+        auto it = idle_.find(key);
+        auto now = std::chrono::steady_clock::now();
+        while (it != idle_.end() && !it->second.empty()) {
+            std::unique_ptr<Conn> c = std::move(it->second.back());
+            it->second.pop_back();
+            if (now - c->idle_since < kIdleTimeout && still_open(*c)) {
+                c->reused = true;
+                co_return c;
+            }
+        }
+    }
+
+    auto conn = std::make_unique<Conn>();
+    ssl::context* ctx = nullptr;
+    if (origin.tls) {
+        ctx = &tls_context(origin.ca_file, ec);
+        if (ec) co_return nullptr;
+        conn->tls.emplace(ioc_, *ctx);
+    } else {
+        conn->plain.emplace(ioc_);
+    }
+    auto results = co_await resolve(origin, ec);
+    if (ec) co_return nullptr;
+
+    beast::tcp_stream& stream = conn->tcp();
+    stream.expires_after(connect_timeout);
+    auto [cec, endpoint] = co_await stream.async_connect(results, kTuple);
+    if (cec) {
+        ec = cec;
+        co_return nullptr;
+    }
+    stream.socket().set_option(tcp::no_delay(true));
+    if (origin.tls) {
+        SSL* ssl_handle = conn->tls->native_handle();
+        // SNI only for names, not for IP literals (RFC 6066).
+        beast::error_code addr_ec;
+        net::ip::make_address(origin.host, addr_ec);
+        if (addr_ec && !SSL_set_tlsext_host_name(ssl_handle, origin.host.c_str())) {
+            ec = beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
+            co_return nullptr;
+        }
+        conn->tls->set_verify_callback(ssl::host_name_verification(origin.host));
+        auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kTuple);
+        if (hec) {
+            ec = hec;
+            co_return nullptr;
+        }
+    }
+    stream.expires_never();
+    co_return conn;
+}
+
+void Pool::release(const Origin& origin, std::unique_ptr<Conn> conn) {
+    auto& list = idle_[origin.key()];
+    if (list.size() >= kMaxIdlePerOrigin) return;  // closes it
+    conn->tcp().expires_never();
+    conn->idle_since = std::chrono::steady_clock::now();
+    conn->buffer.clear();
+    list.push_back(std::move(conn));
+}
+
+}  // namespace ccr::worker::upstream

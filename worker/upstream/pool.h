@@ -1,0 +1,75 @@
+#pragma once
+// Step 5: the upstream client's connections. One pool per worker, keyed by origin; plain TCP or
+// TLS (OpenSSL, SNI, hostname verification, system CA store or a provider's ca_file); a DNS
+// cache; connect timeouts. Single-threaded like the rest of the worker: no locks.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <boost/system/error_code.hpp>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "worker/providers/provider.h"
+
+namespace ccr::worker::upstream {
+
+/// One upstream connection: TCP or TLS over TCP, with its read buffer.
+struct Conn {
+    std::optional<boost::beast::tcp_stream> plain;
+    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
+    boost::beast::flat_buffer buffer;
+    bool reused = false;  // came from the pool (may have been closed by the server meanwhile)
+    std::chrono::steady_clock::time_point idle_since;
+
+    boost::beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
+    void close();
+};
+
+class Pool {
+public:
+    explicit Pool(boost::asio::io_context& ioc);
+    ~Pool();
+
+    /// A connection to `origin`: an idle pooled one when available, else a new one (DNS through
+    /// the cache, TCP connect and TLS handshake within `connect_timeout`).
+    boost::asio::awaitable<std::unique_ptr<Conn>> acquire(const Origin& origin,
+                                                          std::chrono::milliseconds connect_timeout,
+                                                          bool fresh,
+                                                          boost::system::error_code& ec);
+    /// Returns a connection whose last response was read completely and may be reused.
+    void release(const Origin& origin, std::unique_ptr<Conn> conn);
+    /// Drops every idle connection (drain, reload).
+    void clear();
+
+    static constexpr std::size_t kMaxIdlePerOrigin = 256;
+    static constexpr std::chrono::seconds kIdleTimeout{60};
+    static constexpr std::chrono::seconds kDnsTtl{30};
+
+private:
+    boost::asio::ssl::context& tls_context(const std::string& ca_file, boost::system::error_code& ec);
+    boost::asio::awaitable<boost::asio::ip::tcp::resolver::results_type> resolve(
+        const Origin& origin, boost::system::error_code& ec);
+
+    struct DnsEntry {
+        boost::asio::ip::tcp::resolver::results_type results;
+        std::chrono::steady_clock::time_point expires;
+    };
+
+    boost::asio::io_context& ioc_;
+    boost::asio::ip::tcp::resolver resolver_;
+    std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
+    std::map<std::string, DnsEntry> dns_;
+    std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> tls_contexts_;
+};
+
+}  // namespace ccr::worker::upstream

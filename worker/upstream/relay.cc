@@ -1,0 +1,430 @@
+#include "worker/upstream/relay.h"
+
+#include <sys/socket.h>
+
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <spdlog/spdlog.h>
+
+#include "shared/util/json.h"
+
+namespace ccr::worker {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using shared::Errc;
+using clock = std::chrono::steady_clock;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+std::vector<int> route(const Runtime& rt, std::string_view model, Endpoint endpoint) {
+    std::vector<int> out;
+    const auto& routing = rt.config->routing;
+    auto usable = [&](int i) {
+        return endpoint != Endpoint::count_tokens || rt.providers[i]->serves_count_tokens();
+    };
+    if (routing.strategy == "model_based") {
+        // Longest prefix wins; then the default provider.
+        std::size_t best_len = 0;
+        const std::string* best = nullptr;
+        for (const auto& [prefix, name] : routing.model_mapping) {
+            if (model.substr(0, prefix.size()) == prefix && prefix.size() >= best_len) {
+                best_len = prefix.size();
+                best = &name;
+            }
+        }
+        if (best == nullptr && !routing.default_provider.empty()) best = &routing.default_provider;
+        for (int i = 0; best && i < static_cast<int>(rt.providers.size()); ++i) {
+            if (rt.providers[i]->name() == *best && usable(i)) out.push_back(i);
+        }
+        if (!out.empty() || best) return out;
+    }
+    // failover (and, until the routing work lands, every other strategy): config order.
+    for (int i = 0; i < static_cast<int>(rt.providers.size()); ++i) {
+        if (usable(i)) out.push_back(i);
+    }
+    return out;
+}
+
+namespace {
+
+struct ClientWatch {
+    upstream::Conn* conn = nullptr;
+    bool finished = false;
+    bool client_gone = false;
+};
+
+// Waits for the client socket to become readable while the upstream works. EOF there means the
+// client went away: close the upstream connection so its request is cancelled too.
+net::awaitable<void> watch_client(net::ip::tcp::socket& client, std::shared_ptr<ClientWatch> w) {
+    auto [ec] = co_await client.async_wait(net::ip::tcp::socket::wait_read, kTuple);
+    if (ec || w->finished) co_return;
+    char byte;
+    ssize_t n = ::recv(client.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        w->client_gone = true;
+        if (w->conn) w->conn->close();
+    }
+    // n > 0: the client pipelined its next request; a later write notices a disconnect.
+}
+
+enum class Outcome {
+    relayed,      // the answer (or its start) went to the client
+    retry_fresh,  // a pooled connection was stale: try again on a new one
+    failover,     // nothing sent to the client; the next candidate may try
+    local_answer, // the upstream cannot serve it; answer locally (count_tokens 404)
+};
+
+struct Attempt {
+    const Provider& provider;
+    std::string head;  // upstream request head
+    std::vector<net::const_buffer> body;
+    bool last_candidate;
+    bool sse_expected;
+    Endpoint endpoint;
+    Errc error = Errc::upstream_failed;
+    std::string error_message;
+};
+
+std::string build_upstream_head(const Runtime& rt,
+                                const Provider& p,
+                                const http::request<http::string_body>& req,
+                                const RequestContext& ctx,
+                                const ClientCredentials& creds,
+                                std::size_t body_size) {
+    std::string_view connection_tokens;
+    if (auto it = req.find(http::field::connection); it != req.end()) connection_tokens = it->value();
+    std::string head;
+    head.reserve(1024);
+    head += req.method_string();
+    head += ' ';
+    head += p.origin().base_path;
+    head += ctx.target;
+    head += " HTTP/1.1\r\nHost: ";
+    head += p.origin().host_header();
+    head += "\r\n";
+    for (const auto& f : req) {
+        std::string_view name = f.name_string();
+        if (is_hop_by_hop(name) || iequals(name, "host") || iequals(name, "authorization") ||
+            iequals(name, "x-api-key") || iequals(name, "accept-encoding") ||
+            iequals(name, "expect") || iequals(name, "x-request-id") ||
+            (!connection_tokens.empty() && header_lists(connection_tokens, name))) {
+            continue;
+        }
+        head += name;
+        head += ": ";
+        head += f.value();
+        head += "\r\n";
+    }
+    http::fields auth;
+    p.authenticate(auth, creds);
+    for (const auto& f : auth) {
+        head += f.name_string();
+        head += ": ";
+        head += f.value();
+        head += "\r\n";
+    }
+    head += "X-Request-ID: ";
+    head += ctx.request_id;
+    head += "\r\nContent-Length: ";
+    head += std::to_string(body_size);
+    head += "\r\n\r\n";
+    (void)rt;
+    return head;
+}
+
+bool retryable_status(unsigned status) { return status == 429 || status >= 500; }
+
+void append_chunk_size(std::string& out, std::size_t n) {
+    char buf[24];
+    int len = std::snprintf(buf, sizeof buf, "%zx\r\n", n);
+    out.assign(buf, static_cast<std::size_t>(len));
+}
+
+template <class Stream>
+net::awaitable<Outcome> exchange(Runtime& rt,
+                                 Stream& up,
+                                 upstream::Conn& conn,
+                                 beast::tcp_stream& client,
+                                 RequestContext& ctx,
+                                 Attempt& at,
+                                 bool& reusable) {
+    reusable = false;
+    beast::tcp_stream& up_tcp = conn.tcp();
+    const auto t0 = clock::now();
+    std::vector<net::const_buffer> out;
+    out.reserve(at.body.size() + 1);
+    out.emplace_back(net::buffer(at.head));
+    out.insert(out.end(), at.body.begin(), at.body.end());
+    up_tcp.expires_at(ctx.deadline);
+    auto [wec, wn] = co_await net::async_write(up, out, kTuple);
+    if (wec) {
+        if (conn.reused) co_return Outcome::retry_fresh;
+        at.error = Errc::upstream_failed;
+        at.error_message = "upstream connection failed: " + wec.message();
+        co_return Outcome::failover;
+    }
+
+    http::response_parser<http::buffer_body> parser;
+    parser.header_limit(64 * 1024);
+    parser.body_limit(boost::none);
+    auto header_timeout = rt.config->server.response_header_timeout_ms > 0
+                              ? std::chrono::milliseconds(rt.config->server.response_header_timeout_ms)
+                              : rt.timeout();
+    up_tcp.expires_at(std::min(ctx.deadline, clock::now() + header_timeout));
+    auto [hec, hn] = co_await http::async_read_header(up, conn.buffer, parser, kTuple);
+    if (hec) {
+        if (conn.reused && hn == 0 && hec != beast::error::timeout) co_return Outcome::retry_fresh;
+        if (hec == beast::error::timeout) {
+            at.error = Errc::upstream_timeout;
+            at.error_message = "upstream did not answer within the response header timeout";
+            ctx.timed_out = true;
+        } else {
+            at.error = Errc::upstream_failed;
+            at.error_message = "upstream connection failed: " + hec.message();
+        }
+        co_return Outcome::failover;
+    }
+    auto& res = parser.get();
+    const unsigned status = res.result_int();
+    if (at.endpoint == Endpoint::count_tokens && status == 404) co_return Outcome::local_answer;
+    if (retryable_status(status) && !at.last_candidate) {
+        at.error_message = "upstream answered " + std::to_string(status);
+        co_return Outcome::failover;
+    }
+
+    // Commit: from here on the answer is this upstream's.
+    std::string_view content_type;
+    if (auto it = res.find(http::field::content_type); it != res.end()) content_type = it->value();
+    const bool sse = content_type.substr(0, 17) == "text/event-stream";
+    const bool has_length = parser.content_length().has_value();
+    const bool no_body = status == 204 || status == 304 || ctx.method == "HEAD";
+    const bool chunked_out = !has_length && !no_body;
+
+    std::string head;
+    head.reserve(1024);
+    append_status_line(head, static_cast<int>(status));
+    for (const auto& f : res) {
+        std::string_view name = f.name_string();
+        if (is_hop_by_hop(name) || iequals(name, "x-request-id")) continue;
+        if (sse && (iequals(name, "cache-control") || iequals(name, "x-accel-buffering"))) continue;
+        head += name;
+        head += ": ";
+        head += f.value();
+        head += "\r\n";
+    }
+    if (sse) head += "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
+    if (has_length) {
+        head += "Content-Length: ";
+        head += std::to_string(*parser.content_length());
+        head += "\r\n";
+    } else if (chunked_out) {
+        head += "Transfer-Encoding: chunked\r\n";
+    }
+    head += "X-Request-ID: ";
+    head += ctx.request_id;
+    head += "\r\n";
+    if (ctx.debug_headers) {
+        head += "X-CC-Relay-Provider: ";
+        head += at.provider.name();
+        head += "\r\nX-CC-Relay-Strategy: ";
+        head += rt.config->routing.strategy;
+        head += "\r\n";
+    }
+    if (!ctx.keep_alive) head += "Connection: close\r\n";
+    head += "\r\n";
+    ctx.status = static_cast<int>(status);
+    ctx.upstream_error = status >= 500;
+
+    UsageTap tap(sse ? UsageTap::Mode::sse
+                     : (content_type.find("json") != std::string_view::npos ? UsageTap::Mode::json
+                                                                           : UsageTap::Mode::none));
+    client.expires_at(ctx.deadline);
+    auto [cwec, cwn] = co_await net::async_write(client, net::buffer(head), kTuple);
+    ctx.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start);
+    if (cwec) {
+        ctx.keep_alive = false;
+        co_return Outcome::relayed;
+    }
+
+    std::array<char, 16 * 1024> buf;
+    std::string chunk_head;
+    bool upstream_ok = true;
+    while (!no_body && !parser.is_done()) {
+        parser.get().body().data = buf.data();
+        parser.get().body().size = buf.size();
+        up_tcp.expires_at(ctx.deadline);
+        auto [rec, rn] = co_await http::async_read_some(up, conn.buffer, parser, kTuple);
+        if (rec == http::error::need_buffer) rec = {};
+        const std::size_t got = buf.size() - parser.get().body().size;
+        if (got > 0) {
+            tap.feed(std::string_view(buf.data(), got));
+            client.expires_at(ctx.deadline);
+            beast::error_code cec;
+            if (chunked_out) {
+                append_chunk_size(chunk_head, got);
+                std::array<net::const_buffer, 3> bufs{net::buffer(chunk_head), net::buffer(buf.data(), got),
+                                                      net::buffer("\r\n", 2)};
+                std::tie(cec, std::ignore) = co_await net::async_write(client, bufs, kTuple);
+            } else {
+                std::tie(cec, std::ignore) =
+                    co_await net::async_write(client, net::buffer(buf.data(), got), kTuple);
+            }
+            ctx.bytes_out += got;
+            if (cec) {
+                // The client went away mid-answer: stop reading the upstream (it is closed below).
+                ctx.keep_alive = false;
+                co_return Outcome::relayed;
+            }
+        }
+        if (rec) {
+            if (rec == beast::error::timeout) ctx.timed_out = true;
+            upstream_ok = false;
+            break;
+        }
+    }
+    ctx.upstream_time += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
+    tap.finish();
+    ctx.usage = tap.usage();
+    if (!upstream_ok) {
+        // The status line is gone; the only honest signal left is an incomplete message. Close
+        // without the terminating chunk so the client sees the truncation.
+        ctx.upstream_error = true;
+        ctx.keep_alive = false;
+        co_return Outcome::relayed;
+    }
+    if (chunked_out) {
+        client.expires_at(ctx.deadline);
+        auto [lec, ln] = co_await net::async_write(client, net::buffer("0\r\n\r\n", 5), kTuple);
+        if (lec) ctx.keep_alive = false;
+    }
+    reusable = parser.keep_alive();
+    co_return Outcome::relayed;
+}
+
+net::awaitable<void> answer_estimate(Runtime& rt,
+                                     beast::tcp_stream& client,
+                                     const http::request<http::string_body>& req,
+                                     RequestContext& ctx) {
+    std::size_t n = estimate_input_tokens(*rt.json, req.body(), req.body().capacity());
+    std::string body = "{\"input_tokens\":" + std::to_string(n) + "}";
+    co_await write_local(client, ctx, 200, "application/json", body);
+}
+
+}  // namespace
+
+net::awaitable<void> relay(Runtime& rt,
+                           beast::tcp_stream& client,
+                           const http::request<http::string_body>& req,
+                           const BodyInfo& body,
+                           RequestContext& ctx,
+                           Endpoint endpoint) {
+    std::vector<int> candidates = route(rt, body.model, endpoint);
+    if (candidates.empty()) {
+        if (endpoint == Endpoint::count_tokens) co_return co_await answer_estimate(rt, client, req, ctx);
+        co_await write_error(client, ctx, Errc::unavailable,
+                             "no enabled provider serves model " + std::string(body.model));
+        co_return;
+    }
+
+    ClientCredentials creds;
+    if (auto it = req.find(http::field::authorization); it != req.end()) creds.authorization = it->value();
+    if (auto it = req.find("x-api-key"); it != req.end()) creds.api_key = it->value();
+    creds.authorization_is_proxy_secret = ctx.bearer_is_proxy_secret;
+    creds.api_key_is_proxy_secret = ctx.api_key_is_proxy_secret;
+
+    auto watch = std::make_shared<ClientWatch>();
+    net::co_spawn(client.get_executor(), watch_client(client.socket(), watch), net::detached);
+    struct StopWatch {
+        beast::tcp_stream& client;
+        std::shared_ptr<ClientWatch>& w;
+        ~StopWatch() {
+            w->finished = true;
+            w->conn = nullptr;
+            beast::error_code ignored;  // the socket may already be closed
+            client.socket().cancel(ignored);
+        }
+    } stop_watch{client, watch};
+
+    Errc last_error = Errc::upstream_failed;
+    std::string last_message;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        const Provider& p = *rt.providers[candidates[i]];
+        ctx.provider = &p;
+        ctx.provider_index = candidates[i];
+        if (i > 0) ++ctx.failovers;
+        BodySplice splice(req.body());
+        p.transform(body, splice);
+        Attempt at{p,
+                   build_upstream_head(rt, p, req, ctx, creds, splice.size()),
+                   splice.buffers(),
+                   i + 1 == candidates.size(),
+                   body.stream,
+                   endpoint,
+                   Errc::upstream_failed,
+                   {}};
+        auto connect_timeout = std::min(std::chrono::milliseconds(rt.config->server.connect_timeout_ms),
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            ctx.deadline - clock::now()));
+        Outcome outcome = Outcome::failover;
+        for (int tries = 0; tries < 2; ++tries) {
+            beast::error_code ec;
+            auto t0 = clock::now();
+            auto conn = co_await rt.pool.acquire(p.origin(), connect_timeout, tries > 0, ec);
+            ctx.upstream_time += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
+            if (watch->client_gone) {
+                ctx.keep_alive = false;
+                ctx.status = 499;  // nginx's "client closed request", for the access log only
+                co_return;
+            }
+            if (ec) {
+                const bool timeout = ec == beast::error::timeout;
+                at.error = timeout ? Errc::upstream_timeout : Errc::upstream_failed;
+                at.error_message = std::string(timeout ? "upstream connect timed out: "
+                                                       : "upstream connection failed: ") +
+                                   p.name() + ": " + ec.message();
+                ctx.timed_out = ctx.timed_out || timeout;
+                outcome = Outcome::failover;
+                break;
+            }
+            watch->conn = conn.get();
+            bool reusable = false;
+            outcome = conn->tls ? co_await exchange(rt, *conn->tls, *conn, client, ctx, at, reusable)
+                                : co_await exchange(rt, *conn->plain, *conn, client, ctx, at, reusable);
+            watch->conn = nullptr;
+            if (watch->client_gone) {
+                ctx.keep_alive = false;
+                if (ctx.status == 0) ctx.status = 499;
+                co_return;
+            }
+            if (reusable) {
+                rt.pool.release(p.origin(), std::move(conn));
+            } else {
+                conn->close();
+            }
+            if (outcome != Outcome::retry_fresh) break;
+        }
+        if (outcome == Outcome::relayed) co_return;
+        if (outcome == Outcome::local_answer) co_return co_await answer_estimate(rt, client, req, ctx);
+        if (outcome == Outcome::retry_fresh) {
+            at.error = Errc::upstream_failed;
+            at.error_message = "upstream closed the connection";
+        }
+        last_error = at.error;
+        last_message = std::move(at.error_message);
+        ctx.upstream_error = true;
+        spdlog::debug("rid={} provider={} failed: {}", ctx.request_id, p.name(), last_message);
+    }
+    co_await write_error(client, ctx, last_error, last_message);
+}
+
+}  // namespace ccr::worker

@@ -1,0 +1,118 @@
+#include "worker/upstream/usage_tap.h"
+
+#include <cstring>
+
+#include <simdjson.h>
+
+namespace ccr::worker {
+namespace {
+
+constexpr std::size_t kMaxLine = 256 * 1024;
+
+// One parser per process (workers are single-threaded); it keeps its buffers between uses.
+simdjson::dom::parser& dom_parser() {
+    static simdjson::dom::parser parser;
+    return parser;
+}
+
+// Fields present overwrite earlier values (message_delta carries cumulative totals); absent ones
+// keep them.
+void read_usage(simdjson::dom::element usage, Usage& u) {
+    auto take = [&](const char* key, std::int64_t& dst) {
+        std::int64_t v;
+        if (usage[key].get_int64().get(v) == simdjson::SUCCESS) dst = v;
+    };
+    take("input_tokens", u.input_tokens);
+    take("output_tokens", u.output_tokens);
+    take("cache_read_input_tokens", u.cache_read_input_tokens);
+    take("cache_creation_input_tokens", u.cache_creation_input_tokens);
+}
+
+}  // namespace
+
+void UsageTap::reset(Mode mode) {
+    mode_ = mode;
+    usage_ = {};
+    events_ = 0;
+    line_.clear();
+    skipping_ = false;
+    at_line_start_ = true;
+    json_.clear();
+    json_overflow_ = false;
+}
+
+void UsageTap::feed(std::string_view chunk) {
+    if (mode_ == Mode::json) {
+        if (json_overflow_) return;
+        if (json_.size() + chunk.size() > kMaxTappedJson) {
+            json_overflow_ = true;
+            json_.clear();
+            json_.shrink_to_fit();
+            return;
+        }
+        json_.append(chunk);
+        return;
+    }
+    if (mode_ != Mode::sse) return;
+    while (!chunk.empty()) {
+        if (at_line_start_) {
+            // Only `data:` lines are kept; an empty line ends an event.
+            if (chunk.front() == '\n' || chunk.front() == '\r') {
+                if (chunk.front() == '\n') ++events_;
+                chunk.remove_prefix(1);
+                continue;
+            }
+            at_line_start_ = false;
+            skipping_ = chunk.front() != 'd';
+        }
+        const char* nl = static_cast<const char*>(std::memchr(chunk.data(), '\n', chunk.size()));
+        std::size_t n = nl ? static_cast<std::size_t>(nl - chunk.data()) : chunk.size();
+        if (!skipping_) {
+            if (line_.size() + n > kMaxLine) {
+                skipping_ = true;
+                line_.clear();
+            } else {
+                line_.append(chunk.data(), n);
+            }
+        }
+        if (!nl) return;
+        if (!skipping_) on_line(line_);
+        line_.clear();
+        skipping_ = false;
+        at_line_start_ = true;
+        chunk.remove_prefix(n + 1);
+    }
+}
+
+void UsageTap::on_line(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.substr(0, 5) != "data:") return;
+    line.remove_prefix(5);
+    bool is_start = line.find("\"message_start\"") != std::string_view::npos;
+    if (!is_start && line.find("\"message_delta\"") == std::string_view::npos) return;
+    parse_usage_json(line, is_start);
+}
+
+void UsageTap::parse_usage_json(std::string_view json, bool is_start) {
+    simdjson::dom::element doc;
+    if (dom_parser().parse(json.data(), json.size()).get(doc)) return;
+    simdjson::dom::element usage;
+    if (is_start) {
+        if (doc["message"]["usage"].get(usage)) return;
+    } else if (doc["usage"].get(usage)) {
+        return;
+    }
+    read_usage(usage, usage_);
+}
+
+void UsageTap::finish() {
+    if (mode_ == Mode::json && !json_overflow_ && !json_.empty()) {
+        simdjson::dom::element doc, usage;
+        if (!dom_parser().parse(json_).get(doc) && !doc["usage"].get(usage)) read_usage(usage, usage_);
+        json_.clear();
+    }
+    if (mode_ == Mode::sse && !line_.empty() && !skipping_) on_line(line_);
+    line_.clear();
+}
+
+}  // namespace ccr::worker
