@@ -54,6 +54,22 @@ describe('errors made by cc-relay', { timeout: 30_000 }, () => {
         assert.equal(res.status, 200, ctx(res, relay));
     });
 
+    it('answers 413 request_too_large to a chunked body over server.max_body_bytes', async () => {
+        const big = messagesBody('claude-x', { padding: 'x'.repeat(10_000) });
+        const res = await postJson(relay.url, '/v1/messages', big, { chunked: true })
+            .catch((err) => ({ error: err }));
+        assert.ok(!res.error, `the client gets an answer, not ${res.error}`);
+        assertRelayError(res, 413, 'request_too_large', relay);
+        assert.equal(backend.requests.length, 0);
+    });
+
+    it('forwards a chunked body under server.max_body_bytes byte for byte', async () => {
+        const raw = Buffer.from(JSON.stringify(messagesBody('claude-x', { padding: 'z'.repeat(3000) })));
+        const res = await postJson(relay.url, '/v1/messages', raw, { chunked: true });
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.ok(backend.requests[0].body.equals(raw));
+    });
+
     it('answers 504 timeout_error when the upstream stays silent past response_header_timeout_ms', async () => {
         const started = Date.now();
         const res = await postJson(relay.url, '/v1/messages', messagesBody(mockModel('hang')), { timeoutMs: 8000 });
@@ -139,6 +155,44 @@ describe('relay errors on other routes', { timeout: 20_000 }, () => {
         t.after(() => relay.stop());
         const res = await request(relay.url + '/v1/messages/unknown');
         assertRelayError(res, 404, 'not_found_error', relay);
+        assert.equal(backend.requests.length, 0);
+    });
+});
+
+describe('body limits above 1 MiB', { timeout: 30_000 }, () => {
+    let backend;
+    let relay;
+    before(async () => {
+        backend = await startBackend();
+        relay = await startRelay({
+            server: { max_body_bytes: 2 * 1024 * 1024 },
+            providers: [mockProvider(backend)],
+        });
+    });
+    beforeEach(() => backend.reset());
+    after(async () => {
+        await relay?.stop();
+        await backend?.close();
+    });
+
+    const bodyOfSize = (n) => {
+        const body = messagesBody('claude-x', { padding: '' });
+        body.padding = 'p'.repeat(n - JSON.stringify(body).length);
+        return Buffer.from(JSON.stringify(body));
+    };
+
+    it('accepts a 1.5 MiB body under a 2 MiB server.max_body_bytes', async () => {
+        const raw = bodyOfSize(1.5 * 1024 * 1024);
+        const res = await postJson(relay.url, '/v1/messages', raw, { timeoutMs: 10_000 });
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.ok(backend.requests[0].body.equals(raw));
+    });
+
+    it('answers 413 request_too_large to a 3 MiB body over a 2 MiB server.max_body_bytes', async () => {
+        const res = await postJson(relay.url, '/v1/messages', bodyOfSize(3 * 1024 * 1024), { timeoutMs: 10_000 })
+            .catch((err) => ({ error: err }));
+        assert.ok(!res.error, `the client gets an answer, not ${res.error}`);
+        assertRelayError(res, 413, 'request_too_large', relay);
         assert.equal(backend.requests.length, 0);
     });
 });

@@ -27,11 +27,12 @@ export async function waitFor(cond, { timeoutMs = 5000, intervalMs = 20, what = 
 }
 
 /**
- * One HTTP/1.1 request. body: Buffer | string | object (JSON-encoded).
+ * One HTTP/1.1 request. body: Buffer | string | object (JSON-encoded); chunked: send it with
+ * Transfer-Encoding: chunked instead of Content-Length.
  * Resolves with { status, headers, rawHeaders, body (Buffer), text, json(), socket, chunks }.
  * `chunks` is [{ at (ms since request start), data }] for timing checks.
  */
-export function request(url, { method = 'GET', headers = {}, body, agent, timeoutMs = 10_000 } = {}) {
+export function request(url, { method = 'GET', headers = {}, body, agent, timeoutMs = 10_000, chunked = false } = {}) {
     const u = new URL(url);
     let payload;
     if (body !== undefined) {
@@ -41,7 +42,7 @@ export function request(url, { method = 'GET', headers = {}, body, agent, timeou
     const hdrs = { ...headers };
     const hasCT = Object.keys(hdrs).some((k) => k.toLowerCase() === 'content-type');
     if (payload && !hasCT) hdrs['content-type'] = 'application/json';
-    if (payload && !Object.keys(hdrs).some((k) => k.toLowerCase() === 'content-length')) {
+    if (payload && !chunked && !Object.keys(hdrs).some((k) => k.toLowerCase() === 'content-length')) {
         hdrs['content-length'] = String(payload.length);
     }
     const started = Date.now();
@@ -75,7 +76,12 @@ export function request(url, { method = 'GET', headers = {}, body, agent, timeou
             res.on('aborted', () => reject(new Error('response aborted')));
         });
         req.on('error', reject);
-        if (payload) req.write(payload);
+        if (payload && chunked) {
+            // Transfer-Encoding: chunked, in pieces of at most 1000 bytes.
+            for (let i = 0; i < payload.length; i += 1000) req.write(payload.subarray(i, i + 1000));
+        } else if (payload) {
+            req.write(payload);
+        }
         req.end();
     });
     return withDeadline(p, timeoutMs, `${method} ${url}`);

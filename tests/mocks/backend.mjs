@@ -16,7 +16,8 @@
 // Spec kinds (objects with `kind` plus options):
 //   json        { text, status, headers, firstByteDelay }
 //   sse         { events (number of text deltas), delay (ms between events), text,
-//                 firstByteDelay, contentType }
+//                 firstByteDelay, contentType, split (write each event in two halves),
+//                 splitDelay (ms between the halves) }
 //   error       { status (400|401|404|429|500|529|…), errorType, message, retryAfter }
 //   echo        answers 200 JSON {"type":"echo", method, url, headers, body}
 //   disconnect  { after (number of SSE events written before the socket is destroyed, 0 = before
@@ -24,7 +25,7 @@
 //   hang        never answers (the relay's timeouts are tested against this)
 //   count_tokens { inputTokens }
 //   not_found   Anthropic-shaped 404
-//   raw         { status, headers, body }
+//   raw         { status, headers, body, chunked (no Content-Length, two chunks) }
 
 import http from 'node:http';
 import https from 'node:https';
@@ -346,9 +347,15 @@ async function respond(spec, rec, req, res) {
     case 'raw': {
         const body = Buffer.from(spec.body ?? '');
         rec.responseStatus = spec.status ?? 200;
-        rec.responseHeaders = { 'content-length': body.length, ...(spec.headers ?? {}) };
+        rec.responseHeaders = spec.chunked ? { ...(spec.headers ?? {}) }
+            : { 'content-length': body.length, ...(spec.headers ?? {}) };
         res.writeHead(rec.responseStatus, rec.responseHeaders);
-        return res.end(body);
+        if (!spec.chunked) return res.end(body);
+        // Transfer-Encoding: chunked, in two chunks with a pause between them.
+        const cut = Math.floor(body.length / 2);
+        await new Promise((r) => res.write(body.subarray(0, cut), r));
+        await sleep(20);
+        return res.end(body.subarray(cut));
     }
     case 'hang':
         // Keep the request open until the client gives up.
@@ -380,7 +387,16 @@ async function respond(spec, rec, req, res) {
             }
             if (i > 0 && delay) await sleep(delay);
             if (res.destroyed) return;
-            if (spec.kind === 'disconnect') {
+            if (spec.split) {
+                // Two writes per event, cut in the middle of the bytes (possibly inside a UTF-8
+                // sequence), with a pause between them: the relay sees events split across reads.
+                const buf = Buffer.from(events[i]);
+                const cut = Math.floor(buf.length / 2);
+                await new Promise((r) => res.write(buf.subarray(0, cut), r));
+                if (spec.splitDelay) await sleep(spec.splitDelay);
+                if (res.destroyed) return;
+                res.write(buf.subarray(cut));
+            } else if (spec.kind === 'disconnect') {
                 // Wait until the bytes are handed to the kernel, so that what the recording says
                 // was sent really left before the socket is destroyed.
                 await new Promise((r) => res.write(events[i], r));
