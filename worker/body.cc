@@ -77,7 +77,7 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacit
                 return info;
             }
             have_model = true;
-            info.model_offset = static_cast<std::size_t>(raw.data() - body.data());
+            info.model_offset = static_cast<std::size_t>(raw.data() - padded.view.data());
             info.model_length = raw.size();
             if (raw.size() == model.size() + 2) {
                 info.model = body.substr(info.model_offset + 1, model.size());

@@ -1,0 +1,73 @@
+#include "worker/upstream/usage_tap.h"
+
+#include <gtest/gtest.h>
+
+namespace ccr::worker {
+namespace {
+
+const std::string kStream =
+    "event: message_start\n"
+    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":28,"
+    "\"cache_creation_input_tokens\":3,\"cache_read_input_tokens\":7,\"output_tokens\":1}}}\n\n"
+    "event: content_block_delta\n"
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n"
+    "event: message_delta\n"
+    "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":15}}\n\n"
+    "event: message_stop\n"
+    "data: {\"type\":\"message_stop\"}\n\n";
+
+TEST(UsageTap, ReadsUsageFromMessageStartAndDelta) {
+    UsageTap tap(UsageTap::Mode::sse);
+    tap.feed(kStream);
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 28);
+    EXPECT_EQ(tap.usage().output_tokens, 15);
+    EXPECT_EQ(tap.usage().cache_read_input_tokens, 7);
+    EXPECT_EQ(tap.usage().cache_creation_input_tokens, 3);
+    EXPECT_EQ(tap.events(), 4u);
+}
+
+TEST(UsageTap, GivesTheSameAnswerWhateverTheChunking) {
+    for (std::size_t step : {1u, 2u, 3u, 7u, 64u}) {
+        UsageTap tap(UsageTap::Mode::sse);
+        for (std::size_t i = 0; i < kStream.size(); i += step) tap.feed(std::string_view(kStream).substr(i, step));
+        tap.finish();
+        EXPECT_EQ(tap.usage().input_tokens, 28) << step;
+        EXPECT_EQ(tap.usage().output_tokens, 15) << step;
+        EXPECT_EQ(tap.events(), 4u) << step;
+    }
+}
+
+TEST(UsageTap, HandlesCrLfLineEndings) {
+    std::string crlf;
+    for (char c : kStream) {
+        if (c == '\n') crlf += '\r';
+        crlf += c;
+    }
+    UsageTap tap(UsageTap::Mode::sse);
+    tap.feed(crlf);
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 28);
+    EXPECT_EQ(tap.usage().output_tokens, 15);
+}
+
+TEST(UsageTap, ReadsUsageOfANonStreamingMessage) {
+    UsageTap tap(UsageTap::Mode::json);
+    std::string body = R"({"id":"msg","content":[{"type":"text","text":"x"}],"usage":{"input_tokens":11,"output_tokens":22,"cache_read_input_tokens":5}})";
+    tap.feed(body.substr(0, 10));
+    tap.feed(body.substr(10));
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 11);
+    EXPECT_EQ(tap.usage().output_tokens, 22);
+    EXPECT_EQ(tap.usage().cache_read_input_tokens, 5);
+}
+
+TEST(UsageTap, IgnoresGarbageWithoutFailing) {
+    UsageTap tap(UsageTap::Mode::sse);
+    tap.feed("data: {not json \"message_start\"\n\n: comment\n\n");
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 0);
+}
+
+}  // namespace
+}  // namespace ccr::worker
