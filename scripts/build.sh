@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures and builds one flavour: release (default), debug or asan. Prints the build folder.
+# Configures and builds one flavour: release (default), debug or asan, optionally only the given
+# targets. Prints the build folder on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour=${1:-release}
@@ -7,12 +8,17 @@ case "$flavour" in
   release) dir=build/release; args=(-DCMAKE_BUILD_TYPE=Release) ;;
   debug)   dir=build/debug;   args=(-DCMAKE_BUILD_TYPE=Debug) ;;
   asan)    dir=build/asan;    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCCR_SANITIZE=ON) ;;
-  *) echo "usage: $0 [release|debug|asan]" >&2; exit 2 ;;
+  *) echo "usage: $0 [release|debug|asan] [target...]" >&2; exit 2 ;;
 esac
 shift || true
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
-if [ ! -f "$dir/build.ninja" ]; then
-  cmake -S . -B "$dir" -G Ninja "${args[@]}" "$@" >&2
+# Configure every time (a second or two): picks up packages installed since the last run.
+if [ -f "$dir/CMakeCache.txt" ]; then
+  cmake -S . -B "$dir" >/dev/null
+else
+  cmake -S . -B "$dir" -G Ninja "${args[@]}" >&2
 fi
-cmake --build "$dir" -j "$(nproc)" >&2
+cmake --build "$dir" -j "$(nproc)" "${targets[@]}" >&2
 echo "$dir"

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-dir=$(scripts/build.sh release)
+dir=$(scripts/build.sh release cc-relay)
 exec "$dir/cli/cc-relay" serve "$@"
