@@ -54,4 +54,29 @@ describe('Claude Code CLI through cc-relay', { timeout: 300_000 }, () => {
             'the client bearer token is passed through to a keyless anthropic provider');
         assert.equal(msgs[0].query, 'beta=true');
     });
+
+    it('claude -p through a zai-type provider with model_mapping', async (t) => {
+        const relay = await startRelay({
+            server: { auth: { api_key: 'sk-relay-proxy-key' } },
+            providers: [{ name: 'glm', type: 'zai', enabled: true, base_url: backend.url,
+                keys: [{ key: 'sk-zai-upstream' }], model_mapping: { 'claude-e2e-main': 'glm-5' } }],
+        });
+        t.after(() => relay.stop());
+        const run = await runClaude({
+            baseUrl: relay.url,
+            env: { ANTHROPIC_API_KEY: 'sk-relay-proxy-key', ANTHROPIC_MODEL: 'claude-e2e-main' },
+        });
+        const why = describeRun(run) + summary(backend, relay);
+        assert.equal(run.code, 0, why);
+        assert.ok(run.stdout.includes(CANNED_TEXT), why);
+        const msgs = backend.requests.filter((r) => r.path === '/v1/messages');
+        assert.ok(msgs.some((r) => r.json?.model === 'glm-5'), `the main model was mapped${why}`);
+        assert.ok(!msgs.some((r) => r.json?.model === 'claude-e2e-main'), why);
+        for (const r of backend.requests) {
+            assert.equal(r.headers.authorization, 'Bearer sk-zai-upstream');
+            assert.equal(r.headers['x-api-key'], undefined);
+        }
+        assert.equal(backend.requests.filter((r) => r.path.endsWith('/count_tokens')).length, 0,
+            'count_tokens is answered by the relay for zai');
+    });
 });

@@ -92,4 +92,36 @@ describe('failover', { timeout: 40_000 }, () => {
         assert.equal(second.requests.length, 0);
         assert.ok(res.body.equals(first.requests[0].responseBody));
     });
+
+    it('relays the last provider\'s error unmodified when every provider fails', async (t) => {
+        const relay = await relayFor(t, first.url);
+        first.setMode({ kind: 'error', status: 529 });
+        second.setMode({ kind: 'error', status: 500 });
+        const res = await postJson(relay.url, '/v1/messages', messagesBody());
+        assert.equal(first.requests.length, 1);
+        assert.equal(second.requests.length, 1);
+        assert.equal(res.status, 500, ctx(res, relay));
+        assert.ok(res.body.equals(second.requests[0].responseBody), 'the second answer, unmodified');
+    });
+
+    it('never sends to a disabled provider, and skips it in the failover order', async (t) => {
+        first.reset();
+        second.reset();
+        const third = await startBackend();
+        t.after(() => third.close());
+        const relay = await startRelay({
+            providers: [
+                { name: 'first', type: 'anthropic', enabled: true, base_url: first.url },
+                { name: 'off', type: 'anthropic', enabled: false, base_url: second.url },
+                { name: 'third', type: 'anthropic', enabled: true, base_url: third.url },
+            ],
+        });
+        t.after(() => relay.stop());
+        first.setMode({ kind: 'error', status: 429 });
+        const res = await postJson(relay.url, '/v1/messages', messagesBody());
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(second.requests.length, 0, 'the disabled provider saw nothing');
+        assert.equal(third.requests.length, 1);
+        assert.ok(res.body.equals(third.requests[0].responseBody));
+    });
 });

@@ -123,4 +123,18 @@ describe('POST /v1/messages (streaming)', { timeout: 30_000 }, () => {
         assert.equal(rec.finished, false);
         assert.ok(Date.now() - firstChunk.at < 2500);
     });
+
+    it('cancels the upstream request when the client leaves before any response byte', async () => {
+        const req = http.request(relay.url + '/v1/messages', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+            agent: false,
+        });
+        req.on('error', () => {});
+        req.end(JSON.stringify(messagesBody(mockModel('hang'))));
+        const rec = await backend.waitForRequest(() => true, 5000);
+        req.destroy();
+        await withDeadline(rec.closed, 2500, 'upstream connection closed after the client left');
+        assert.equal(rec.clientClosedEarly, true);
+    });
 });

@@ -5,7 +5,8 @@
 //
 // The config is a YAML string (written as is) or an object, deep-merged over the defaults below
 // and written as JSON (which is YAML). The binary is $CC_RELAY_BIN, else
-// ../build/release/cli/cc-relay relative to tests/. Readiness is the log line
+// ../build/release/cli/cc-relay relative to tests/ (../build/dev/cli/cc-relay when there is no
+// release build). Readiness is the log line
 // "listening on http://HOST:PORT"; the port is ephemeral (server.listen 127.0.0.1:0).
 // The relay runs in its own process group; stop() sends SIGTERM to it and SIGKILLs the group
 // after 10 s; at process exit every group still alive is killed.
@@ -19,9 +20,19 @@ import { fileURLToPath } from 'node:url';
 
 const testsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+function defaultBinary() {
+    const release = path.resolve(testsDir, '../build/release/cli/cc-relay');
+    const dev = path.resolve(testsDir, '../build/dev/cli/cc-relay');
+    if (!existsSync(release) && existsSync(dev)) {
+        process.stderr.write(`# cc-relay: ${release} not found, using ${dev}\n`);
+        return dev;
+    }
+    return release;
+}
+
 export const RELAY_BIN = process.env.CC_RELAY_BIN
     ? path.resolve(process.env.CC_RELAY_BIN)
-    : path.resolve(testsDir, '../build/release/cli/cc-relay');
+    : defaultBinary();
 
 const LISTENING_RE = /listening on http:\/\/([^\s]+):(\d+)/;
 const live = new Set();
