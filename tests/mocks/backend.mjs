@@ -191,6 +191,7 @@ export async function startBackend({ tls, host = '127.0.0.1' } = {}) {
             body,
             json,
             receivedAt: Date.now(),
+            remotePort: req.socket.remotePort, // identifies the upstream connection the relay used
             responseBytes: [],   // Buffers written to the response body, in order
             responseStatus: undefined,
             responseHeaders: undefined,
@@ -231,7 +232,9 @@ export async function startBackend({ tls, host = '127.0.0.1' } = {}) {
         ? https.createServer({ key: tls.key, cert: tls.cert }, handler)
         : http.createServer(handler);
     server.keepAliveTimeout = 30_000;
+    let accepted = 0;
     server.on('connection', (s) => {
+        accepted++;
         s.setNoDelay(true);
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
@@ -254,6 +257,11 @@ export async function startBackend({ tls, host = '127.0.0.1' } = {}) {
         requests,
         /** Install an override for every following request (undefined: back to model-driven). */
         setMode(specOrFn) { override = typeof specOrFn === 'string' ? { kind: specOrFn } : specOrFn; },
+        /** TCP connections accepted so far, and those still open. */
+        acceptedConnections: () => accepted,
+        openConnections: () => sockets.size,
+        /** How long an idle kept-alive connection stays open before the mock closes it. */
+        setKeepAliveTimeout(ms) { server.keepAliveTimeout = ms; },
         /** Forget recorded requests and the override. */
         reset() { requests.length = 0; override = undefined; },
         /** Resolve with the first recorded request matching pred (default: any) within timeoutMs. */
