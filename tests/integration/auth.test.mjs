@@ -57,6 +57,7 @@ authSuite('auth.api_key only', { auth: { api_key: 'proxy-key-1' } }, [
     ['right x-api-key', { 'x-api-key': 'proxy-key-1' }, 200],
     ['the key as a bearer token while bearer is off', bearer('proxy-key-1'), 401],
     ['a key that only shares a prefix', { 'x-api-key': 'proxy-key-10' }, 401],
+    ['right key, header name in upper case (X-API-KEY)', { 'X-API-KEY': 'proxy-key-1' }, 200],
 ]);
 
 authSuite('legacy server.api_key', { api_key: 'legacy-key-1' }, [
@@ -85,6 +86,8 @@ authSuite('allow_subscription with bearer_secret and api_key',
 authSuite('allow_bearer with bearer_secret, no api_key',
     { auth: { allow_bearer: true, bearer_secret: 'bearer-secret-2' } }, [
         ['the bearer secret', bearer('bearer-secret-2'), 200],
+        ['the bearer secret with a lower-case scheme', { authorization: 'bearer bearer-secret-2' }, 200],
+        ['the bearer secret, header name in upper case', { AUTHORIZATION: 'Bearer bearer-secret-2' }, 200],
         ['a wrong bearer token', bearer('bearer-secret-3'), 401],
         ['no credentials', {}, 401],
     ]);

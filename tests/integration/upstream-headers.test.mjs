@@ -144,6 +144,13 @@ describe("keyless anthropic provider never forwards the proxy's own secrets", { 
         assert.equal(rec.headers.authorization, undefined);
     });
 
+    it('drops the bearer secret sent with a lower-case scheme', async () => {
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(),
+            { headers: { authorization: 'bearer proxy-bearer-secret' } });
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.ok(!allHeaderValues(backend.requests[0]).includes('proxy-bearer-secret'));
+    });
+
     it("forwards the client's own x-api-key while dropping the bearer secret", async () => {
         const res = await postJson(relay.url, '/v1/messages', messagesBody(),
             { headers: { authorization: 'Bearer proxy-bearer-secret', 'x-api-key': CLIENT_KEY } });
@@ -151,6 +158,36 @@ describe("keyless anthropic provider never forwards the proxy's own secrets", { 
         const rec = backend.requests[0];
         assert.equal(rec.headers['x-api-key'], CLIENT_KEY);
         assert.ok(!allHeaderValues(rec).includes('proxy-bearer-secret'));
+    });
+});
+
+describe('subscription pass-through on a shared host', { timeout: 30_000 }, () => {
+    // Proxy key as x-api-key (to get in), the user's own subscription token as Bearer (for
+    // Anthropic): the token goes upstream, the proxy key does not.
+    let backend;
+    let relay;
+    before(async () => {
+        backend = await startBackend();
+        relay = await startRelay({
+            server: { auth: { api_key: 'proxy-secret-key', allow_subscription: true } },
+            providers: [mockProvider(backend)],
+        });
+    });
+    after(async () => {
+        await relay?.stop();
+        await backend?.close();
+    });
+
+    it('forwards the Bearer subscription token and drops the proxy x-api-key', async () => {
+        const token = 'sk-ant-oat01-user-own-token';
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(), {
+            headers: { 'x-api-key': 'proxy-secret-key', authorization: `Bearer ${token}`,
+                'anthropic-beta': 'oauth-2025-04-20' },
+        });
+        assert.equal(res.status, 200, ctx(res, relay));
+        const rec = backend.requests[0];
+        assert.equal(rec.headers.authorization, `Bearer ${token}`);
+        assert.ok(!allHeaderValues(rec).includes('proxy-secret-key'), JSON.stringify(rec.headers));
     });
 });
 
