@@ -2,9 +2,10 @@
 // sequences), large streams and bodies, and many concurrent streams that must not mix.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import { messagesBody, parseSse, postJson } from '../lib/http.mjs';
+import { messagesBody, parseSse, postJson, withDeadline } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
 import { mockProvider, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
@@ -94,5 +95,44 @@ describe('relay fidelity', { timeout: 60_000 }, () => {
             assert.equal(res.text, payload, `chunked=${chunked}`);
             assert.match(String(res.headers['content-type']), /^application\/json/);
         }
+    });
+
+    it('delivers every byte to a client that stops reading for a while (backpressure)', async () => {
+        // ~3.5 MB: more than the socket buffers hold, so the relay has to stop reading upstream.
+        const text = Array.from({ length: 20_000 }, (_, i) => `slow reader ${i} ü漢🚀 `).join('');
+        backend.setMode({ kind: 'sse', events: 20_000, text });
+        const body = await withDeadline(new Promise((resolve, reject) => {
+            const req = http.request(relay.url + '/v1/messages', {
+                method: 'POST', agent: false,
+                headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+            }, (res) => {
+                const chunks = [];
+                res.once('data', (d) => {
+                    chunks.push(d);
+                    res.pause();
+                    // Resume once the upstream has finished or made no progress for 300 ms
+                    // (the relay is holding it back); nothing may be lost meanwhile.
+                    const rec = backend.requests[0];
+                    let last = -1;
+                    let still = 0;
+                    const check = setInterval(() => {
+                        const n = rec.responseBytes.length;
+                        still = n === last ? still + 1 : 0;
+                        last = n;
+                        if (rec.finished || rec.clientClosedEarly || still >= 15) {
+                            clearInterval(check);
+                            res.on('data', (c) => chunks.push(c));
+                            res.resume();
+                        }
+                    }, 20);
+                });
+                res.on('end', () => resolve(Buffer.concat(chunks)));
+                res.on('aborted', () => reject(new Error('aborted')));
+            });
+            req.on('error', reject);
+            req.end(JSON.stringify(messagesBody(undefined, { stream: true })));
+        }), 20_000, 'slow reader stream');
+        assert.ok(body.equals(backend.requests[0].responseBody),
+            `client ${body.length} bytes vs upstream ${backend.requests[0].responseBody.length}`);
     });
 });
