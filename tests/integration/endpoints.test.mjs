@@ -48,11 +48,13 @@ describe('relay endpoints', { timeout: 30_000 }, () => {
     it('HEAD / answers 200', async () => {
         const res = await request(relay.url + '/', { method: 'HEAD' });
         assert.equal(res.status, 200, ctx(res, relay));
+        assert.ok(res.headers['x-request-id'], 'X-Request-ID on every response');
     });
 
     it('HEAD /api/hello answers 200', async () => {
         const res = await request(relay.url + '/api/hello', { method: 'HEAD' });
         assert.equal(res.status, 200, ctx(res, relay));
+        assert.ok(res.headers['x-request-id'], 'X-Request-ID on every response');
     });
 
     it('an unknown path answers 404 not_found_error in Anthropic shape', async () => {

@@ -65,4 +65,15 @@ describe('model_mapping', { timeout: 30_000 }, () => {
     it('maps the model of a streaming request too', () => check('claude-x', 'mapped-y', { stream: true }));
 
     it('does not map a model that only has a mapped name as a prefix', () => check('claude-x-2', 'claude-x-2'));
+
+    // Not spelled out in the contract, but the same body rule applies: the upstream must see the
+    // model name it serves, or it answers 404 for the client's alias.
+    it('maps the model of a count_tokens request forwarded upstream', async () => {
+        const raw = '{"messages":[{"role":"user","content":"hi"}], "model" : "claude-x"}';
+        const res = await postJson(relay.url, '/v1/messages/count_tokens', Buffer.from(raw));
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(backend.requests.length, 1);
+        assert.equal(backend.requests[0].body.toString('utf8'),
+            '{"messages":[{"role":"user","content":"hi"}], "model" : "mapped-y"}');
+    });
 });

@@ -26,6 +26,7 @@ describe('TLS upstream', { timeout: 40_000 }, () => {
     it('the mock really speaks TLS with the test CA (self-check)', async () => {
         const res = await fetch(backend.url + '/v1/models').catch((e) => e);
         assert.ok(res instanceof Error, 'an untrusted certificate is refused by Node');
+        assert.equal(res.cause?.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', String(res.cause ?? res));
     });
 
     it('relays over https when ca_file names the test CA', async (t) => {
