@@ -1,0 +1,162 @@
+// cc-relay's entry point: CLI11 parses the command line, then exactly one run_* function from
+// cli/commands.h does the work and returns the exit code.
+//
+// Adding a command: write an add_<name>(Cli&) below that declares its subcommand and options and
+// calls cli.on_run(), then call it from run(). Nothing runs while parsing: callbacks only record
+// the chosen action, which run() executes once the whole command line has been accepted.
+//
+// Exit codes: 0 success (and --help, --version, a command group given without a subcommand,
+// which prints its help); 1 the command failed; 2 the command line was not understood (CLI11's
+// own codes, 105-115, mean nothing to a shell script).
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "cli/commands.h"
+#include "shared/config/config.h"
+
+namespace {
+
+namespace cli = ccr::cli;
+
+constexpr int kUsageError = 2;
+
+struct Cli {
+    CLI::App app{"Relay for the Anthropic Messages API: one address for Claude Code, many backends",
+                 "cc-relay"};
+    std::string config_path;      // --config, before the subcommand or on it
+    bool show_version = false;    // --version
+    std::function<int()> action;  // what the chosen subcommand runs
+
+    /// Choosing `cmd` runs `run`, after the whole command line is parsed.
+    void on_run(CLI::App* cmd, std::function<int()> run) {
+        cmd->callback([this, run = std::move(run)] { action = run; });
+    }
+
+    /// `--config` on a subcommand; the same variable as the global option, last one wins.
+    void add_config_option(CLI::App* cmd) {
+        cmd->add_option("--config", config_path,
+                        "Config file (default: the first of ./config.yaml, "
+                        "~/.config/cc-relay/config.yaml, /etc/cc-relay/config.yaml)");
+    }
+
+    /// A group such as `config`: at most one subcommand; none prints the group's help.
+    CLI::App* add_group(CLI::App* parent, const std::string& name, const std::string& help) {
+        CLI::App* group = parent->add_subcommand(name, help);
+        group->require_subcommand(0, 1);
+        return group;
+    }
+};
+
+void add_serve(Cli& c) {
+    auto opts = std::make_shared<cli::ServeOptions>();
+    CLI::App* cmd = c.app.add_subcommand("serve", "Run the relay (a master and its workers)");
+    c.add_config_option(cmd);
+    cmd->add_option("--log-level", opts->log_level, "Override logging.level")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+    cmd->add_flag("--debug", opts->debug, "Log at debug level, with request bodies and headers");
+    cmd->add_option("--workers", opts->workers, "Worker processes (0: one per CPU)")
+        ->check(CLI::Range(0, 1024));
+    c.on_run(cmd, [&c, opts] {
+        opts->config_path = c.config_path;
+        return cli::run_serve(*opts);
+    });
+}
+
+void add_version(Cli& c) {
+    CLI::App* cmd = c.app.add_subcommand("version", "Print the version and build");
+    c.on_run(cmd, [] { return cli::run_version(); });
+}
+
+void add_config_init(Cli& c, CLI::App* config) {
+    auto opts = std::make_shared<cli::ConfigInitOptions>();
+    CLI::App* cmd = config->add_subcommand("init", "Write a starter config file");
+    cmd->add_option("-o,--output", opts->output,
+                    "Where to write (default: ~/.config/cc-relay/config.yaml)");
+    cmd->add_flag("--force", opts->force, "Overwrite an existing file");
+    c.on_run(cmd, [opts] { return cli::run_config_init(*opts); });
+}
+
+void add_config_validate(Cli& c, CLI::App* config) {
+    CLI::App* cmd =
+        config->add_subcommand("validate", "Check a config file, reporting every problem");
+    c.add_config_option(cmd);
+    c.on_run(cmd, [&c] { return cli::run_config_validate(c.config_path); });
+}
+
+void add_config_cc(Cli& c, CLI::App* config) {
+    CLI::App* cc = c.add_group(config, "cc", "Point Claude Code at the relay (its settings.json)");
+    auto opts = std::make_shared<cli::ClaudeSettingsOptions>();
+    const std::string settings_help =
+        "Claude Code settings file (default: ~/.claude/settings.json)";
+
+    CLI::App* init = cc->add_subcommand(
+        "init", "Set env.ANTHROPIC_BASE_URL and env.ANTHROPIC_AUTH_TOKEN, keeping everything else");
+    init->add_option("--proxy-url", opts->proxy_url, "The relay's address, http(s)://host[:port]")
+        ->capture_default_str();
+    init->add_option("--token", opts->token,
+                     "Value of ANTHROPIC_AUTH_TOKEN (default: managed-by-cc-relay)");
+    init->add_option("--settings", opts->settings_path, settings_help);
+    c.on_run(init, [opts] { return cli::run_config_cc_init(*opts); });
+
+    CLI::App* remove = cc->add_subcommand("remove", "Remove what `config cc init` set");
+    remove->add_option("--settings", opts->settings_path, settings_help);
+    c.on_run(remove, [opts] { return cli::run_config_cc_remove(*opts); });
+}
+
+void add_config(Cli& c) {
+    CLI::App* config = c.add_group(&c.app, "config", "Create, check and use configuration files");
+    add_config_init(c, config);
+    add_config_validate(c, config);
+    add_config_cc(c, config);
+}
+
+int run(int argc, char** argv) {
+    Cli c;
+    c.app.require_subcommand(0, 1);
+    c.app.add_option("--config", c.config_path, "Config file, for the commands that read one");
+    c.app.add_flag("--version", c.show_version, "Print the version and exit");
+    add_serve(c);
+    add_version(c);
+    add_config(c);
+    // Later: add_reload(c), add_stats(c), add_status(c).
+
+    try {
+        c.app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // Prints the help, or the error with a hint, as CLI11 does.
+        return c.app.exit(e) == 0 ? 0 : kUsageError;
+    }
+    if (c.show_version) return cli::run_version();
+    if (!c.action) {
+        std::cout << c.app.help();  // the help of the deepest subcommand named
+        return 0;
+    }
+    return c.action();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const ccr::shared::ConfigError& e) {
+        for (const auto& d : e.diagnostics()) {
+            std::cerr << "cc-relay: error: " << d.to_string() << "\n";
+        }
+        if (e.diagnostics().empty()) std::cerr << "cc-relay: error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "cc-relay: error: " << e.what() << "\n";
+        return 1;
+    } catch (...) {
+        std::cerr << "cc-relay: error: unknown exception\n";
+        return 1;
+    }
+}

@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "cli/commands.h"
+#include "shared/config/config.h"
+#include "tests/cli/cli_test_util.h"
+
+namespace ccr::cli {
+namespace {
+
+using testing::capture;
+using testing::exists;
+using testing::Outcome;
+using testing::TempDir;
+using testing::write_text;
+
+Outcome run_validate(const std::string& path) {
+    return capture([&] { return run_config_validate(path); });
+}
+
+TEST(ConfigValidate, AcceptsWhatConfigInitWrites) {
+    TempDir dir;
+    const std::string path = dir.file("config.yaml");
+    ::setenv("ANTHROPIC_API_KEY", "sk-ant-test", 0);
+    write_text(path, shared::default_config_yaml());
+    Outcome r = run_validate(path);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("✓ " + path + " is valid"), std::string::npos) << r.out;
+}
+
+TEST(ConfigValidate, ReportsAYamlSyntaxErrorWithItsFileAndExits1) {
+    TempDir dir;
+    const std::string path = dir.file("broken.yaml");
+    write_text(path, "server:\n  listen: [unclosed\n");
+    Outcome r = run_validate(path);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find(path + ":"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("✗ " + path + " is invalid"), std::string::npos) << r.err;
+}
+
+TEST(ConfigValidate, ReportsEveryProblemNotJustTheFirst) {
+    TempDir dir;
+    const std::string path = dir.file("bad.yaml");
+    write_text(path,
+               "server:\n  listen: \"not-an-address\"\n"
+               "providers:\n  - name: p\n    type: no-such-type\n    enabled: true\n");
+    Outcome r = run_validate(path);
+    EXPECT_EQ(r.code, 1);
+    // One diagnostic line per problem, then the verdict line.
+    std::size_t lines = 0;
+    for (char c : r.err) lines += c == '\n';
+    EXPECT_GE(lines, 3u) << r.err;
+}
+
+TEST(ConfigValidate, FailsForAnExplicitPathThatDoesNotExist) {
+    TempDir dir;
+    Outcome r = run_validate(dir.file("missing.yaml"));
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+}
+
+TEST(ConfigValidate, SaysTheBuiltInDefaultIsValidWhenNoFileIsFound) {
+    if (exists("/etc/cc-relay/config.yaml")) GTEST_SKIP() << "a system config exists";
+    TempDir dir;
+    char cwd[4096];
+    ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+    const char* old_home = ::getenv("HOME");
+    std::string saved_home = old_home != nullptr ? old_home : "";
+    ASSERT_EQ(::chdir(dir.path().c_str()), 0);
+    ::setenv("HOME", dir.path().c_str(), 1);
+    Outcome r = run_validate("");
+    ASSERT_EQ(::chdir(cwd), 0);
+    if (old_home != nullptr) ::setenv("HOME", saved_home.c_str(), 1);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("built-in default"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(dir.path() + "/.config/cc-relay/config.yaml"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace ccr::cli
