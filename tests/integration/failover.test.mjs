@@ -124,4 +124,17 @@ describe('failover', { timeout: 40_000 }, () => {
         assert.equal(third.requests.length, 1);
         assert.ok(res.body.equals(third.requests[0].responseBody));
     });
+
+    it('never fails over once response bytes have reached the client (mid-stream disconnect)', async (t) => {
+        const relay = await relayFor(t, first.url);
+        first.setMode({ kind: 'disconnect', after: 4 });
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(undefined, { stream: true }))
+            .catch((err) => ({ error: err }));
+        assert.equal(second.requests.length, 0, 'the second provider is not tried after the first byte');
+        if (!res.error) {
+            assert.equal(res.status, 200);
+            assert.ok(res.text.startsWith(first.requests[0].responseBody.toString('utf8')));
+            assert.ok(!res.text.includes('event: message_stop'), 'nothing from another provider is appended');
+        }
+    });
 });

@@ -107,4 +107,17 @@ describe('POST /v1/messages (non-streaming)', { timeout: 30_000 }, () => {
         assert.ok(lines.some((l) => /\b529\b/.test(l) && /\bmock\b/.test(l)),
             `an access line with status 529 and provider "mock"; lines with the id:\n${lines.join('\n')}`);
     });
+
+    for (const [what, send, status] of [
+        ['a relay-made 404', (rid) => postJson(relay.url, '/v1/nowhere', {}, { headers: { 'X-Request-ID': rid } }), 404],
+        ['a relay-made 400', (rid) => postJson(relay.url, '/v1/messages', Buffer.from('{'), { headers: { 'X-Request-ID': rid } }), 400],
+    ]) {
+        it(`writes an access log line for ${what}`, async () => {
+            const rid = 'access-log-err-' + randomUUID();
+            const res = await send(rid);
+            assert.equal(res.status, status, ctx(res, relay));
+            const re = new RegExp(`${rid}.*\\b${status}\\b|\\b${status}\\b.*${rid}`);
+            await relay.waitForLog(re, 5000);
+        });
+    }
 });
