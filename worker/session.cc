@@ -285,6 +285,9 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(64 * 1024);
+        // Beast checks Content-Length against its default 1 MiB limit while parsing the head;
+        // the configured limit is applied by handle() with a proper 413.
+        parser.body_limit(boost::none);
         const auto& server = rt.config->server;
         // The first head must arrive within read_header_timeout; between kept-alive requests the
         // idle timeout applies (cut short when a drain ends).

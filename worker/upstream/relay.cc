@@ -233,11 +233,19 @@ net::awaitable<Outcome> exchange(Runtime& rt,
     head += "X-Request-ID: ";
     head += ctx.request_id;
     head += "\r\n";
+    ctx.upstream_time += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
     if (ctx.debug_headers) {
+        // Time spent in the relay so far, excluding connect and waiting on the upstream.
+        auto overhead = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start) -
+                        ctx.upstream_time;
+        char ms[32];
+        std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(std::max<std::int64_t>(overhead.count(), 0)) / 1000.0);
         head += "X-CC-Relay-Provider: ";
         head += at.provider.name();
         head += "\r\nX-CC-Relay-Strategy: ";
         head += rt.config->routing.strategy;
+        head += "\r\nX-CC-Relay-Overhead-Ms: ";
+        head += ms;
         head += "\r\n";
     }
     if (!ctx.keep_alive) head += "Connection: close\r\n";
@@ -256,6 +264,7 @@ net::awaitable<Outcome> exchange(Runtime& rt,
         co_return Outcome::relayed;
     }
 
+    const auto body_t0 = clock::now();
     std::array<char, 16 * 1024> buf;
     std::string chunk_head;
     bool upstream_ok = true;
@@ -292,7 +301,9 @@ net::awaitable<Outcome> exchange(Runtime& rt,
             break;
         }
     }
-    ctx.upstream_time += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
+    // The body phase is paced by the upstream; count it as upstream time (the relay's own share of
+    // it is the per-chunk copy and write, small next to the wait).
+    ctx.upstream_time += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - body_t0);
     tap.finish();
     ctx.usage = tap.usage();
     if (!upstream_ok) {
