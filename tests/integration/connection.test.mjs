@@ -68,4 +68,21 @@ describe('client connections', { timeout: 30_000 }, () => {
         assert.equal(res.status, 200, out.data.slice(0, 300));
         assert.equal(backend.requests.length, 1);
     });
+
+    // HTTP/1.1 (RFC 9112 §9.3.2): a client may pipeline; the server answers in order.
+    it('answers pipelined requests in order', async () => {
+        const body = JSON.stringify(messagesBody());
+        const raw = [
+            `GET /health HTTP/1.1\r\nHost: x\r\nX-Request-ID: pipe-1\r\n\r\n`,
+            `POST /v1/messages HTTP/1.1\r\nHost: x\r\nX-Request-ID: pipe-2\r\nContent-Type: application/json\r\n` +
+                `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+            `GET /health HTTP/1.1\r\nHost: x\r\nX-Request-ID: pipe-3\r\nConnection: close\r\n\r\n`,
+        ].join('');
+        const out = await rawExchange(relay.port, raw, { timeoutMs: 5000 });
+        const statuses = [...out.data.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+        const ids = [...out.data.matchAll(/\r\nx-request-id: *([^\r\n]+)/gi)].map((m) => m[1]);
+        assert.deepEqual(statuses, [200, 200, 200], out.data.slice(0, 400));
+        assert.deepEqual(ids, ['pipe-1', 'pipe-2', 'pipe-3']);
+        assert.equal(out.closedByServer, true);
+    });
 });

@@ -3,9 +3,10 @@
 // never turns into a failed request.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import { messagesBody, postJson, waitFor } from '../lib/http.mjs';
+import { messagesBody, postJson, withDeadline } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
 import { mockProvider, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
@@ -27,25 +28,36 @@ describe('upstream connection pool', { timeout: 30_000 }, () => {
     });
 
     it('reuses one upstream connection for sequential requests', async () => {
-        for (let i = 0; i < 4; i++) {
-            const res = await postJson(relay.url, '/v1/messages',
-                messagesBody(undefined, { stream: i % 2 === 1 }));
-            assert.equal(res.status, 200, ctx(res, relay));
+        // One client connection, so every request is served by the same worker process (each
+        // worker has its own pool).
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+            for (let i = 0; i < 4; i++) {
+                const res = await postJson(relay.url, '/v1/messages',
+                    messagesBody(undefined, { stream: i % 2 === 1 }), { agent });
+                assert.equal(res.status, 200, ctx(res, relay));
+            }
+        } finally {
+            agent.destroy();
         }
         const ports = new Set(backend.requests.map((r) => r.remotePort));
         assert.equal(ports.size, 1, `one upstream connection, saw client ports ${[...ports]}`);
     });
 
-    it('retries on a fresh connection when the upstream closed the pooled one', async () => {
+    it('retries on a fresh connection when the upstream closed the pooled one', async (t) => {
         backend.setKeepAliveTimeout(150);
-        const a = await postJson(relay.url, '/v1/messages', messagesBody());
+        // One client connection, so the same worker (and its pool) serves every request.
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        t.after(() => agent.destroy());
+        const a = await postJson(relay.url, '/v1/messages', messagesBody(), { agent });
         assert.equal(a.status, 200, ctx(a, relay));
         // The mock closes the idle connection after 150 ms; wait until it has.
-        await waitFor(() => backend.openConnections() === 0, { timeoutMs: 5000, what: 'upstream idle close' });
+        await withDeadline(backend.requests.at(-1).connectionClosed, 5000, 'upstream idle close');
         for (let i = 0; i < 2; i++) {
-            const res = await postJson(relay.url, '/v1/messages', messagesBody(undefined, { stream: i === 1 }));
+            const res = await postJson(relay.url, '/v1/messages', messagesBody(undefined, { stream: i === 1 }),
+                { agent });
             assert.equal(res.status, 200, `request ${i} after the upstream closed the pooled connection: ${ctx(res, relay)}`);
-            await waitFor(() => backend.openConnections() === 0, { timeoutMs: 5000, what: 'upstream idle close' });
+            await withDeadline(backend.requests.at(-1).connectionClosed, 5000, 'upstream idle close');
         }
         assert.equal(backend.requests.length, 3);
     });

@@ -94,6 +94,12 @@ export async function startRelay(config, { env = {}, args = [], readyTimeoutMs =
     proc.stdout.on('data', onData);
     proc.stderr.on('data', onData);
     let exited = null;
+    proc.on('error', (err) => { // e.g. EACCES while the binary is being relinked
+        output += `\n[spawn error] ${err.message}\n`;
+        exited ??= { code: null, signal: null, error: err.message };
+        live.delete(proc);
+        for (const w of [...logWaiters]) w.check();
+    });
     const exitPromise = new Promise((resolve) => {
         proc.on('exit', (code, signal) => {
             exited = { code, signal };

@@ -198,6 +198,9 @@ export async function startBackend({ tls, host = '127.0.0.1' } = {}) {
             finished: false,          // the whole response was handed to the socket
             clientClosedEarly: false, // the connection closed before the response finished
         };
+        // Resolves when the TCP connection that carried this request closes (either side).
+        rec.connectionClosed = req.socket.destroyed ? Promise.resolve()
+            : new Promise((r) => req.socket.once('close', r));
         let resolveClosed;
         rec.closed = new Promise((r) => { resolveClosed = r; });
         Object.defineProperty(rec, 'responseBody', {
