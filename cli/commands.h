@@ -32,4 +32,22 @@ struct ClaudeSettingsOptions {
 int run_config_cc_init(const ClaudeSettingsOptions& opts);
 int run_config_cc_remove(const ClaudeSettingsOptions& opts);
 
+struct StatsOptions {
+    std::string config_path;    // empty: discovery
+    bool json = false;          // --json: one object (per refresh with --watch)
+    double watch_seconds = 0;   // --watch [SECONDS]: redraw every SECONDS until SIGINT; 0: once
+    bool workers = false;       // --workers: per-worker rows
+};
+/// Reads the instance's shared-memory segment only; never talks to the master.
+int run_stats(const StatsOptions& opts);
+/// Master, workers, last reload and a /health probe; 0 only when all is well.
+int run_status(const std::string& config_path);
+
+struct ReloadOptions {
+    std::string config_path;
+    int timeout_s = 60;  // how long to wait for the master's outcome
+};
+/// SIGHUP to the master, then waits for the outcome it records in the segment.
+int run_reload(const ReloadOptions& opts);
+
 }  // namespace ccr::cli

@@ -117,6 +117,60 @@ void add_config(Cli& c) {
     add_config_cc(c, config);
 }
 
+void add_stats(Cli& c) {
+    auto opts = std::make_shared<cli::StatsOptions>();
+    auto watch = std::make_shared<std::string>();
+    CLI::App* cmd = c.app.add_subcommand(
+        "stats", "Print the running instance's counters (reads its shared memory only)");
+    c.add_config_option(cmd);
+    cmd->add_flag("--json", opts->json, "One JSON object (one a refresh with --watch)");
+    CLI::Option* watch_opt =
+        cmd->add_option("--watch", *watch, "Redraw every SECONDS (default 2) until Ctrl-C")
+            ->expected(0, 1)
+            ->type_name("[SECONDS]");
+    cmd->add_flag("--workers", opts->workers, "Add a row per worker");
+    c.on_run(cmd, [&c, opts, watch, watch_opt] {
+        opts->config_path = c.config_path;
+        if (watch_opt->count() > 0) {
+            // Given without a value, CLI11 leaves the string empty (or "true", as for a flag).
+            opts->watch_seconds = 2;
+            if (!watch->empty() && *watch != "true") {
+                try {
+                    std::size_t used = 0;
+                    opts->watch_seconds = std::stod(*watch, &used);
+                    if (used != watch->size()) throw std::invalid_argument(*watch);
+                } catch (const std::exception&) {
+                    opts->watch_seconds = -1;
+                }
+                if (!(opts->watch_seconds >= 0.1 && opts->watch_seconds <= 86400)) {
+                    std::cerr << "--watch: expected seconds between 0.1 and 86400, got "
+                              << *watch << "\n";
+                    return kUsageError;
+                }
+            }
+        }
+        return cli::run_stats(*opts);
+    });
+}
+
+void add_status(Cli& c) {
+    CLI::App* cmd = c.app.add_subcommand(
+        "status", "Check the running instance: master, workers, last reload, /health");
+    c.add_config_option(cmd);
+    c.on_run(cmd, [&c] { return cli::run_status(c.config_path); });
+}
+
+void add_reload(Cli& c) {
+    auto opts = std::make_shared<cli::ReloadOptions>();
+    CLI::App* cmd = c.app.add_subcommand(
+        "reload", "Make the running master re-read its config, and report the outcome");
+    c.add_config_option(cmd);
+    c.on_run(cmd, [&c, opts] {
+        opts->config_path = c.config_path;
+        return cli::run_reload(*opts);
+    });
+}
+
 int run(int argc, char** argv) {
     Cli c;
     c.app.require_subcommand(0, 1);
@@ -125,7 +179,9 @@ int run(int argc, char** argv) {
     add_serve(c);
     add_version(c);
     add_config(c);
-    // Later: add_reload(c), add_stats(c), add_status(c).
+    add_reload(c);
+    add_stats(c);
+    add_status(c);
 
     try {
         c.app.parse(argc, argv);

@@ -1,0 +1,284 @@
+// Reading the segment: copy, sum over worker slots, percentiles, and the --json rendering.
+
+#include "shared/stats/snapshot.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "shared/util/json.h"
+
+namespace ccr::shared::stats {
+
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+std::uint64_t get(const Counter& c) { return c.load(kRelaxed); }
+
+}  // namespace
+
+std::uint64_t Histogram::count() const {
+    std::uint64_t n = 0;
+    for (std::uint64_t b : buckets) n += b;
+    return n;
+}
+
+void Histogram::add(const Counter (&src)[kBuckets]) {
+    for (int i = 0; i < kBuckets; ++i) buckets[i] += get(src[i]);
+}
+
+void Histogram::add(const Histogram& other) {
+    for (int i = 0; i < kBuckets; ++i) buckets[i] += other.buckets[i];
+}
+
+double percentile_ms(const Histogram& h, double p) {
+    const std::uint64_t n = h.count();
+    if (n == 0) return 0;
+    // The smallest value with at least p*n samples at or below it (nearest rank).
+    auto rank = static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(n)));
+    if (rank < 1) rank = 1;
+    if (rank > n) rank = n;
+    std::uint64_t seen = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+        seen += h.buckets[i];
+        if (seen >= rank) return static_cast<double>(bucket_upper_us(i)) / 1000.0;
+    }
+    return static_cast<double>(bucket_upper_us(kBuckets - 1)) / 1000.0;
+}
+
+void Totals::add(const ProviderCounters& c, bool count_in_flight) {
+    requests += get(c.requests);
+    // in_flight is incremented and decremented with wrap-around: the sum, read as signed, is right.
+    if (count_in_flight) in_flight += static_cast<std::int64_t>(get(c.in_flight));
+    status_2xx += get(c.status_2xx);
+    status_4xx += get(c.status_4xx);
+    status_5xx += get(c.status_5xx);
+    upstream_errors += get(c.upstream_errors);
+    timeouts += get(c.timeouts);
+    failovers += get(c.failovers);
+    bytes_in += get(c.bytes_in);
+    bytes_out += get(c.bytes_out);
+    input_tokens += get(c.input_tokens);
+    output_tokens += get(c.output_tokens);
+    cache_read_tokens += get(c.cache_read_tokens);
+    cache_creation_tokens += get(c.cache_creation_tokens);
+    ttfb.add(c.ttfb_us);
+    total.add(c.total_us);
+    overhead.add(c.overhead_us);
+}
+
+void Totals::add(const Totals& o) {
+    requests += o.requests;
+    in_flight += o.in_flight;
+    status_2xx += o.status_2xx;
+    status_4xx += o.status_4xx;
+    status_5xx += o.status_5xx;
+    upstream_errors += o.upstream_errors;
+    timeouts += o.timeouts;
+    failovers += o.failovers;
+    bytes_in += o.bytes_in;
+    bytes_out += o.bytes_out;
+    input_tokens += o.input_tokens;
+    output_tokens += o.output_tokens;
+    cache_read_tokens += o.cache_read_tokens;
+    cache_creation_tokens += o.cache_creation_tokens;
+    ttfb.add(o.ttfb);
+    total.add(o.total);
+    overhead.add(o.overhead);
+}
+
+int Snapshot::workers_ready() const {
+    int n = 0;
+    for (const WorkerStats& w : workers) n += (w.alive && w.state == WorkerState::ready) ? 1 : 0;
+    return n;
+}
+
+const char* state_name(WorkerState s) {
+    switch (s) {
+        case WorkerState::empty:
+            return "empty";
+        case WorkerState::starting:
+            return "starting";
+        case WorkerState::ready:
+            return "ready";
+        case WorkerState::draining:
+            return "draining";
+        case WorkerState::exited:
+            return "exited";
+        case WorkerState::backoff:
+            return "backoff";
+    }
+    return "unknown";
+}
+
+bool slot_used(const WorkerEntry& w) {
+    return w.pid.load(kRelaxed) != 0 || w.started_unix_ms.load(kRelaxed) != 0 ||
+           w.generation.load(kRelaxed) != 0 || w.state.load(kRelaxed) != 0;
+}
+
+Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms) {
+    const Layout& l = seg.layout();
+    const Header& h = l.header;
+    Snapshot s;
+    s.segment = seg.name();
+    s.generation = h.generation.load(kRelaxed);
+    s.master_pid = h.master_pid.load(kRelaxed);
+    s.master_alive = process_alive(s.master_pid);
+    s.start_unix_ms = h.start_unix_ms.load(kRelaxed);
+    s.taken_unix_ms = now_ms;
+    s.uptime_s =
+        s.start_unix_ms > 0 && now_ms > s.start_unix_ms ? (now_ms - s.start_unix_ms) / 1000 : 0;
+    s.configured_workers = h.configured_workers.load(kRelaxed);
+    s.reload = seg.reload_result();
+
+    int rows = h.provider_count.load(std::memory_order_acquire);
+    if (rows < 0) rows = 0;
+    if (rows > kMaxProviders) rows = kMaxProviders;
+    s.providers.resize(static_cast<std::size_t>(rows));
+    for (int r = 0; r < rows; ++r) s.providers[r].name = fixed_view(h.provider_names[r]);
+
+    for (int slot = 0; slot < kMaxWorkers; ++slot) {
+        const WorkerEntry& e = h.workers[slot];
+        // A slot never given to a process has all-zero counters: skip it without touching them.
+        if (!slot_used(e)) continue;
+        WorkerStats w;
+        w.slot = slot;
+        w.pid = e.pid.load(kRelaxed);
+        w.alive = process_alive(w.pid);
+        w.generation = e.generation.load(kRelaxed);
+        w.state = static_cast<WorkerState>(e.state.load(kRelaxed));
+        w.started_unix_ms = e.started_unix_ms.load(kRelaxed);
+        const std::int64_t beat = e.heartbeat_unix_ms.load(kRelaxed);
+        w.heartbeat_age_ms = beat > 0 ? (now_ms > beat ? now_ms - beat : 0) : -1;
+        w.restarts = e.restarts.load(kRelaxed);
+        w.served = e.served.load(kRelaxed) != 0;
+        for (int r = 0; r < rows; ++r) {
+            Totals one;
+            // A dead worker's unfinished requests are not in flight any more.
+            one.add(l.counters[slot][r], w.alive);
+            w.requests += one.requests;
+            w.in_flight += one.in_flight;
+            s.providers[r].counters.add(one);
+        }
+        s.workers.push_back(w);
+    }
+    for (const ProviderStats& p : s.providers) s.totals.add(p.counters);
+    return s;
+}
+
+// --- JSON ------------------------------------------------------------------------------------
+
+namespace {
+
+void number(std::string& out, std::uint64_t v) { out += std::to_string(v); }
+void number(std::string& out, std::int64_t v) { out += std::to_string(v); }
+void number(std::string& out, double v) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, ec == std::errc{} ? end : buf);
+}
+
+/// `"key": ` (with a leading comma unless first).
+void key(std::string& out, std::string_view k, bool first = false) {
+    if (!first) out += ", ";
+    append_json_string(out, k);
+    out += ": ";
+}
+
+template <typename T>
+void field(std::string& out, std::string_view k, T v, bool first = false) {
+    key(out, k, first);
+    number(out, v);
+}
+
+void latency(std::string& out, std::string_view k, const Histogram& h, bool first = false) {
+    key(out, k, first);
+    out += '{';
+    field(out, "p50", percentile_ms(h, 0.50), true);
+    field(out, "p95", percentile_ms(h, 0.95));
+    field(out, "p99", percentile_ms(h, 0.99));
+    out += '}';
+}
+
+/// The fields of a provider or of the totals, without braces.
+void totals_fields(std::string& out, const Totals& t, bool first) {
+    field(out, "requests", t.requests, first);
+    field(out, "in_flight", t.in_flight);
+    key(out, "status");
+    out += '{';
+    field(out, "2xx", t.status_2xx, true);
+    field(out, "4xx", t.status_4xx);
+    field(out, "5xx", t.status_5xx);
+    out += '}';
+    field(out, "upstream_errors", t.upstream_errors);
+    field(out, "timeouts", t.timeouts);
+    field(out, "failovers", t.failovers);
+    field(out, "bytes_in", t.bytes_in);
+    field(out, "bytes_out", t.bytes_out);
+    key(out, "tokens");
+    out += '{';
+    field(out, "input", t.input_tokens, true);
+    field(out, "output", t.output_tokens);
+    field(out, "cache_read", t.cache_read_tokens);
+    field(out, "cache_creation", t.cache_creation_tokens);
+    out += '}';
+    key(out, "latency_ms");
+    out += '{';
+    latency(out, "ttfb", t.ttfb, true);
+    latency(out, "total", t.total);
+    latency(out, "overhead", t.overhead);
+    out += '}';
+}
+
+void worker_json(std::string& out, const WorkerStats& w) {
+    out += '{';
+    field(out, "slot", static_cast<std::int64_t>(w.slot), true);
+    field(out, "pid", static_cast<std::int64_t>(w.pid));
+    key(out, "alive");
+    out += w.alive ? "true" : "false";
+    field(out, "generation", w.generation);
+    key(out, "state");
+    append_json_string(out, state_name(w.state));
+    field(out, "started_unix_ms", w.started_unix_ms);
+    field(out, "heartbeat_age_ms", w.heartbeat_age_ms);
+    field(out, "restarts", static_cast<std::uint64_t>(w.restarts));
+    key(out, "served");
+    out += w.served ? "true" : "false";
+    field(out, "requests", w.requests);
+    field(out, "in_flight", w.in_flight);
+    out += '}';
+}
+
+}  // namespace
+
+std::string render_json(const Snapshot& s) {
+    std::string out = "{";
+    field(out, "generation", s.generation, true);
+    field(out, "master_pid", static_cast<std::int64_t>(s.master_pid));
+    field(out, "uptime_s", s.uptime_s);
+    key(out, "workers");
+    out += '[';
+    for (std::size_t i = 0; i < s.workers.size(); ++i) {
+        if (i > 0) out += ", ";
+        worker_json(out, s.workers[i]);
+    }
+    out += ']';
+    key(out, "providers");
+    out += '[';
+    for (std::size_t i = 0; i < s.providers.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += '{';
+        key(out, "name", true);
+        append_json_string(out, s.providers[i].name);
+        totals_fields(out, s.providers[i].counters, false);
+        out += '}';
+    }
+    out += ']';
+    key(out, "totals");
+    out += '{';
+    totals_fields(out, s.totals, true);
+    out += "}}";
+    return out;
+}
+
+}  // namespace ccr::shared::stats

@@ -1,0 +1,214 @@
+#include "shared/stats/snapshot.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "tests/shared/stats/segment_test_util.h"
+
+namespace ccr::shared::stats {
+namespace {
+
+using testing::ScopedName;
+
+Histogram with(std::initializer_list<std::pair<int, std::uint64_t>> buckets) {
+    Histogram h;
+    for (auto [b, n] : buckets) h.buckets[b] = n;
+    return h;
+}
+
+TEST(Percentiles, AreZeroForAnEmptyHistogram) {
+    EXPECT_EQ(percentile_ms(Histogram{}, 0.5), 0);
+    EXPECT_EQ(percentile_ms(Histogram{}, 0.99), 0);
+}
+
+TEST(Percentiles, ReportTheUpperBoundOfTheBucketHoldingTheRank) {
+    // 90 samples in [512, 1024) us, 9 in [8192, 16384) us, 1 in [2^20, 2^21) us.
+    const Histogram h = with({{10, 90}, {14, 9}, {21, 1}});
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.50), 1.024);
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.90), 1.024);  // rank 90: still the first bucket
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.95), 16.384);
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.99), 16.384);  // rank 99
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 1.0), 2097.152);
+}
+
+TEST(Percentiles, OfASingleSampleAreThatSamplesBucket) {
+    const Histogram h = with({{bucket_of(250000), 1}});  // 250 ms
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.5), 262.144);
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.99), 262.144);
+}
+
+class SnapshotTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        seg_ = Segment::create(name_.get());
+        seg_->header().generation.store(2);
+        seg_->header().configured_workers.store(2);
+        seg_->provider_row("anthropic");
+        seg_->provider_row("zai");
+        use_slot(0);
+        use_slot(1);
+    }
+    void use_slot(int slot, std::int32_t pid = ::getpid()) {
+        WorkerEntry& w = seg_->header().workers[slot];
+        w.pid.store(pid);
+        w.generation.store(2);
+        w.state.store(static_cast<std::uint32_t>(WorkerState::ready));
+        w.started_unix_ms.store(unix_ms_now());
+    }
+    ProviderCounters& at(int slot, int row) { return seg_->layout().counters[slot][row]; }
+
+    ScopedName name_;
+    std::unique_ptr<Segment> seg_;
+};
+
+TEST_F(SnapshotTest, SumsEachProviderOverWorkerSlots) {
+    at(0, 0).requests.store(3);
+    at(1, 0).requests.store(4);
+    at(1, 1).requests.store(5);
+    at(0, 0).status_2xx.store(3);
+    at(1, 0).status_5xx.store(4);
+    at(0, 0).ttfb_us[10].store(2);
+    at(1, 0).ttfb_us[12].store(2);
+    const Snapshot s = take_snapshot(*Segment::open(name_.get(), false));
+    ASSERT_EQ(s.providers.size(), 2u);
+    EXPECT_EQ(s.providers[0].name, "anthropic");
+    EXPECT_EQ(s.providers[0].counters.requests, 7u);
+    EXPECT_EQ(s.providers[1].counters.requests, 5u);
+    EXPECT_EQ(s.providers[0].counters.ttfb.count(), 4u);
+    EXPECT_EQ(s.totals.requests, 12u);
+    EXPECT_EQ(s.totals.status_2xx, 3u);
+    EXPECT_EQ(s.totals.status_5xx, 4u);
+    ASSERT_EQ(s.workers.size(), 2u);
+    EXPECT_EQ(s.workers[0].requests, 3u);
+    EXPECT_EQ(s.workers[1].requests, 9u);
+    EXPECT_EQ(s.workers_ready(), 2);
+    EXPECT_EQ(s.generation, 2u);
+    EXPECT_TRUE(s.master_alive);
+}
+
+TEST_F(SnapshotTest, SkipsSlotsNeverGivenToAProcess) {
+    // Counters in an unused slot cannot come from a worker; the reader must not even look.
+    at(7, 0).requests.store(1000);
+    const Snapshot s = take_snapshot(*seg_);
+    EXPECT_EQ(s.totals.requests, 0u);
+    EXPECT_EQ(s.workers.size(), 2u);
+}
+
+TEST_F(SnapshotTest, ReadingDoesNotFaultInTheUnusedPartOfTheSegment) {
+    auto reader = Segment::open(name_.get(), false);
+    for (int i = 0; i < 10; ++i) take_snapshot(*reader);
+    // tmpfs allocates a page on first touch, read or write: the file's blocks show what was read.
+    struct stat st {};
+    ASSERT_EQ(::stat(("/dev/shm" + name_.get()).c_str(), &st), 0);
+    EXPECT_GT(st.st_size, 16 << 20);
+    EXPECT_LT(st.st_blocks * 512, 1 << 20);
+}
+
+TEST_F(SnapshotTest, CountsAnExitedWorkersRequestsButNotItsInFlight) {
+    use_slot(2, 0);
+    seg_->header().workers[2].state.store(static_cast<std::uint32_t>(WorkerState::exited));
+    at(2, 0).requests.store(10);
+    at(2, 0).in_flight.store(3);  // killed with three requests open
+    at(0, 0).in_flight.store(1);
+    const Snapshot s = take_snapshot(*seg_);
+    EXPECT_EQ(s.totals.requests, 10u);
+    EXPECT_EQ(s.totals.in_flight, 1);
+}
+
+TEST_F(SnapshotTest, InFlightWrapsBackToSignedAcrossSlots) {
+    at(0, 0).in_flight.fetch_add(2);
+    at(1, 0).in_flight.fetch_sub(1);  // decremented before its increment was observed
+    EXPECT_EQ(take_snapshot(*seg_).totals.in_flight, 1);
+}
+
+TEST_F(SnapshotTest, UptimeComesFromTheStartTime) {
+    const std::int64_t start = seg_->header().start_unix_ms.load();
+    EXPECT_EQ(take_snapshot(*seg_, start + 65'500).uptime_s, 65);
+}
+
+TEST_F(SnapshotTest, JsonHasTheDocumentedShape) {
+    at(0, 1).requests.store(2);
+    at(0, 1).status_2xx.store(1);
+    at(0, 1).status_4xx.store(1);
+    at(0, 1).input_tokens.store(100);
+    at(0, 1).cache_read_tokens.store(7);
+    at(0, 1).total_us[bucket_of(3000)].store(2);
+    seg_->provider_row("needs \"escaping\"");
+    const std::string json = render_json(take_snapshot(*seg_));
+
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+    EXPECT_EQ(doc["generation"].get_uint64().value(), 2u);
+    EXPECT_EQ(doc["master_pid"].get_int64().value(), ::getpid());
+    EXPECT_EQ(doc["uptime_s"].get_int64().error(), simdjson::SUCCESS);
+
+    simdjson::dom::array workers = doc["workers"].get_array().value();
+    ASSERT_EQ(workers.size(), 2u);
+    simdjson::dom::element w0 = workers.at(0).value();
+    for (const char* k : {"slot", "pid", "generation", "state", "heartbeat_age_ms", "restarts",
+                          "requests", "in_flight"}) {
+        EXPECT_EQ(w0[k].error(), simdjson::SUCCESS) << k;
+    }
+    EXPECT_EQ(std::string_view(w0["state"].get_string().value()), "ready");
+    EXPECT_EQ(w0["requests"].get_uint64().value(), 2u);
+
+    simdjson::dom::array providers = doc["providers"].get_array().value();
+    ASSERT_EQ(providers.size(), 3u);
+    simdjson::dom::element zai = providers.at(1).value();
+    EXPECT_EQ(std::string_view(zai["name"].get_string().value()), "zai");
+    EXPECT_EQ(std::string_view(providers.at(2)["name"].get_string().value()), "needs \"escaping\"");
+    auto check_totals = [](simdjson::dom::element t) {
+        for (const char* k : {"requests", "in_flight", "status", "upstream_errors", "timeouts",
+                              "failovers", "bytes_in", "bytes_out", "tokens", "latency_ms"}) {
+            EXPECT_EQ(t[k].error(), simdjson::SUCCESS) << k;
+        }
+        for (const char* k : {"2xx", "4xx", "5xx"})
+            EXPECT_EQ(t["status"][k].error(), simdjson::SUCCESS);
+        for (const char* k : {"input", "output", "cache_read", "cache_creation"}) {
+            EXPECT_EQ(t["tokens"][k].error(), simdjson::SUCCESS) << k;
+        }
+        for (const char* h : {"ttfb", "total", "overhead"}) {
+            for (const char* p : {"p50", "p95", "p99"}) {
+                EXPECT_EQ(t["latency_ms"][h][p].error(), simdjson::SUCCESS) << h << p;
+            }
+        }
+    };
+    check_totals(zai);
+    check_totals(doc["totals"].value());
+    EXPECT_EQ(doc["totals"]["name"].error(), simdjson::NO_SUCH_FIELD);
+    EXPECT_EQ(zai["status"]["4xx"].get_uint64().value(), 1u);
+    EXPECT_EQ(zai["tokens"]["cache_read"].get_uint64().value(), 7u);
+    EXPECT_DOUBLE_EQ(zai["latency_ms"]["total"]["p99"].get_double().value(), 4.096);
+    EXPECT_EQ(zai["latency_ms"]["ttfb"]["p50"].get_double().value(), 0.0);
+    EXPECT_EQ(doc["totals"]["requests"].get_uint64().value(), 2u);
+}
+
+TEST_F(SnapshotTest, TableShowsEveryProviderATotalAndOptionallyTheWorkers) {
+    at(0, 0).requests.store(12345);
+    const Snapshot s = take_snapshot(*seg_);
+    const std::string plain = render_table(s, {});
+    EXPECT_NE(plain.find("anthropic"), std::string::npos) << plain;
+    EXPECT_NE(plain.find("zai"), std::string::npos);
+    EXPECT_NE(plain.find("TOTAL"), std::string::npos);
+    EXPECT_NE(plain.find("12.3k"), std::string::npos) << plain;
+    EXPECT_NE(plain.find("workers 2/2 ready"), std::string::npos) << plain;
+    EXPECT_EQ(plain.find("SLOT"), std::string::npos);
+    EXPECT_NE(render_table(s, {true, nullptr}).find("SLOT"), std::string::npos);
+}
+
+TEST_F(SnapshotTest, WatchRateIsTheDifferenceOverTheInterval) {
+    at(0, 0).requests.store(100);
+    const Snapshot before = take_snapshot(*seg_, 1'000'000);
+    at(0, 0).requests.store(150);
+    const Snapshot after = take_snapshot(*seg_, 1'002'000);
+    const std::string table = render_table(after, {false, &before});
+    EXPECT_NE(table.find("  25.0  "), std::string::npos) << table;  // 50 requests in 2 s
+}
+
+}  // namespace
+}  // namespace ccr::shared::stats

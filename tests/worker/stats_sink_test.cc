@@ -1,0 +1,180 @@
+#include "worker/stats_sink.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shared/stats/snapshot.h"
+#include "tests/shared/stats/segment_test_util.h"
+
+namespace ccr::worker {
+namespace {
+
+namespace stats = shared::stats;
+using Sample = StatsSink::Sample;
+using namespace std::chrono_literals;
+
+class ShmStatsSinkTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        seg_ = stats::Segment::create(name_.get());
+        // The master registers rows in its own order; a worker's provider indexes differ.
+        seg_->provider_row("zai");
+        seg_->provider_row("anthropic");
+        for (int slot : {0, 1}) {
+            seg_->header().workers[slot].pid.store(::getpid());
+            seg_->header().workers[slot].started_unix_ms.store(stats::unix_ms_now());
+        }
+    }
+    Sample ok(int provider) {
+        Sample s;
+        s.provider = provider;
+        s.status = 200;
+        s.bytes_in = 1000;
+        s.bytes_out = 300;
+        s.input_tokens = 10;
+        s.output_tokens = 5;
+        s.cache_read = 2;
+        s.cache_creation = 1;
+        s.ttfb = 800us;
+        s.total = 3ms;
+        s.overhead = 20us;
+        return s;
+    }
+
+    stats::testing::ScopedName name_;
+    std::unique_ptr<stats::Segment> seg_;
+    const std::vector<std::string> names_{"anthropic", "zai"};
+};
+
+TEST_F(ShmStatsSinkTest, CountsARequestInTheRowOfItsProviderName) {
+    ShmStatsSink sink(*seg_, 0, names_);
+    sink.request_started(0);
+    EXPECT_EQ(stats::take_snapshot(*seg_).providers[1].counters.in_flight, 1);
+    sink.request_finished(ok(0));
+    const stats::Snapshot s = stats::take_snapshot(*seg_);
+    const stats::Totals& a = s.providers[1].counters;
+    EXPECT_EQ(s.providers[1].name, "anthropic");
+    EXPECT_EQ(a.requests, 1u);
+    EXPECT_EQ(a.in_flight, 0);
+    EXPECT_EQ(a.status_2xx, 1u);
+    EXPECT_EQ(a.bytes_in, 1000u);
+    EXPECT_EQ(a.bytes_out, 300u);
+    EXPECT_EQ(a.input_tokens, 10u);
+    EXPECT_EQ(a.output_tokens, 5u);
+    EXPECT_EQ(a.cache_read_tokens, 2u);
+    EXPECT_EQ(a.cache_creation_tokens, 1u);
+    EXPECT_EQ(a.ttfb.buckets[stats::bucket_of(800)], 1u);
+    EXPECT_EQ(a.total.buckets[stats::bucket_of(3000)], 1u);
+    EXPECT_EQ(a.overhead.buckets[stats::bucket_of(20)], 1u);
+    EXPECT_EQ(s.providers[0].counters.requests, 0u);
+}
+
+TEST_F(ShmStatsSinkTest, SortsStatusesIntoClassesAndCountsOthersOnlyAsRequests) {
+    ShmStatsSink sink(*seg_, 0, names_);
+    for (int status : {200, 201, 400, 429, 499, 500, 529, 0}) {
+        sink.request_started(1);
+        Sample s = ok(1);
+        s.status = status;
+        sink.request_finished(s);
+    }
+    const stats::Totals& z = stats::take_snapshot(*seg_).providers[0].counters;
+    EXPECT_EQ(z.requests, 8u);
+    EXPECT_EQ(z.status_2xx, 2u);
+    EXPECT_EQ(z.status_4xx, 2u);
+    EXPECT_EQ(z.status_5xx, 2u);
+    EXPECT_EQ(z.in_flight, 0);
+}
+
+TEST_F(ShmStatsSinkTest, CountsErrorsTimeoutsAndFailovers) {
+    ShmStatsSink sink(*seg_, 0, names_);
+    sink.request_started(0);
+    Sample s = ok(0);
+    s.status = 502;
+    s.upstream_error = true;
+    s.timeout = true;
+    s.failovers = 2;
+    s.ttfb = 0us;  // no first byte: no ttfb sample
+    s.input_tokens = -1;
+    sink.request_finished(s);
+    const stats::Totals& a = stats::take_snapshot(*seg_).providers[1].counters;
+    EXPECT_EQ(a.upstream_errors, 1u);
+    EXPECT_EQ(a.timeouts, 1u);
+    EXPECT_EQ(a.failovers, 2u);
+    EXPECT_EQ(a.ttfb.count(), 0u);
+    EXPECT_EQ(a.total.count(), 1u);
+    EXPECT_EQ(a.input_tokens, 0u);
+}
+
+TEST_F(ShmStatsSinkTest, IgnoresProvidersWithoutARowAndOutOfRangeIndexes) {
+    ShmStatsSink sink(*seg_, 0, {"anthropic", "not-registered"});
+    sink.request_started(1);
+    sink.request_started(7);
+    sink.request_started(-1);
+    Sample s = ok(1);
+    sink.request_finished(s);
+    s.provider = -1;
+    sink.request_finished(s);
+    EXPECT_EQ(stats::take_snapshot(*seg_).totals.requests, 0u);
+}
+
+TEST_F(ShmStatsSinkTest, SnapshotTotalsExactlyTheRequestsOfTwoWorkerProcesses) {
+    constexpr int kPerWorker = 500;
+    std::vector<pid_t> children;
+    for (int slot : {0, 1}) {
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            // A worker: attach read-write, count into its own slot only.
+            auto mine = stats::Segment::open(name_.get(), true);
+            ShmStatsSink sink(*mine, slot, names_);
+            for (int i = 0; i < kPerWorker; ++i) {
+                const int provider = i % 2;
+                sink.request_started(provider);
+                sink.request_finished(ok(provider));
+            }
+            mark_served(*mine, slot);
+            worker_heartbeat(*mine, slot);
+            ::_exit(0);
+        }
+        children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+        int status = 0;
+        ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    const stats::Snapshot s = stats::take_snapshot(*stats::Segment::open(name_.get(), false));
+    EXPECT_EQ(s.totals.requests, 2u * kPerWorker);
+    EXPECT_EQ(s.totals.status_2xx, 2u * kPerWorker);
+    EXPECT_EQ(s.totals.in_flight, 0);
+    EXPECT_EQ(s.providers[0].counters.requests, static_cast<std::uint64_t>(kPerWorker));
+    EXPECT_EQ(s.totals.total.count(), 2u * kPerWorker);
+    ASSERT_EQ(s.workers.size(), 2u);
+    for (const stats::WorkerStats& w : s.workers) {
+        EXPECT_EQ(w.requests, static_cast<std::uint64_t>(kPerWorker));
+        EXPECT_TRUE(w.served);
+        EXPECT_GE(w.heartbeat_age_ms, 0);
+    }
+}
+
+TEST_F(ShmStatsSinkTest, ANewWorkerInASlotClearsTheInFlightItsPredecessorLeft) {
+    {
+        ShmStatsSink killed(*seg_, 0, names_);
+        killed.request_started(0);
+        killed.request_started(0);
+    }
+    ShmStatsSink respawned(*seg_, 0, names_);
+    const stats::Totals& a = stats::take_snapshot(*seg_).providers[1].counters;
+    EXPECT_EQ(a.in_flight, 0);
+    EXPECT_EQ(a.requests, 2u);
+}
+
+TEST_F(ShmStatsSinkTest, WorkerStateIsWrittenToItsSlot) {
+    set_worker_state(*seg_, 1, stats::WorkerState::draining);
+    EXPECT_EQ(seg_->header().workers[1].state.load(),
+              static_cast<std::uint32_t>(stats::WorkerState::draining));
+    set_worker_state(*seg_, stats::kMaxWorkers, stats::WorkerState::ready);  // ignored
+}
+
+}  // namespace
+}  // namespace ccr::worker

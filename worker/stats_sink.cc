@@ -1,0 +1,99 @@
+#include "worker/stats_sink.h"
+
+#include <cstdint>
+
+namespace ccr::worker {
+
+namespace stats = shared::stats;
+
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+void add(stats::Counter& c, std::uint64_t v) {
+    if (v != 0) c.fetch_add(v, kRelaxed);
+}
+
+/// Token counts come from the upstream's JSON; a negative one (absent or bogus) counts as 0.
+std::uint64_t tokens(std::int64_t v) { return v > 0 ? static_cast<std::uint64_t>(v) : 0; }
+
+std::uint64_t micros(std::chrono::microseconds d) {
+    return d.count() > 0 ? static_cast<std::uint64_t>(d.count()) : 0;
+}
+
+bool valid_slot(int slot) { return slot >= 0 && slot < stats::kMaxWorkers; }
+
+}  // namespace
+
+ShmStatsSink::ShmStatsSink(stats::Segment& seg,
+                           int worker_slot,
+                           const std::vector<std::string>& provider_names_by_index) {
+    rows_.resize(provider_names_by_index.size(), nullptr);
+    if (!valid_slot(worker_slot)) return;
+    stats::Layout& l = seg.layout();
+    for (std::size_t i = 0; i < provider_names_by_index.size(); ++i) {
+        const int r = seg.find_provider_row(provider_names_by_index[i]);
+        if (r >= 0) rows_[i] = &l.counters[worker_slot][r];
+    }
+    const int count = l.header.provider_count.load(std::memory_order_acquire);
+    for (int r = 0; r < count && r < stats::kMaxProviders; ++r) {
+        l.counters[worker_slot][r].in_flight.store(0, kRelaxed);
+    }
+}
+
+stats::ProviderCounters* ShmStatsSink::row(int provider) const {
+    if (provider < 0 || static_cast<std::size_t>(provider) >= rows_.size()) return nullptr;
+    return rows_[static_cast<std::size_t>(provider)];
+}
+
+void ShmStatsSink::request_started(int provider) {
+    stats::ProviderCounters* c = row(provider);
+    if (c == nullptr) return;
+    c->requests.fetch_add(1, kRelaxed);
+    c->in_flight.fetch_add(1, kRelaxed);
+}
+
+void ShmStatsSink::request_finished(const Sample& s) {
+    stats::ProviderCounters* c = row(s.provider);
+    if (c == nullptr) return;
+    // Unsigned wrap-around: balanced with request_started, read back as signed by the reader.
+    c->in_flight.fetch_sub(1, kRelaxed);
+    if (s.status >= 200 && s.status < 300) {
+        c->status_2xx.fetch_add(1, kRelaxed);
+    } else if (s.status >= 400 && s.status < 500 && s.status != 499) {
+        c->status_4xx.fetch_add(1, kRelaxed);
+    } else if (s.status >= 500 && s.status < 600) {
+        c->status_5xx.fetch_add(1, kRelaxed);
+    }
+    if (s.upstream_error) c->upstream_errors.fetch_add(1, kRelaxed);
+    if (s.timeout) c->timeouts.fetch_add(1, kRelaxed);
+    if (s.failovers > 0) add(c->failovers, static_cast<std::uint64_t>(s.failovers));
+    add(c->bytes_in, s.bytes_in);
+    add(c->bytes_out, s.bytes_out);
+    add(c->input_tokens, tokens(s.input_tokens));
+    add(c->output_tokens, tokens(s.output_tokens));
+    add(c->cache_read_tokens, tokens(s.cache_read));
+    add(c->cache_creation_tokens, tokens(s.cache_creation));
+    // No first byte (refused, failed before the upstream answered): no time to first byte.
+    if (s.ttfb.count() > 0) c->ttfb_us[stats::bucket_of(micros(s.ttfb))].fetch_add(1, kRelaxed);
+    c->total_us[stats::bucket_of(micros(s.total))].fetch_add(1, kRelaxed);
+    c->overhead_us[stats::bucket_of(micros(s.overhead))].fetch_add(1, kRelaxed);
+}
+
+void worker_heartbeat(stats::Segment& seg, int slot) {
+    if (!valid_slot(slot)) return;
+    seg.layout().header.workers[slot].heartbeat_unix_ms.store(stats::unix_ms_now(), kRelaxed);
+}
+
+void mark_served(stats::Segment& seg, int slot) {
+    if (!valid_slot(slot)) return;
+    auto& served = seg.layout().header.workers[slot].served;
+    if (served.load(kRelaxed) == 0) served.store(1, kRelaxed);
+}
+
+void set_worker_state(stats::Segment& seg, int slot, stats::WorkerState state) {
+    if (!valid_slot(slot)) return;
+    seg.layout().header.workers[slot].state.store(static_cast<std::uint32_t>(state), kRelaxed);
+}
+
+}  // namespace ccr::worker

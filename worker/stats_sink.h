@@ -1,0 +1,39 @@
+#pragma once
+// The worker's side of the stats segment: counting into its own worker slot (the StatsSink the
+// sessions call) and keeping its row of the worker table (heartbeat, state, served). Relaxed
+// atomics only: each slot has exactly one writing process, readers sum the slots.
+
+#include <string>
+#include <vector>
+
+#include "shared/stats/segment.h"
+#include "worker/runtime.h"
+
+namespace ccr::worker {
+
+class ShmStatsSink : public StatsSink {
+  public:
+    /// `provider_names_by_index[i]` is the name of Runtime::providers[i]; the master registered a
+    /// row for each before forking (a name without a row is not counted). A slot belongs to one
+    /// live process at a time, so the in-flight counts a dead predecessor left behind are zeroed.
+    ShmStatsSink(shared::stats::Segment& seg,
+                 int worker_slot,
+                 const std::vector<std::string>& provider_names_by_index);
+
+    void request_started(int provider) override;
+    void request_finished(const Sample& s) override;
+
+  private:
+    shared::stats::ProviderCounters* row(int provider) const;
+
+    std::vector<shared::stats::ProviderCounters*> rows_;  // by provider index; null: not counted
+};
+
+/// Writes the slot's heartbeat (now).
+void worker_heartbeat(shared::stats::Segment& seg, int slot);
+/// Records that the slot's worker has answered a request (cheap to call on every request).
+void mark_served(shared::stats::Segment& seg, int slot);
+/// The worker's own state changes (ready once listening, draining on drain).
+void set_worker_state(shared::stats::Segment& seg, int slot, shared::stats::WorkerState state);
+
+}  // namespace ccr::worker
