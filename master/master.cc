@@ -1,0 +1,541 @@
+#include "master/master.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "master/notify.h"
+#include "shared/config/config.h"
+#include "shared/log/log.h"
+#include "shared/net/listen.h"
+#include "shared/stats/segment.h"
+#include "worker/server.h"
+#include "worker/stats_sink.h"
+
+namespace ccr::master {
+
+namespace stats = shared::stats;
+using clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Proc {
+    pid_t pid = 0;
+    int slot = 0;
+    std::uint64_t generation = 0;
+    bool draining = false;
+    clock::time_point started;
+};
+
+struct Respawn {
+    int slot;
+    std::uint64_t generation;
+    clock::time_point due;
+};
+
+int cpu_count() {
+    unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : static_cast<int>(n);
+}
+
+void raise_nofile(const shared::ServerConfig& server) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = server.max_open_files > 0 ? static_cast<rlim_t>(server.max_open_files) : rl.rlim_max;
+    if (want > rl.rlim_max) want = rl.rlim_max;
+    if (want <= rl.rlim_cur) return;
+    rl.rlim_cur = want;
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        spdlog::warn("setrlimit(RLIMIT_NOFILE, {}) failed: {}", want, std::strerror(errno));
+    } else {
+        spdlog::info("open files limit raised to {} ({} concurrent streams per worker)", want, want / 2);
+    }
+}
+
+class Master {
+public:
+    explicit Master(MasterOptions opts) : opts_(std::move(opts)) {}
+    int run();
+
+private:
+    int worker_count(const shared::Config& cfg) const {
+        if (opts_.workers > 0) return opts_.workers;
+        return cfg.server.workers > 0 ? cfg.server.workers : cpu_count();
+    }
+    bool bind_sockets(const shared::Config& cfg, int count, std::vector<int>& fds, std::string& err);
+    void spawn(int slot, std::uint64_t generation);
+    int free_slot() const;
+    void reap();
+    void reload();
+    bool wait_ready(std::uint64_t generation, int count, clock::duration limit);
+    void signal_generation(std::uint64_t generation, int sig, bool mark_draining);
+    void begin_stop(bool immediate);
+    void cleanup();
+    void register_providers(const shared::Config& cfg);
+    std::vector<std::string> provider_names(const shared::Config& cfg) const;
+
+    MasterOptions opts_;
+    std::string config_path_;
+    std::shared_ptr<const shared::Config> cfg_;
+    std::unique_ptr<stats::Segment> seg_;
+    std::string shm_name_;
+    std::string listen_;          // server.listen the sockets were bound for
+    shared::ListenAddress bound_; // the address actually bound (port resolved)
+    std::vector<int> fds_;        // one per worker slot of the current generation
+    std::uint64_t generation_ = 0;
+    int count_ = 0;
+    std::vector<Proc> procs_;
+    std::vector<Respawn> respawns_;
+    std::vector<int> crash_streak_ = std::vector<int>(stats::kMaxWorkers, 0);
+    bool stopping_ = false;
+    clock::time_point stop_deadline_;
+    int interrupts_ = 0;
+};
+
+bool Master::bind_sockets(const shared::Config& cfg, int count, std::vector<int>& fds, std::string& err) {
+    auto addr = shared::parse_listen(cfg.server.listen);
+    if (!addr) {
+        err = "invalid server.listen \"" + cfg.server.listen + "\"";
+        return false;
+    }
+    std::vector<int> made;
+    for (int i = 0; i < count; ++i) {
+        int fd = shared::bind_listener(addr->host, addr->port, true, err);
+        if (fd < 0) {
+            for (int f : made) ::close(f);
+            return false;
+        }
+        // Port 0 asks for an ephemeral port: the first socket picks it, the others join it.
+        if (addr->port == 0) addr->port = shared::local_port(fd);
+        made.push_back(fd);
+    }
+    bound_ = *addr;
+    fds.insert(fds.end(), made.begin(), made.end());
+    return true;
+}
+
+std::vector<std::string> Master::provider_names(const shared::Config& cfg) const {
+    std::vector<std::string> names;
+    for (const auto& p : cfg.providers) {
+        if (p.enabled) names.push_back(p.name);
+    }
+    return names;
+}
+
+void Master::register_providers(const shared::Config& cfg) {
+    for (const auto& name : provider_names(cfg)) {
+        if (seg_->provider_row(name) < 0)
+            spdlog::warn("stats: provider table full ({} rows); {} is not counted", stats::kMaxProviders,
+                         name);
+    }
+}
+
+int Master::free_slot() const {
+    for (int s = 0; s < stats::kMaxWorkers; ++s) {
+        bool used = std::any_of(procs_.begin(), procs_.end(), [&](const Proc& p) { return p.slot == s; }) ||
+                    std::any_of(respawns_.begin(), respawns_.end(),
+                                [&](const Respawn& r) { return r.slot == s; });
+        if (!used) return s;
+    }
+    return -1;
+}
+
+void Master::spawn(int slot, std::uint64_t generation) {
+    auto& entry = seg_->header().workers[slot];
+    entry.pid.store(0, std::memory_order_relaxed);
+    entry.generation.store(generation, std::memory_order_relaxed);
+    entry.state.store(static_cast<std::uint32_t>(stats::WorkerState::starting), std::memory_order_release);
+    entry.started_unix_ms.store(stats::unix_ms_now(), std::memory_order_relaxed);
+    const int fd = fds_[static_cast<std::size_t>(slot) % fds_.size()];
+    auto cfg = cfg_;
+    const std::string level = opts_.log_level;
+    std::vector<std::string> names = provider_names(*cfg);
+
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        spdlog::error("fork() failed: {}", std::strerror(errno));
+        respawns_.push_back({slot, generation, clock::now() + 1s});
+        return;
+    }
+    if (pid == 0) {
+        // Worker. Signals were blocked for the master's sigtimedwait loop; the worker takes them
+        // through its io_context. If the master dies, the worker drains rather than lingering.
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        int rc = 2;
+        try {
+            shared::setup_logging(cfg->logging, level, "worker " + std::to_string(slot));
+            worker::ShmStatsSink sink(*seg_, slot, names);
+            worker::WorkerOptions wo;
+            wo.listen_fds = {fd};
+            wo.slot = slot;
+            wo.generation = generation;
+            wo.stats = &sink;
+            wo.on_ready = [&entry] {
+                entry.state.store(static_cast<std::uint32_t>(stats::WorkerState::ready),
+                                  std::memory_order_release);
+            };
+            wo.on_heartbeat = [&entry] {
+                entry.heartbeat_unix_ms.store(stats::unix_ms_now(), std::memory_order_relaxed);
+            };
+            rc = worker::run_worker(cfg, wo);
+        } catch (const std::exception& e) {
+            // A worker whose initialisation fails exits 2 and is not respawned (nginx's rule).
+            spdlog::critical("worker {} failed to start: {}", slot, e.what());
+            rc = 2;
+        }
+        spdlog::default_logger()->flush();
+        ::_exit(rc);
+    }
+    entry.pid.store(pid, std::memory_order_release);
+    procs_.push_back(Proc{pid, slot, generation, false, clock::now()});
+    spdlog::debug("worker {} started (pid {}, generation {})", slot, pid, generation);
+}
+
+void Master::reap() {
+    for (;;) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        auto it = std::find_if(procs_.begin(), procs_.end(), [&](const Proc& p) { return p.pid == pid; });
+        if (it == procs_.end()) continue;
+        Proc proc = *it;
+        procs_.erase(it);
+        auto& entry = seg_->header().workers[proc.slot];
+        if (entry.pid.load() == pid) {
+            entry.state.store(static_cast<std::uint32_t>(stats::WorkerState::exited));
+        }
+        const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (proc.draining || stopping_ || proc.generation != generation_) {
+            spdlog::debug("worker {} (pid {}) exited after drain", proc.slot, pid);
+            continue;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+            spdlog::critical("worker {} (pid {}) failed during initialisation; not respawning", proc.slot, pid);
+            continue;
+        }
+        // An unexpected exit: respawn, backing off while it keeps crashing.
+        int& streak = crash_streak_[proc.slot];
+        streak = (clock::now() - proc.started > 10s) ? 1 : streak + 1;
+        auto delay = std::min<clock::duration>(100ms * (1 << std::min(streak - 1, 8)), 30s);
+        entry.restarts.fetch_add(1);
+        entry.state.store(static_cast<std::uint32_t>(stats::WorkerState::backoff));
+        if (WIFSIGNALED(status)) {
+            spdlog::error("worker {} (pid {}) killed by signal {}; respawning in {} ms", proc.slot, pid,
+                          WTERMSIG(status),
+                          std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
+        } else {
+            spdlog::error("worker {} (pid {}) exited with status {}{}; respawning in {} ms", proc.slot, pid,
+                          WIFEXITED(status) ? WEXITSTATUS(status) : -1, clean ? " unexpectedly" : "",
+                          std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
+        }
+        respawns_.push_back({proc.slot, proc.generation, clock::now() + delay});
+    }
+}
+
+void Master::signal_generation(std::uint64_t generation, int sig, bool mark_draining) {
+    for (auto& p : procs_) {
+        if (p.generation != generation) continue;
+        ::kill(p.pid, sig);
+        if (mark_draining) {
+            p.draining = true;
+            seg_->header().workers[p.slot].state.store(
+                static_cast<std::uint32_t>(stats::WorkerState::draining));
+        }
+    }
+}
+
+bool Master::wait_ready(std::uint64_t generation, int count, clock::duration limit) {
+    const auto deadline = clock::now() + limit;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    while (clock::now() < deadline) {
+        int ready = 0;
+        for (const auto& p : procs_) {
+            if (p.generation == generation &&
+                seg_->header().workers[p.slot].state.load(std::memory_order_acquire) ==
+                    static_cast<std::uint32_t>(stats::WorkerState::ready))
+                ++ready;
+        }
+        if (ready >= count) return true;
+        timespec ts{0, 20'000'000};
+        if (::sigtimedwait(&chld, nullptr, &ts) == SIGCHLD) {
+            reap();
+            // A new worker that died while starting fails the whole generation.
+            auto alive = std::count_if(procs_.begin(), procs_.end(),
+                                       [&](const Proc& p) { return p.generation == generation; });
+            if (alive < count) return false;
+        }
+    }
+    return false;
+}
+
+void Master::reload() {
+    sd_notify("RELOADING=1");
+    spdlog::info("SIGHUP: reloading {}", config_path_.empty() ? "<built-in>" : config_path_);
+    std::shared_ptr<const shared::Config> next;
+    try {
+        next = std::make_shared<const shared::Config>(config_path_.empty() ? shared::default_config()
+                                                                           : shared::load_config_file(config_path_));
+    } catch (const std::exception& e) {
+        spdlog::error("reload rejected, keeping generation {}: {}", generation_, e.what());
+        seg_->set_reload_result(false, generation_, e.what());
+        sd_notify("READY=1");
+        return;
+    }
+    for (const auto& w : next->warnings) spdlog::warn("{}", w);
+    const int count = worker_count(*next);
+    if (count > stats::kMaxWorkers / 2) {
+        std::string msg = "server.workers " + std::to_string(count) + " exceeds " +
+                          std::to_string(stats::kMaxWorkers / 2) + " (two generations must fit the worker table)";
+        seg_->set_reload_result(false, generation_, msg);
+        spdlog::error("reload rejected: {}", msg);
+        sd_notify("READY=1");
+        return;
+    }
+    // Sockets: keep every socket that still serves the same address (closing a reuseport socket
+    // drops the connections queued on it); bind new ones only for a new address or more workers.
+    std::vector<int> old_fds = fds_;
+    std::vector<int> fds;
+    std::vector<int> to_close;
+    const shared::ListenAddress old_bound = bound_;
+    std::string err;
+    if (next->server.listen == listen_) {
+        fds.assign(old_fds.begin(), old_fds.begin() + std::min<std::size_t>(old_fds.size(), count));
+        to_close.assign(old_fds.begin() + static_cast<long>(fds.size()), old_fds.end());
+        if (static_cast<int>(fds.size()) < count) {
+            shared::Config same = *next;
+            same.server.listen = (bound_.host.find(':') != std::string::npos ? "[" + bound_.host + "]" : bound_.host) +
+                                 ":" + std::to_string(bound_.port);
+            if (!bind_sockets(same, count - static_cast<int>(fds.size()), fds, err)) {
+                seg_->set_reload_result(false, generation_, err);
+                spdlog::error("reload rejected: {}", err);
+                sd_notify("READY=1");
+                return;
+            }
+        }
+    } else {
+        if (!bind_sockets(*next, count, fds, err)) {
+            bound_ = old_bound;
+            seg_->set_reload_result(false, generation_, err);
+            spdlog::error("reload rejected: {}", err);
+            sd_notify("READY=1");
+            return;
+        }
+        to_close = old_fds;
+        spdlog::info("listen address changed: {} -> {}", listen_, next->server.listen);
+    }
+
+    const std::uint64_t old_generation = generation_;
+    auto old_cfg = cfg_;
+    cfg_ = next;
+    fds_ = fds;
+    register_providers(*cfg_);
+    const std::uint64_t gen = generation_ + 1;
+    generation_ = gen;  // reap() treats other generations as draining
+    for (int i = 0; i < count; ++i) {
+        int slot = free_slot();
+        if (slot < 0) break;
+        spawn(slot, gen);
+    }
+    if (!wait_ready(gen, count, 15s)) {
+        spdlog::error("reload failed: generation {} did not become ready; keeping generation {}", gen,
+                      old_generation);
+        signal_generation(gen, SIGKILL, true);
+        for (int fd : fds)
+            if (std::find(old_fds.begin(), old_fds.end(), fd) == old_fds.end()) ::close(fd);
+        fds_ = old_fds;
+        cfg_ = old_cfg;
+        bound_ = old_bound;
+        generation_ = old_generation;
+        seg_->set_reload_result(false, old_generation,
+                                "new workers did not become ready (see the service log)");
+        sd_notify("READY=1");
+        return;
+    }
+    signal_generation(old_generation, SIGTERM, true);
+    for (int fd : to_close) ::close(fd);
+    listen_ = cfg_->server.listen;
+    count_ = count;
+    seg_->header().generation.store(gen);
+    seg_->header().configured_workers.store(count);
+    seg_->set_reload_result(true, gen, "reloaded");
+    spdlog::info("reloaded: generation {} with {} worker(s); generation {} draining", gen, count,
+                 old_generation);
+    sd_notify("READY=1");
+}
+
+void Master::begin_stop(bool immediate) {
+    if (immediate) {
+        spdlog::info("stopping now");
+        if (!stopping_) sd_notify("STOPPING=1");
+        stopping_ = true;
+        respawns_.clear();
+        for (auto& p : procs_) ::kill(p.pid, SIGQUIT);
+        stop_deadline_ = clock::now() + 2s;
+        return;
+    }
+    if (stopping_) return;
+    stopping_ = true;
+    sd_notify("STOPPING=1");
+    respawns_.clear();
+    const auto window = std::chrono::milliseconds(cfg_->server.drain_timeout_ms);
+    spdlog::info("draining {} worker(s) for up to {} ms", procs_.size(), window.count());
+    for (auto& p : procs_) {
+        ::kill(p.pid, SIGTERM);
+        p.draining = true;
+    }
+    // Workers end their own window; the margin covers their exit.
+    stop_deadline_ = clock::now() + window + 2s;
+}
+
+void Master::cleanup() {
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
+    if (seg_) {
+        stats::Segment::remove(shm_name_);
+        seg_.reset();
+    }
+    if (cfg_ && !cfg_->server.pid_file.empty()) ::unlink(cfg_->server.pid_file.c_str());
+}
+
+int Master::run() {
+    shared::Config loaded;
+    try {
+        auto path = shared::discover_config_path(opts_.config_path);
+        config_path_ = path.value_or("");
+        loaded = path ? shared::load_config_file(*path) : shared::default_config();
+    } catch (const std::exception& e) {
+        std::cerr << "cc-relay: " << e.what() << "\n";
+        return 1;
+    }
+    cfg_ = std::make_shared<const shared::Config>(std::move(loaded));
+    shared::setup_logging(cfg_->logging, opts_.log_level, "master");
+    for (const auto& w : cfg_->warnings) spdlog::warn("{}", w);
+    count_ = worker_count(*cfg_);
+    if (count_ > stats::kMaxWorkers / 2) {
+        spdlog::error("server.workers {} exceeds {}", count_, stats::kMaxWorkers / 2);
+        return 1;
+    }
+    raise_nofile(cfg_->server);
+
+    // Signals are taken synchronously by sigtimedwait: no handlers, no async-signal-safety traps.
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT}) sigaddset(&set, s);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+
+    std::string err;
+    if (!bind_sockets(*cfg_, count_, fds_, err)) {
+        spdlog::error("{}", err);
+        return 1;
+    }
+    listen_ = cfg_->server.listen;
+    // An ephemeral port (tests) names its segment after the port it got.
+    shm_name_ = cfg_->server.shm_name.empty() ? "/cc-relay-" + std::to_string(bound_.port)
+                                              : cfg_->server.shm_name;
+    try {
+        seg_ = stats::Segment::create(shm_name_);
+    } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        for (int fd : fds_) ::close(fd);
+        return 1;
+    }
+    auto& h = seg_->header();
+    h.master_pid.store(::getpid());
+    h.configured_workers.store(count_);
+    std::snprintf(h.config_path, sizeof h.config_path, "%s", config_path_.c_str());
+    std::snprintf(h.listen, sizeof h.listen, "%s", cfg_->server.listen.c_str());
+    register_providers(*cfg_);
+    if (!cfg_->server.pid_file.empty()) {
+        std::ofstream(cfg_->server.pid_file) << ::getpid() << "\n";
+    }
+
+    generation_ = 1;
+    h.generation.store(generation_);
+    for (int i = 0; i < count_; ++i) spawn(i, generation_);
+    std::string host = bound_.host.empty() ? "0.0.0.0" : bound_.host;
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    if (wait_ready(generation_, count_, 15s)) {
+        spdlog::info("cc-relay {} listening on http://{}:{} with {} worker(s) (config: {}, stats: {})",
+                     CCR_VERSION, host, bound_.port, count_, cfg_->source, shm_name_);
+        sd_notify("READY=1");
+    } else {
+        spdlog::error("workers did not become ready; stopping");
+        begin_stop(true);
+    }
+
+    while (true) {
+        if (stopping_ && procs_.empty()) break;
+        auto now = clock::now();
+        if (stopping_ && now >= stop_deadline_) {
+            spdlog::warn("drain window over: killing {} worker(s)", procs_.size());
+            for (auto& p : procs_) ::kill(p.pid, SIGKILL);
+            while (!procs_.empty()) {
+                int status;
+                pid_t pid = ::waitpid(-1, &status, 0);
+                if (pid < 0) break;
+                std::erase_if(procs_, [&](const Proc& p) { return p.pid == pid; });
+            }
+            break;
+        }
+        // Respawns that are due.
+        for (auto it = respawns_.begin(); it != respawns_.end();) {
+            if (it->due <= now && !stopping_) {
+                Respawn r = *it;
+                it = respawns_.erase(it);
+                if (r.generation == generation_) spawn(r.slot, r.generation);
+            } else {
+                ++it;
+            }
+        }
+        timespec ts{0, 200'000'000};
+        siginfo_t info{};
+        int sig = ::sigtimedwait(&set, &info, &ts);
+        switch (sig) {
+            case SIGCHLD:
+                reap();
+                break;
+            case SIGHUP:
+                if (!stopping_) reload();
+                break;
+            case SIGTERM:
+                begin_stop(false);
+                break;
+            case SIGINT:
+                begin_stop(++interrupts_ > 1);
+                break;
+            case SIGQUIT:
+                begin_stop(true);
+                break;
+            default:
+                break;
+        }
+    }
+    spdlog::info("stopped");
+    cleanup();
+    return 0;
+}
+
+}  // namespace
+
+int run_master(const MasterOptions& opts) { return Master(opts).run(); }
+
+}  // namespace ccr::master
