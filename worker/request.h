@@ -29,7 +29,8 @@ struct RequestContext {
     clock::time_point deadline;  // start + server.timeout_ms
 
     // Outcome.
-    int provider_index = -1;
+    int provider_index = -1;    // provider of the current (last) attempt
+    int counted_provider = -1;  // provider the stats counted the request under at its start
     const Provider* provider = nullptr;
     std::string model;
     int status = 0;

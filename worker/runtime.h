@@ -70,7 +70,8 @@ class StatsSink {
 public:
     virtual ~StatsSink() = default;
     struct Sample {
-        int provider = -1;  // index into Runtime::providers, -1: none chosen
+        int provider = -1;          // index into Runtime::providers that answered (last attempt)
+        int started_provider = -1;  // index passed to request_started (its in-flight count)
         int status = 0;
         bool upstream_error = false;
         bool timeout = false;

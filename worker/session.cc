@@ -102,35 +102,27 @@ Route route_of(http::verb method, std::string_view path) {
     return Route::not_found;
 }
 
-// Stats bookkeeping around one request.
-struct Counting {
-    Runtime& rt;
-    RequestContext& ctx;
-    bool started = false;
-    void start(int provider) {
-        started = true;
-        if (rt.stats) rt.stats->request_started(provider);
-    }
-    ~Counting() {
-        if (!rt.stats || !started) return;
-        StatsSink::Sample s;
-        s.provider = ctx.provider_index;
-        s.status = ctx.status;
-        s.upstream_error = ctx.upstream_error;
-        s.timeout = ctx.timed_out;
-        s.failovers = ctx.failovers;
-        s.bytes_in = ctx.bytes_in;
-        s.bytes_out = ctx.bytes_out;
-        s.input_tokens = ctx.usage.input_tokens;
-        s.output_tokens = ctx.usage.output_tokens;
-        s.cache_read = ctx.usage.cache_read_input_tokens;
-        s.cache_creation = ctx.usage.cache_creation_input_tokens;
-        s.ttfb = ctx.ttfb;
-        s.total = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start);
-        s.overhead = s.total > ctx.upstream_time ? s.total - ctx.upstream_time : std::chrono::microseconds(0);
-        rt.stats->request_finished(s);
-    }
-};
+// Counts a request that reached the relay step (RequestContext::counted_provider set).
+void count_finished(Runtime& rt, const RequestContext& ctx) {
+    if (!rt.stats || ctx.counted_provider < 0) return;
+    StatsSink::Sample s;
+    s.started_provider = ctx.counted_provider;
+    s.provider = ctx.provider_index >= 0 ? ctx.provider_index : ctx.counted_provider;
+    s.status = ctx.status;
+    s.upstream_error = ctx.upstream_error;
+    s.timeout = ctx.timed_out;
+    s.failovers = ctx.failovers;
+    s.bytes_in = ctx.bytes_in;
+    s.bytes_out = ctx.bytes_out;
+    s.input_tokens = ctx.usage.input_tokens;
+    s.output_tokens = ctx.usage.output_tokens;
+    s.cache_read = ctx.usage.cache_read_input_tokens;
+    s.cache_creation = ctx.usage.cache_creation_input_tokens;
+    s.ttfb = ctx.ttfb;
+    s.total = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start);
+    s.overhead = s.total > ctx.upstream_time ? s.total - ctx.upstream_time : std::chrono::microseconds(0);
+    rt.stats->request_finished(s);
+}
 
 // Handles one request whose head has been read. Returns false when the connection must close.
 net::awaitable<void> handle(Runtime& rt,
@@ -226,10 +218,6 @@ net::awaitable<void> handle(Runtime& rt,
                               redact_body(req.body(), static_cast<std::size_t>(
                                                           rt.config->logging.debug_options.max_body_log_size)));
             }
-            Counting counting{rt, ctx};
-            auto candidates = route(rt, body.model, r == Route::messages ? Endpoint::messages
-                                                                        : Endpoint::count_tokens);
-            counting.start(candidates.empty() ? -1 : candidates.front());
             co_await relay(rt, stream, req, body, ctx,
                            r == Route::messages ? Endpoint::messages : Endpoint::count_tokens);
             co_return;
@@ -322,6 +310,7 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         ++rt.in_flight;
         rt.mark_busy(registration, true);
         co_await handle(rt, stream, buffer, parser, ctx);
+        count_finished(rt, ctx);
         rt.mark_busy(registration, false);
         --rt.in_flight;
         log_access(ctx);

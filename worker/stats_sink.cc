@@ -54,10 +54,11 @@ void ShmStatsSink::request_started(int provider) {
 }
 
 void ShmStatsSink::request_finished(const Sample& s) {
+    // Unsigned wrap-around: balanced with request_started, read back as signed by the reader.
+    if (stats::ProviderCounters* started = row(s.started_provider >= 0 ? s.started_provider : s.provider))
+        started->in_flight.fetch_sub(1, kRelaxed);
     stats::ProviderCounters* c = row(s.provider);
     if (c == nullptr) return;
-    // Unsigned wrap-around: balanced with request_started, read back as signed by the reader.
-    c->in_flight.fetch_sub(1, kRelaxed);
     if (s.status >= 200 && s.status < 300) {
         c->status_2xx.fetch_add(1, kRelaxed);
     } else if (s.status >= 400 && s.status < 500 && s.status != 499) {

@@ -47,6 +47,24 @@ class ShmStatsSinkTest : public ::testing::Test {
     const std::vector<std::string> names_{"anthropic", "zai"};
 };
 
+TEST_F(ShmStatsSinkTest, AFailedOverRequestLeavesNothingInFlightAndCountsItsAnswerWhereItCameFrom) {
+    ShmStatsSink sink(*seg_, 0, names_);
+    sink.request_started(0);  // anthropic first
+    Sample s = ok(1);         // zai answered after a failover
+    s.started_provider = 0;
+    s.failovers = 1;
+    sink.request_finished(s);
+    const stats::Snapshot snap = stats::take_snapshot(*seg_);
+    const stats::Totals& zai = snap.providers[0].counters;
+    const stats::Totals& anthropic = snap.providers[1].counters;
+    EXPECT_EQ(anthropic.in_flight, 0);
+    EXPECT_EQ(zai.in_flight, 0);
+    EXPECT_EQ(anthropic.requests, 1u);
+    EXPECT_EQ(zai.status_2xx, 1u);
+    EXPECT_EQ(zai.failovers, 1u);
+    EXPECT_EQ(anthropic.status_2xx, 0u);
+}
+
 TEST_F(ShmStatsSinkTest, CountsARequestInTheRowOfItsProviderName) {
     ShmStatsSink sink(*seg_, 0, names_);
     sink.request_started(0);

@@ -347,6 +347,9 @@ net::awaitable<void> relay(Runtime& rt,
         co_return;
     }
 
+    ctx.counted_provider = candidates.front();
+    if (rt.stats) rt.stats->request_started(ctx.counted_provider);
+
     ClientCredentials creds;
     if (auto it = req.find(http::field::authorization); it != req.end()) creds.authorization = it->value();
     if (auto it = req.find("x-api-key"); it != req.end()) creds.api_key = it->value();
