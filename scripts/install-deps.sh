@@ -19,6 +19,8 @@ if [ "$want_tests" = 1 ]; then
   pkgs+=(libgtest-dev libgmock-dev systemd)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+  # The master tests' $NOTIFY_SOCKET listener (tests/lib/process.mjs) is a python3 one-liner.
+  command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
 fi
 
 missing=()
