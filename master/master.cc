@@ -36,6 +36,7 @@ namespace {
 struct Proc {
     pid_t pid = 0;
     int slot = 0;
+    int socket = 0;  // index into the generation's sockets
     std::uint64_t generation = 0;
     bool draining = false;
     clock::time_point started;
@@ -43,6 +44,7 @@ struct Proc {
 
 struct Respawn {
     int slot;
+    int socket;
     std::uint64_t generation;
     clock::time_point due;
 };
@@ -76,8 +78,14 @@ private:
         if (opts_.workers > 0) return opts_.workers;
         return cfg.server.workers > 0 ? cfg.server.workers : cpu_count();
     }
-    bool bind_sockets(const shared::Config& cfg, int count, std::vector<int>& fds, std::string& err);
-    void spawn(int slot, std::uint64_t generation);
+    /// Binds `count` more sockets for cfg's address. `probe`: first check that nothing else
+    /// holds the address (false when adding sockets beside our own).
+    bool bind_sockets(const shared::Config& cfg,
+                      int count,
+                      std::vector<int>& fds,
+                      std::string& err,
+                      bool probe = true);
+    void spawn(int slot, int socket, std::uint64_t generation);
     int free_slot() const;
     void reap();
     void reload();
@@ -85,6 +93,7 @@ private:
     void signal_generation(std::uint64_t generation, int sig, bool mark_draining);
     void begin_stop(bool immediate);
     void cleanup();
+    void close_listeners();
     void register_providers(const shared::Config& cfg);
     std::vector<std::string> provider_names(const shared::Config& cfg) const;
 
@@ -95,7 +104,8 @@ private:
     std::string shm_name_;
     std::string listen_;          // server.listen the sockets were bound for
     shared::ListenAddress bound_; // the address actually bound (port resolved)
-    std::vector<int> fds_;        // one per worker slot of the current generation
+    std::vector<int> fds_;        // the current generation's sockets, one per worker
+    std::vector<int> retiring_;   // sockets a reload is about to close (not for new workers)
     std::uint64_t generation_ = 0;
     int count_ = 0;
     std::vector<Proc> procs_;
@@ -106,12 +116,17 @@ private:
     int interrupts_ = 0;
 };
 
-bool Master::bind_sockets(const shared::Config& cfg, int count, std::vector<int>& fds, std::string& err) {
+bool Master::bind_sockets(const shared::Config& cfg,
+                          int count,
+                          std::vector<int>& fds,
+                          std::string& err,
+                          bool probe) {
     auto addr = shared::parse_listen(cfg.server.listen);
     if (!addr) {
         err = "invalid server.listen \"" + cfg.server.listen + "\"";
         return false;
     }
+    if (probe && addr->port != 0 && !shared::address_free(addr->host, addr->port, err)) return false;
     std::vector<int> made;
     for (int i = 0; i < count; ++i) {
         int fd = shared::bind_listener(addr->host, addr->port, true, err);
@@ -154,13 +169,13 @@ int Master::free_slot() const {
     return -1;
 }
 
-void Master::spawn(int slot, std::uint64_t generation) {
+void Master::spawn(int slot, int socket, std::uint64_t generation) {
     auto& entry = seg_->header().workers[slot];
     entry.pid.store(0, std::memory_order_relaxed);
     entry.generation.store(generation, std::memory_order_relaxed);
     entry.state.store(static_cast<std::uint32_t>(stats::WorkerState::starting), std::memory_order_release);
     entry.started_unix_ms.store(stats::unix_ms_now(), std::memory_order_relaxed);
-    const int fd = fds_[static_cast<std::size_t>(slot) % fds_.size()];
+    const int fd = fds_[static_cast<std::size_t>(socket) % fds_.size()];
     auto cfg = cfg_;
     const std::string level = opts_.log_level;
     std::vector<std::string> names = provider_names(*cfg);
@@ -168,7 +183,7 @@ void Master::spawn(int slot, std::uint64_t generation) {
     pid_t pid = ::fork();
     if (pid < 0) {
         spdlog::error("fork() failed: {}", std::strerror(errno));
-        respawns_.push_back({slot, generation, clock::now() + 1s});
+        respawns_.push_back({slot, socket, generation, clock::now() + 1s});
         return;
     }
     if (pid == 0) {
@@ -178,6 +193,13 @@ void Master::spawn(int slot, std::uint64_t generation) {
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        // Keep only this worker's socket: a listening socket that some process holds but never
+        // accepts on swallows the connections the kernel hashes to it.
+        for (const auto* list : {&fds_, &retiring_}) {
+            for (int other : *list) {
+                if (other != fd) ::close(other);
+            }
+        }
         int rc = 2;
         try {
             shared::setup_logging(cfg->logging, level, "worker " + std::to_string(slot));
@@ -204,7 +226,7 @@ void Master::spawn(int slot, std::uint64_t generation) {
         ::_exit(rc);
     }
     entry.pid.store(pid, std::memory_order_release);
-    procs_.push_back(Proc{pid, slot, generation, false, clock::now()});
+    procs_.push_back(Proc{pid, slot, socket, generation, false, clock::now()});
     spdlog::debug("worker {} started (pid {}, generation {})", slot, pid, generation);
 }
 
@@ -245,7 +267,7 @@ void Master::reap() {
                           WIFEXITED(status) ? WEXITSTATUS(status) : -1, clean ? " unexpectedly" : "",
                           std::chrono::duration_cast<std::chrono::milliseconds>(delay).count());
         }
-        respawns_.push_back({proc.slot, proc.generation, clock::now() + delay});
+        respawns_.push_back({proc.slot, proc.socket, proc.generation, clock::now() + delay});
     }
 }
 
@@ -324,7 +346,7 @@ void Master::reload() {
             shared::Config same = *next;
             same.server.listen = (bound_.host.find(':') != std::string::npos ? "[" + bound_.host + "]" : bound_.host) +
                                  ":" + std::to_string(bound_.port);
-            if (!bind_sockets(same, count - static_cast<int>(fds.size()), fds, err)) {
+            if (!bind_sockets(same, count - static_cast<int>(fds.size()), fds, err, false)) {
                 seg_->set_reload_result(false, generation_, err);
                 spdlog::error("reload rejected: {}", err);
                 sd_notify("READY=1");
@@ -347,13 +369,14 @@ void Master::reload() {
     auto old_cfg = cfg_;
     cfg_ = next;
     fds_ = fds;
+    retiring_ = to_close;
     register_providers(*cfg_);
     const std::uint64_t gen = generation_ + 1;
     generation_ = gen;  // reap() treats other generations as draining
     for (int i = 0; i < count; ++i) {
         int slot = free_slot();
         if (slot < 0) break;
-        spawn(slot, gen);
+        spawn(slot, i, gen);
     }
     if (!wait_ready(gen, count, 15s)) {
         spdlog::error("reload failed: generation {} did not become ready; keeping generation {}", gen,
@@ -362,6 +385,7 @@ void Master::reload() {
         for (int fd : fds)
             if (std::find(old_fds.begin(), old_fds.end(), fd) == old_fds.end()) ::close(fd);
         fds_ = old_fds;
+        retiring_.clear();
         cfg_ = old_cfg;
         bound_ = old_bound;
         generation_ = old_generation;
@@ -372,6 +396,7 @@ void Master::reload() {
     }
     signal_generation(old_generation, SIGTERM, true);
     for (int fd : to_close) ::close(fd);
+    retiring_.clear();
     listen_ = cfg_->server.listen;
     count_ = count;
     seg_->header().generation.store(gen);
@@ -390,6 +415,7 @@ void Master::begin_stop(bool immediate) {
         respawns_.clear();
         for (auto& p : procs_) ::kill(p.pid, SIGQUIT);
         stop_deadline_ = clock::now() + 2s;
+        close_listeners();
         return;
     }
     if (stopping_) return;
@@ -402,13 +428,19 @@ void Master::begin_stop(bool immediate) {
         ::kill(p.pid, SIGTERM);
         p.draining = true;
     }
-    // Workers end their own window; the margin covers their exit.
+    // Workers end their own window; the margin covers their exit. Once the workers close their
+    // acceptors the sockets are gone, so new connections are refused rather than queued.
     stop_deadline_ = clock::now() + window + 2s;
+    close_listeners();
+}
+
+void Master::close_listeners() {
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
 }
 
 void Master::cleanup() {
-    for (int fd : fds_) ::close(fd);
-    fds_.clear();
+    close_listeners();
     if (seg_) {
         stats::Segment::remove(shm_name_);
         seg_.reset();
@@ -470,7 +502,7 @@ int Master::run() {
 
     generation_ = 1;
     h.generation.store(generation_);
-    for (int i = 0; i < count_; ++i) spawn(i, generation_);
+    for (int i = 0; i < count_; ++i) spawn(i, i, generation_);
     std::string host = bound_.host.empty() ? "0.0.0.0" : bound_.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     if (wait_ready(generation_, count_, 15s)) {
@@ -501,7 +533,7 @@ int Master::run() {
             if (it->due <= now && !stopping_) {
                 Respawn r = *it;
                 it = respawns_.erase(it);
-                if (r.generation == generation_) spawn(r.slot, r.generation);
+                if (r.generation == generation_) spawn(r.slot, r.socket, r.generation);
             } else {
                 ++it;
             }

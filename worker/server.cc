@@ -63,14 +63,13 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
 
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     for (int fd : opts.listen_fds) {
-        // The master owns the listening sockets for its whole life; a worker works on a dup so
-        // closing its acceptor never closes the master's socket.
-        int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        // The worker's copy of the master's socket (inherited at fork): closing it on drain
+        // leaves the master's copy, and so the accept queue, to the next generation.
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        ::getsockname(own, reinterpret_cast<sockaddr*>(&ss), &len);
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
         auto proto = ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
-        acceptors.push_back(std::make_unique<tcp::acceptor>(ioc, proto, own));
+        acceptors.push_back(std::make_unique<tcp::acceptor>(ioc, proto, fd));
     }
     rt.on_drain_start = [&] {
         for (auto& a : acceptors) {

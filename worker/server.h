@@ -15,7 +15,7 @@ namespace ccr::worker {
 class StatsSink;
 
 struct WorkerOptions {
-    std::vector<int> listen_fds;  // listening sockets; the worker does not own them (no close)
+    std::vector<int> listen_fds;  // the worker's inherited listening sockets; its acceptors own them
     int slot = 0;
     std::uint64_t generation = 0;
     StatsSink* stats = nullptr;

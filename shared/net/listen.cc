@@ -47,6 +47,13 @@ int bind_listener(const std::string& host, std::uint16_t port, bool reuseport, s
     return fd;
 }
 
+bool address_free(const std::string& host, std::uint16_t port, std::string& err) {
+    int fd = bind_listener(host, port, false, err);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
+}
+
 std::uint16_t local_port(int fd) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;

@@ -11,6 +11,10 @@ namespace ccr::shared {
 /// worker. Returns the fd, or -1 with `err` naming the address and the failing call.
 int bind_listener(const std::string& host, std::uint16_t port, bool reuseport, std::string& err);
 
+/// Whether host:port can be bound exclusively right now. SO_REUSEPORT would let a second instance
+/// (same user) silently share a port in use, so the master checks with a plain bind first.
+bool address_free(const std::string& host, std::uint16_t port, std::string& err);
+
 /// The port a socket is bound to (resolves port 0 after bind).
 std::uint16_t local_port(int fd);
 

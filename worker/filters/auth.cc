@@ -75,7 +75,11 @@ AuthResult authenticate(const shared::ServerConfig& server, const AuthInput& in)
         r.ok = true;
         return r;
     }
-    if (!key.empty() && in.api_key.empty() && token.empty()) {
+    if (!key.empty() && in.api_key.empty() && !token.empty() && !bearer_enabled) {
+        // Newer SDKs send their key as a Bearer token; say why it is not taken.
+        r.message = "missing x-api-key header (Authorization: Bearer is not accepted unless "
+                    "server.auth.allow_bearer is set)";
+    } else if (!key.empty() && in.api_key.empty() && token.empty()) {
         r.message = bearer_enabled ? "missing x-api-key or authorization header"
                                    : "missing x-api-key header";
     } else if (key.empty()) {

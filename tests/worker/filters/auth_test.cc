@@ -45,6 +45,12 @@ TEST(Auth, BearerDisabledFallsThroughToApiKey) {
     EXPECT_TRUE(authenticate(s, {"Bearer key1", "key1"}).ok);
 }
 
+TEST(Auth, ABearerTokenWhileBearerIsOffIsRefusedWithAHint) {
+    auto r = authenticate(server("key1", false, ""), {"Bearer key1", ""});
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.message.find("allow_bearer"), std::string_view::npos);
+}
+
 TEST(Auth, ApiKeyMustMatch) {
     auto s = server("key1", false, "");
     EXPECT_TRUE(authenticate(s, {"", "key1"}).ok);
