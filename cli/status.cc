@@ -168,9 +168,12 @@ int status(const std::string& config_path) {
     }
     std::cout << "last reload: " << reload_text(s.reload) << "\n";
 
-    const auto listen = shared::parse_listen(cfg.server.listen);
+    // The master records the address it actually bound (an ephemeral port included).
+    const std::string bound(stats::fixed_view(seg->header().listen));
+    const std::string& listen_text = bound.empty() ? cfg.server.listen : bound;
+    const auto listen = shared::parse_listen(listen_text);
     if (!listen) {
-        problems.push_back("server.listen " + cfg.server.listen + " is not host:port");
+        problems.push_back("listen address " + listen_text + " is not host:port");
     } else {
         const std::string host = probe_host(listen->host);
         const Probe p = probe_health(host, listen->port);

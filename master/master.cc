@@ -94,6 +94,8 @@ private:
     void begin_stop(bool immediate);
     void cleanup();
     void close_listeners();
+    /// Writes the bound address (port resolved) into the segment for `cc-relay status`.
+    void record_listen();
     void register_providers(const shared::Config& cfg);
     std::vector<std::string> provider_names(const shared::Config& cfg) const;
 
@@ -398,6 +400,7 @@ void Master::reload() {
     for (int fd : to_close) ::close(fd);
     retiring_.clear();
     listen_ = cfg_->server.listen;
+    record_listen();
     count_ = count;
     seg_->header().generation.store(gen);
     seg_->header().configured_workers.store(count);
@@ -432,6 +435,12 @@ void Master::begin_stop(bool immediate) {
     // acceptors the sockets are gone, so new connections are refused rather than queued.
     stop_deadline_ = clock::now() + window + 2s;
     close_listeners();
+}
+
+void Master::record_listen() {
+    std::string host = bound_.host.find(':') != std::string::npos ? "[" + bound_.host + "]" : bound_.host;
+    std::snprintf(seg_->header().listen, sizeof seg_->header().listen, "%s:%u", host.c_str(),
+                  static_cast<unsigned>(bound_.port));
 }
 
 void Master::close_listeners() {
@@ -494,7 +503,7 @@ int Master::run() {
     h.master_pid.store(::getpid());
     h.configured_workers.store(count_);
     std::snprintf(h.config_path, sizeof h.config_path, "%s", config_path_.c_str());
-    std::snprintf(h.listen, sizeof h.listen, "%s", cfg_->server.listen.c_str());
+    record_listen();
     register_providers(*cfg_);
     if (!cfg_->server.pid_file.empty()) {
         std::ofstream(cfg_->server.pid_file) << ::getpid() << "\n";
