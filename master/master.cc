@@ -181,6 +181,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
     auto cfg = cfg_;
     const std::string level = opts_.log_level;
     std::vector<std::string> names = provider_names(*cfg);
+    const int workers = worker_count(*cfg);
 
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -209,6 +210,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
             worker::WorkerOptions wo;
             wo.listen_fds = {fd};
             wo.slot = slot;
+            wo.workers = workers;
             wo.generation = generation;
             wo.stats = &sink;
             wo.on_ready = [&entry] {

@@ -100,8 +100,9 @@ net::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
                                  std::string_view message) {
     const shared::ErrorInfo& info = shared::error_info(code);
     std::string body = shared::error_body(code, message, ctx.request_id);
-    std::string_view extra = code == shared::Errc::method_not_allowed ? "Allow: GET, POST, HEAD\r\n"
-                                                                      : std::string_view{};
+    std::string_view extra;
+    if (code == shared::Errc::method_not_allowed) extra = "Allow: GET, POST, HEAD\r\n";
+    if (code == shared::Errc::unavailable || code == shared::Errc::rate_limited) extra = "Retry-After: 1\r\n";
     co_return co_await write_local(stream, ctx, info.status, "application/json", body, false, extra);
 }
 

@@ -39,6 +39,8 @@ struct Runtime {
     std::chrono::steady_clock::time_point drain_deadline;
     std::size_t sessions = 0;     // open client connections
     std::size_t in_flight = 0;    // requests being served
+    std::size_t relaying = 0;     // of which /v1/messages* requests (server.max_concurrent)
+    int workers = 1;              // workers in this generation (divides server.max_concurrent)
 
     // Open client connections, so a drain can close what is left when its window ends.
     struct OpenStream {

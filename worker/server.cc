@@ -60,6 +60,7 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
     Runtime rt(ioc, std::move(cfg));
     rt.stats = opts.stats;
     rt.slot = opts.slot;
+    rt.workers = std::max(opts.workers, 1);
 
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     for (int fd : opts.listen_fds) {

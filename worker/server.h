@@ -17,6 +17,7 @@ class StatsSink;
 struct WorkerOptions {
     std::vector<int> listen_fds;  // the worker's inherited listening sockets; its acceptors own them
     int slot = 0;
+    int workers = 1;  // workers in the generation
     std::uint64_t generation = 0;
     StatsSink* stats = nullptr;
     std::function<void()> on_ready;       // after the acceptors are up

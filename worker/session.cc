@@ -207,6 +207,22 @@ net::awaitable<void> handle(Runtime& rt,
     switch (r) {
         case Route::messages:
         case Route::count_tokens: {
+            // server.max_concurrent is shared evenly by the workers (no cross-process state on the
+            // request path); the 503 carries Retry-After so SDKs back off.
+            if (const auto cap = server.max_concurrent; cap > 0) {
+                const auto per_worker = static_cast<std::size_t>((cap + rt.workers - 1) / rt.workers);
+                if (rt.relaying >= per_worker) {
+                    co_await write_error(stream, ctx, Errc::unavailable,
+                                         "server is at maximum capacity (server.max_concurrent " +
+                                             std::to_string(cap) + "), please retry later");
+                    co_return;
+                }
+            }
+            ++rt.relaying;
+            struct Release {
+                std::size_t& n;
+                ~Release() { --n; }
+            } release{rt.relaying};
             BodyInfo body = inspect_body(*rt.json, req.body(), req.body().capacity());
             if (!body.valid) {
                 co_await write_error(stream, ctx, Errc::invalid_request, body.error);
