@@ -33,6 +33,7 @@ struct RequestContext {
     int counted_provider = -1;  // provider the stats counted the request under at its start
     const Provider* provider = nullptr;
     std::string model;
+    bool stream = false;  // the body asked for SSE
     int status = 0;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;

@@ -76,12 +76,12 @@ void log_access(const RequestContext& ctx) {
     auto ms = [](std::chrono::microseconds us) { return static_cast<double>(us.count()) / 1000.0; };
     const double total = ms(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start));
     spdlog::info(
-        "access rid={} client={} method={} path={} provider={} model={} status={} bytes_in={} "
+        "access rid={} client={} method={} path={} provider={} model={} stream={} status={} bytes_in={} "
         "bytes_out={} in_tok={} out_tok={} cache_read={} cache_create={} failovers={} ttfb_ms={:.2f} "
         "dur_ms={:.2f}",
         ctx.request_id, ctx.client, ctx.method, ctx.target,
         ctx.provider ? std::string_view(ctx.provider->name()) : std::string_view("-"),
-        ctx.model.empty() ? std::string_view("-") : std::string_view(ctx.model), ctx.status,
+        ctx.model.empty() ? std::string_view("-") : std::string_view(ctx.model), ctx.stream ? 1 : 0, ctx.status,
         ctx.bytes_in, ctx.bytes_out, ctx.usage.input_tokens, ctx.usage.output_tokens,
         ctx.usage.cache_read_input_tokens, ctx.usage.cache_creation_input_tokens, ctx.failovers,
         ms(ctx.ttfb), total);
@@ -229,6 +229,7 @@ net::awaitable<void> handle(Runtime& rt,
                 co_return;
             }
             ctx.model = std::string(body.model);
+            ctx.stream = body.stream;
             if (spdlog::should_log(spdlog::level::debug) && rt.config->logging.debug_options.log_request_body) {
                 spdlog::debug("rid={} body={}", ctx.request_id,
                               redact_body(req.body(), static_cast<std::size_t>(

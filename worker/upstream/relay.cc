@@ -89,14 +89,12 @@ struct Attempt {
     std::string head;  // upstream request head
     std::vector<net::const_buffer> body;
     bool last_candidate;
-    bool sse_expected;
     Endpoint endpoint;
     Errc error = Errc::upstream_failed;
     std::string error_message;
 };
 
-std::string build_upstream_head(const Runtime& rt,
-                                const Provider& p,
+std::string build_upstream_head(const Provider& p,
                                 const http::request<http::string_body>& req,
                                 const RequestContext& ctx,
                                 const ClientCredentials& creds,
@@ -138,7 +136,6 @@ std::string build_upstream_head(const Runtime& rt,
     head += "\r\nContent-Length: ";
     head += std::to_string(body_size);
     head += "\r\n\r\n";
-    (void)rt;
     return head;
 }
 
@@ -379,10 +376,9 @@ net::awaitable<void> relay(Runtime& rt,
         BodySplice splice(req.body());
         p.transform(body, splice);
         Attempt at{p,
-                   build_upstream_head(rt, p, req, ctx, creds, splice.size()),
+                   build_upstream_head(p, req, ctx, creds, splice.size()),
                    splice.buffers(),
                    i + 1 == candidates.size(),
-                   body.stream,
                    endpoint,
                    Errc::upstream_failed,
                    {}};
