@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "shared/util/json.h"
+
 namespace ccr::cli {
 
 namespace {
@@ -376,22 +378,8 @@ std::optional<std::string> decode_json_string(std::string_view raw) {
 }
 
 std::string encode_json_string(std::string_view text) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (unsigned char c : text) {
-        if (auto k = kUnescaped.substr(0, 7).find(static_cast<char>(c));
-            k != std::string_view::npos) {
-            out += '\\';
-            out += kEscapes[k];
-        } else if (c < 0x20) {
-            out += "\\u00";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    out += '"';
+    std::string out;
+    shared::append_json_string(out, text);
     return out;
 }
 
