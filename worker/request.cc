@@ -79,7 +79,7 @@ net::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
     head += ctx.request_id;
     head += "\r\n";
     head += extra_headers;
-    if (!ctx.keep_alive) head += "Connection: close\r\n";
+    if (!ctx.keep_alive || ctx.unread_body) head += "Connection: close\r\n";
     head += "\r\n";
     std::array<net::const_buffer, 2> bufs{net::buffer(head),
                                           net::buffer(body.data(), head_only ? 0 : body.size())};

@@ -44,6 +44,7 @@ struct RequestContext {
     bool upstream_error = false;
     bool timed_out = false;
     bool keep_alive = true;  // false: close the connection after this response
+    bool unread_body = false;  // answered before reading the body: linger, then close
     bool debug_headers = false;
     bool bearer_is_proxy_secret = false;   // from authentication: never forwarded upstream
     bool api_key_is_proxy_secret = false;

@@ -156,7 +156,7 @@ net::awaitable<void> handle(Runtime& rt,
         if (auto it = req.find("x-api-key"); it != req.end()) in.api_key = it->value();
         AuthResult auth = authenticate(server, in);
         if (!auth.ok) {
-            if (has_body) ctx.keep_alive = false;  // the body stays unread
+            if (has_body) ctx.unread_body = true;
             spdlog::warn("rid={} client={} authentication failed: {}", ctx.request_id, ctx.client,
                          auth.message);
             co_await write_error(stream, ctx, Errc::unauthorized, auth.message);
@@ -170,7 +170,7 @@ net::awaitable<void> handle(Runtime& rt,
     const std::uint64_t limit = server.max_body_bytes > 0 ? static_cast<std::uint64_t>(server.max_body_bytes)
                                                           : std::numeric_limits<std::uint64_t>::max();
     if (parser.content_length() && *parser.content_length() > limit) {
-        ctx.keep_alive = false;
+        ctx.unread_body = true;
         co_await write_error(stream, ctx, Errc::request_too_large,
                              "request body exceeds the maximum allowed size of " +
                                  std::to_string(limit) + " bytes");
@@ -191,6 +191,7 @@ net::awaitable<void> handle(Runtime& rt,
         if (ec) {
             ctx.keep_alive = false;
             if (ec == http::error::body_limit) {
+                ctx.unread_body = true;
                 co_await write_error(stream, ctx, Errc::request_too_large,
                                      "request body exceeds the maximum allowed size of " +
                                          std::to_string(limit) + " bytes");
@@ -266,6 +267,21 @@ net::awaitable<void> handle(Runtime& rt,
     }
 }
 
+// After answering without reading the body (401, 413), the client may still be sending it.
+// Closing now would reset the connection and the client could lose our answer (EPIPE before it
+// reads); like nginx's lingering close, read and drop what comes for a bounded time and size.
+net::awaitable<void> linger_close(beast::tcp_stream& stream) {
+    constexpr std::size_t kMaxDiscard = 64 * 1024 * 1024;
+    std::array<char, 16 * 1024> sink;
+    std::size_t discarded = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (discarded < kMaxDiscard) {
+        auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), kTuple);
+        if (ec) break;
+        discarded += n;
+    }
+}
+
 }  // namespace
 
 net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
@@ -287,6 +303,7 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
     } leave{rt, registration};
 
     bool first = true;
+    bool linger = false;
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(64 * 1024);
@@ -333,9 +350,14 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         log_access(ctx);
         // A drain that began during this request closes the connection after the *next* answer
         // (sent with Connection: close), so no client request races the close.
+        if (ctx.unread_body) {
+            linger = true;
+            break;
+        }
         if (!ctx.keep_alive) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);  // may already be gone
+    if (linger) co_await linger_close(stream);
     stream.close();
 }
 

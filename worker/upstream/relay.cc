@@ -3,9 +3,11 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <span>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -141,6 +143,9 @@ std::string build_upstream_head(const Provider& p,
 
 bool retryable_status(unsigned status) { return status == 429 || status >= 500; }
 
+// Bytes relayed per write at most, and read from the upstream per read.
+constexpr std::size_t kRelayBuffer = 64 * 1024;
+
 void append_chunk_size(std::string& out, std::size_t n) {
     char buf[24];
     int len = std::snprintf(buf, sizeof buf, "%zx\r\n", n);
@@ -253,37 +258,57 @@ net::awaitable<Outcome> exchange(Runtime& rt,
     UsageTap tap(sse ? UsageTap::Mode::sse
                      : (content_type.find("json") != std::string_view::npos ? UsageTap::Mode::json
                                                                            : UsageTap::Mode::none));
-    client.expires_at(ctx.deadline);
-    auto [cwec, cwn] = co_await net::async_write(client, net::buffer(head), kTuple);
-    ctx.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start);
-    if (cwec) {
-        ctx.keep_alive = false;
-        co_return Outcome::relayed;
-    }
-
+    // Relay the body. Whatever the parser has buffered is decoded synchronously (put) into one
+    // piece and written with one writev, so N small events read at once cost one write, not N;
+    // the socket is read only when the buffer is empty. The head goes out with the first piece,
+    // or alone when no body byte is buffered yet (the client sees the status at once).
     const auto body_t0 = clock::now();
-    std::array<char, 16 * 1024> buf;
+    std::vector<char> buf(kRelayBuffer);
     std::string chunk_head;
+    bool head_pending = true;
     bool upstream_ok = true;
-    while (!no_body && !parser.is_done()) {
-        parser.get().body().data = buf.data();
-        parser.get().body().size = buf.size();
-        up_tcp.expires_at(ctx.deadline);
-        auto [rec, rn] = co_await http::async_read_some(up, conn.buffer, parser, kTuple);
-        if (rec == http::error::need_buffer) rec = {};
-        const std::size_t got = buf.size() - parser.get().body().size;
-        if (got > 0) {
-            tap.feed(std::string_view(buf.data(), got));
+    for (;;) {
+        std::size_t got = 0;
+        beast::error_code perr;
+        if (!no_body && !parser.is_done()) {
+            auto& b = parser.get().body();
+            b.data = buf.data();
+            b.size = buf.size();
+            while (!parser.is_done() && b.size > 0 && conn.buffer.size() > 0) {
+                beast::error_code pec;
+                const std::size_t used = parser.put(conn.buffer.data(), pec);
+                conn.buffer.consume(used);
+                if (pec == http::error::need_more || pec == http::error::need_buffer) break;
+                if (pec) {
+                    perr = pec;
+                    break;
+                }
+                if (used == 0) break;
+            }
+            got = buf.size() - b.size;
+        }
+        const bool done = no_body || parser.is_done();
+        if (got > 0 || head_pending || (done && chunked_out)) {
+            std::array<net::const_buffer, 5> out{};
+            std::size_t n = 0;
+            if (head_pending) out[n++] = net::buffer(head);
+            if (got > 0) {
+                tap.feed(std::string_view(buf.data(), got));
+                if (chunked_out) {
+                    append_chunk_size(chunk_head, got);
+                    out[n++] = net::buffer(chunk_head);
+                    out[n++] = net::buffer(buf.data(), got);
+                    out[n++] = net::buffer("\r\n", 2);
+                } else {
+                    out[n++] = net::buffer(buf.data(), got);
+                }
+            }
+            if (done && chunked_out && upstream_ok && !perr) out[n++] = net::buffer("0\r\n\r\n", 5);
             client.expires_at(ctx.deadline);
-            beast::error_code cec;
-            if (chunked_out) {
-                append_chunk_size(chunk_head, got);
-                std::array<net::const_buffer, 3> bufs{net::buffer(chunk_head), net::buffer(buf.data(), got),
-                                                      net::buffer("\r\n", 2)};
-                std::tie(cec, std::ignore) = co_await net::async_write(client, bufs, kTuple);
-            } else {
-                std::tie(cec, std::ignore) =
-                    co_await net::async_write(client, net::buffer(buf.data(), got), kTuple);
+            auto [cec, cn] = co_await net::async_write(client, std::span(out.data(), n), kTuple);
+            if (head_pending) {
+                ctx.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start);
+                head_pending = false;
             }
             ctx.bytes_out += got;
             if (cec) {
@@ -292,14 +317,32 @@ net::awaitable<Outcome> exchange(Runtime& rt,
                 co_return Outcome::relayed;
             }
         }
-        if (rec) {
+        if (done) break;
+        if (perr) {
+            upstream_ok = false;
+            break;
+        }
+        if (got > 0) continue;  // more may be buffered
+        up_tcp.expires_at(ctx.deadline);
+        auto [rec, rn] = co_await up.async_read_some(conn.buffer.prepare(kRelayBuffer), kTuple);
+        conn.buffer.commit(rn);
+        if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) {
+            // A body delimited by the connection's end is complete now; any other is cut short.
+            beast::error_code eec;
+            parser.put_eof(eec);
+            if (!eec && rn == 0) continue;
+            if (eec) {
+                upstream_ok = false;
+                break;
+            }
+        } else if (rec) {
             if (rec == beast::error::timeout) ctx.timed_out = true;
             upstream_ok = false;
             break;
         }
     }
     // The body phase is paced by the upstream; count it as upstream time (the relay's own share of
-    // it is the per-chunk copy and write, small next to the wait).
+    // it is the decode and write, small next to the wait).
     ctx.upstream_time += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - body_t0);
     tap.finish();
     ctx.usage = tap.usage();
@@ -309,11 +352,6 @@ net::awaitable<Outcome> exchange(Runtime& rt,
         ctx.upstream_error = true;
         ctx.keep_alive = false;
         co_return Outcome::relayed;
-    }
-    if (chunked_out) {
-        client.expires_at(ctx.deadline);
-        auto [lec, ln] = co_await net::async_write(client, net::buffer("0\r\n\r\n", 5), kTuple);
-        if (lec) ctx.keep_alive = false;
     }
     reusable = parser.keep_alive();
     co_return Outcome::relayed;
