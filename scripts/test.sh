@@ -9,3 +9,5 @@ ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
 export CC_RELAY_BIN="$PWD/$dir/cli/cc-relay"
 cd tests
 node --test --test-concurrency=1 integration/ e2e/
+# The benchmark suite in smoke mode (~1 s per scenario): keeps bench/ from rotting.
+cd .. && bench/run.sh --smoke >/dev/null
