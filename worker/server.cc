@@ -56,7 +56,9 @@ net::awaitable<void> heartbeat(Runtime& rt, std::function<void()> beat) {
 }  // namespace
 
 int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& opts) {
-    net::io_context ioc(1);
+    // One thread runs this io_context, so its reactor needs no locking (the resolver's helper
+    // thread only posts completions through the scheduler, which keeps its own lock).
+    net::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
     Runtime rt(ioc, std::move(cfg));
     rt.stats = opts.stats;
     rt.slot = opts.slot;

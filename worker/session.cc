@@ -64,6 +64,9 @@ std::string redact_body(std::string_view body, std::size_t max) {
 
 namespace {
 
+constexpr std::size_t kBodyReadChunk = 256 * 1024;
+constexpr std::size_t kIdleBufferCapacity = 16 * 1024;
+
 std::string peer_of(const tcp::socket& s) {
     beast::error_code ec;
     auto ep = s.remote_endpoint(ec);
@@ -186,6 +189,10 @@ net::awaitable<void> handle(Runtime& rt,
             }
         }
         parser.body_limit(limit);
+        // Beast sizes each read by the buffer's free space (512 bytes for a fresh buffer), and a
+        // string_body drains the buffer as it goes: without room, a 500 KiB body is 1 000 reads.
+        buffer.reserve(std::min<std::uint64_t>(parser.content_length().value_or(kBodyReadChunk),
+                                               kBodyReadChunk));
         stream.expires_at(ctx.deadline);
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
         if (ec) {
@@ -344,6 +351,8 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         ++rt.in_flight;
         rt.mark_busy(registration, true);
         co_await handle(rt, stream, buffer, parser, ctx);
+        // Give a large body's read room back while the connection idles.
+        if (buffer.size() == 0 && buffer.capacity() > kIdleBufferCapacity) buffer.shrink_to_fit();
         count_finished(rt, ctx);
         rt.mark_busy(registration, false);
         --rt.in_flight;

@@ -94,6 +94,8 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
     }
 
     auto conn = std::make_unique<Conn>();
+    // Room for a response head and the first events in one read (Beast reads into free space).
+    conn->buffer.reserve(16 * 1024);
     ssl::context* ctx = nullptr;
     if (origin.tls) {
         ctx = &tls_context(origin.ca_file, ec);
