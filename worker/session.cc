@@ -10,12 +10,12 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <spdlog/spdlog.h>
 
 #include "worker/endpoints.h"
 #include "worker/filters/auth.h"
 #include "worker/request.h"
+#include "worker/request_body.h"
 #include "worker/upstream/relay.h"
 
 namespace ccr::worker {
@@ -131,7 +131,7 @@ void count_finished(Runtime& rt, const RequestContext& ctx) {
 net::awaitable<void> handle(Runtime& rt,
                             beast::tcp_stream& stream,
                             beast::flat_buffer& buffer,
-                            http::request_parser<http::string_body>& parser,
+                            http::request_parser<RequestBody>& parser,
                             RequestContext& ctx) {
     auto& req = parser.get();
     ctx.method = req.method_string();
@@ -180,7 +180,6 @@ net::awaitable<void> handle(Runtime& rt,
         co_return;
     }
     if (has_body) {
-        if (auto cl = parser.content_length()) req.body().reserve(*cl + kJsonPadding);
         if (auto it = req.find(http::field::expect); it != req.end() && iequals(it->value(), "100-continue")) {
             auto [cec, cn] = co_await net::async_write(stream, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), kTuple);
             if (cec) {
@@ -190,7 +189,7 @@ net::awaitable<void> handle(Runtime& rt,
         }
         parser.body_limit(limit);
         // Beast sizes each read by the buffer's free space (512 bytes for a fresh buffer), and a
-        // string_body drains the buffer as it goes: without room, a 500 KiB body is 1 000 reads.
+        // body reader drains the buffer as it goes: without room, a 500 KiB body is 1 000 reads.
         buffer.reserve(std::min<std::uint64_t>(parser.content_length().value_or(kBodyReadChunk),
                                                kBodyReadChunk));
         stream.expires_at(ctx.deadline);
@@ -240,7 +239,7 @@ net::awaitable<void> handle(Runtime& rt,
             ctx.stream = body.stream;
             if (spdlog::should_log(spdlog::level::debug) && rt.config->logging.debug_options.log_request_body) {
                 spdlog::debug("rid={} body={}", ctx.request_id,
-                              redact_body(req.body(), static_cast<std::size_t>(
+                              redact_body(req.body().view(), static_cast<std::size_t>(
                                                           rt.config->logging.debug_options.max_body_log_size)));
             }
             co_await relay(rt, stream, req, body, ctx,
@@ -312,7 +311,7 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
     bool first = true;
     bool linger = false;
     for (;;) {
-        http::request_parser<http::string_body> parser;
+        http::request_parser<RequestBody> parser;
         parser.header_limit(64 * 1024);
         // Beast checks Content-Length against its default 1 MiB limit while parsing the head;
         // the configured limit is applied by handle() with a proper 413.

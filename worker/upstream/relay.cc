@@ -97,7 +97,7 @@ struct Attempt {
 };
 
 std::string build_upstream_head(const Provider& p,
-                                const http::request<http::string_body>& req,
+                                const ClientRequest& req,
                                 const RequestContext& ctx,
                                 const ClientCredentials& creds,
                                 std::size_t body_size) {
@@ -361,9 +361,9 @@ net::awaitable<Outcome> exchange(Runtime& rt,
 
 net::awaitable<void> answer_estimate(Runtime& rt,
                                      beast::tcp_stream& client,
-                                     const http::request<http::string_body>& req,
+                                     const ClientRequest& req,
                                      RequestContext& ctx) {
-    std::size_t n = estimate_input_tokens(*rt.json, req.body(), req.body().capacity());
+    std::size_t n = estimate_input_tokens(*rt.json, req.body().view(), req.body().capacity());
     std::string body = "{\"input_tokens\":" + std::to_string(n) + "}";
     co_await write_local(client, ctx, 200, "application/json", body);
 }
@@ -372,7 +372,7 @@ net::awaitable<void> answer_estimate(Runtime& rt,
 
 net::awaitable<void> relay(Runtime& rt,
                            beast::tcp_stream& client,
-                           const http::request<http::string_body>& req,
+                           const ClientRequest& req,
                            const BodyInfo& body,
                            RequestContext& ctx,
                            Endpoint endpoint) {
@@ -413,7 +413,7 @@ net::awaitable<void> relay(Runtime& rt,
         ctx.provider = &p;
         ctx.provider_index = candidates[i];
         if (i > 0) ++ctx.failovers;
-        BodySplice splice(req.body());
+        BodySplice splice(req.body().view());
         p.transform(body, splice);
         Attempt at{p,
                    build_upstream_head(p, req, ctx, creds, splice.size()),

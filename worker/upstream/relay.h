@@ -5,10 +5,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include "worker/body.h"
 #include "worker/request.h"
+#include "worker/request_body.h"
 #include "worker/runtime.h"
 
 namespace ccr::worker {
@@ -19,7 +19,7 @@ enum class Endpoint { messages, count_tokens };
 /// the client. Sets ctx.keep_alive = false when the connection cannot carry another request.
 boost::asio::awaitable<void> relay(Runtime& rt,
                                    boost::beast::tcp_stream& client,
-                                   const boost::beast::http::request<boost::beast::http::string_body>& req,
+                                   const ClientRequest& req,
                                    const BodyInfo& body,
                                    RequestContext& ctx,
                                    Endpoint endpoint);
