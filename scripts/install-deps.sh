@@ -16,7 +16,8 @@ done
 pkgs=(build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl curl
       libboost1.81-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libssl-dev)
 if [ "$want_tests" = 1 ]; then
-  pkgs+=(libgtest-dev libgmock-dev systemd)
+  # nginx and wrk: the benchmark smoke run compares against nginx.
+  pkgs+=(libgtest-dev libgmock-dev systemd nginx wrk)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
   # The master tests' $NOTIFY_SOCKET listener (tests/lib/process.mjs) is a python3 one-liner.

@@ -325,21 +325,19 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         stream.expires_at(until);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
         if (ec) {
-            if (ec == http::error::header_limit) {
+            // A head that is too large or not HTTP gets a 400 before the close; a client that
+            // went away or idled out gets nothing.
+            if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                ec != http::error::end_of_stream && ec != http::error::partial_message) {
                 RequestContext ctx;
                 ctx.client = client;
                 ctx.request_id = new_request_id();
                 ctx.keep_alive = false;
                 ctx.deadline = clock::now() + std::chrono::seconds(5);
-                co_await write_error(stream, ctx, Errc::invalid_request, "request header too large");
-            } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-                       ec != http::error::end_of_stream && ec != http::error::partial_message) {
-                RequestContext ctx;
-                ctx.client = client;
-                ctx.request_id = new_request_id();
-                ctx.keep_alive = false;
-                ctx.deadline = clock::now() + std::chrono::seconds(5);
-                co_await write_error(stream, ctx, Errc::invalid_request, "malformed HTTP request: " + ec.message());
+                co_await write_error(stream, ctx, Errc::invalid_request,
+                                     ec == http::error::header_limit
+                                         ? std::string("request header too large")
+                                         : "malformed HTTP request: " + ec.message());
             }
             break;
         }
