@@ -1,0 +1,32 @@
+#include "worker/session.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+namespace ccr::worker {
+namespace {
+
+TEST(RequestId, IsARandomUuidVersion4) {
+    const std::regex uuid4("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        std::string id = new_request_id();
+        ASSERT_TRUE(std::regex_match(id, uuid4)) << id;
+        seen.insert(id);
+    }
+    EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(RedactBody, MasksSecretValuesAndTruncates) {
+    std::string body = R"({"model":"m","api_key":"sk-secret","nested":{"token" : "t0k"},"text":"keep"})";
+    std::string out = redact_body(body, 1000);
+    EXPECT_EQ(out.find("sk-secret"), std::string::npos);
+    EXPECT_EQ(out.find("t0k"), std::string::npos);
+    EXPECT_NE(out.find("\"keep\""), std::string::npos);
+    EXPECT_NE(redact_body(body, 10).find("(truncated)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ccr::worker
