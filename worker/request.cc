@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 
 #include "shared/error/error.h"
@@ -12,16 +13,7 @@ namespace ccr::worker {
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+bool iequals(std::string_view a, std::string_view b) { return boost::beast::iequals(a, b); }
 
 bool header_lists(std::string_view value, std::string_view token) {
     while (!value.empty()) {
