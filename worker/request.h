@@ -11,6 +11,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "shared/error/error.h"
+#include "worker/filters/auth.h"
 #include "worker/upstream/usage_tap.h"
 
 namespace ccr::worker {
@@ -46,8 +47,7 @@ struct RequestContext {
     bool keep_alive = true;  // false: close the connection after this response
     bool unread_body = false;  // answered before reading the body: linger, then close
     bool debug_headers = false;
-    bool bearer_is_proxy_secret = false;   // from authentication: never forwarded upstream
-    bool api_key_is_proxy_secret = false;
+    ClientCredentials credentials;  // read and judged once, by the auth step
 };
 
 /// Writes a complete response made by the relay itself (not relayed).

@@ -165,10 +165,10 @@ net::awaitable<void> handle(Runtime& rt,
     const bool relayed = r == Route::messages || r == Route::count_tokens;
 
     if (relayed) {
-        AuthInput in;
-        if (auto it = req.find(http::field::authorization); it != req.end()) in.authorization = it->value();
-        if (auto it = req.find("x-api-key"); it != req.end()) in.api_key = it->value();
-        AuthResult auth = authenticate(server, in);
+        ClientCredentials& creds = ctx.credentials;
+        if (auto it = req.find(http::field::authorization); it != req.end()) creds.authorization = it->value();
+        if (auto it = req.find("x-api-key"); it != req.end()) creds.api_key = it->value();
+        const AuthResult auth = authenticate(server, creds);
         if (!auth.ok) {
             if (has_body) ctx.unread_body = true;
             spdlog::warn("rid={} client={} authentication failed: {}", ctx.request_id, ctx.client,
@@ -176,8 +176,8 @@ net::awaitable<void> handle(Runtime& rt,
             co_await write_error(stream, ctx, Errc::unauthorized, auth.message);
             co_return;
         }
-        ctx.bearer_is_proxy_secret = auth.bearer_is_proxy_secret;
-        ctx.api_key_is_proxy_secret = auth.api_key_is_proxy_secret;
+        creds.authorization_is_proxy_secret = auth.bearer_is_proxy_secret;
+        creds.api_key_is_proxy_secret = auth.api_key_is_proxy_secret;
     }
 
     // Body: bounded by server.max_body_bytes (0: unlimited); padded for simdjson.

@@ -37,7 +37,7 @@ std::string_view bearer_token(std::string_view authorization) {
     return trim(authorization.substr(kScheme.size() + 1));
 }
 
-AuthResult authenticate(const shared::ServerConfig& server, const AuthInput& in) {
+AuthResult authenticate(const shared::ServerConfig& server, const ClientCredentials& in) {
     AuthResult r;
     const std::string& key = server.effective_api_key();
     const std::string& secret = server.auth.bearer_secret;

@@ -10,9 +10,13 @@
 
 namespace ccr::worker {
 
-struct AuthInput {
+/// The client's credentials as sent, and what authentication learned about them. Read once per
+/// request by the session; the upstream-credential step (Provider::authenticate) uses the same.
+struct ClientCredentials {
     std::string_view authorization;  // raw Authorization header ("" when absent)
     std::string_view api_key;        // raw x-api-key header ("" when absent)
+    bool authorization_is_proxy_secret = false;  // set from AuthResult: never forwarded
+    bool api_key_is_proxy_secret = false;
 };
 
 struct AuthResult {
@@ -24,7 +28,7 @@ struct AuthResult {
 };
 
 /// Decides whether the request may pass. Secrets are compared in constant time.
-AuthResult authenticate(const shared::ServerConfig& server, const AuthInput& in);
+AuthResult authenticate(const shared::ServerConfig& server, const ClientCredentials& in);
 
 /// "Bearer <token>" -> token (case-insensitive scheme, surrounding spaces trimmed); "" otherwise.
 std::string_view bearer_token(std::string_view authorization);

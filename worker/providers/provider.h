@@ -13,6 +13,7 @@
 
 #include "shared/config/config.h"
 #include "worker/body.h"
+#include "worker/filters/auth.h"
 
 namespace ccr::worker {
 
@@ -28,14 +29,6 @@ struct Origin {
     std::string host_header() const;  // "host" or "host:port" when not the scheme default
 };
 bool parse_origin(std::string_view url, Origin& out);
-
-/// What the client sent that the upstream-credential step needs.
-struct ClientCredentials {
-    std::string_view authorization;
-    std::string_view api_key;
-    bool authorization_is_proxy_secret = false;
-    bool api_key_is_proxy_secret = false;
-};
 
 class Provider {
 public:

@@ -99,7 +99,6 @@ struct Attempt {
 std::string build_upstream_head(const Provider& p,
                                 const ClientRequest& req,
                                 const RequestContext& ctx,
-                                const ClientCredentials& creds,
                                 std::size_t body_size) {
     std::string_view connection_tokens;
     if (auto it = req.find(http::field::connection); it != req.end()) connection_tokens = it->value();
@@ -126,7 +125,7 @@ std::string build_upstream_head(const Provider& p,
         head += "\r\n";
     }
     http::fields auth;
-    p.authenticate(auth, creds);
+    p.authenticate(auth, ctx.credentials);
     for (const auto& f : auth) {
         head += f.name_string();
         head += ": ";
@@ -387,12 +386,6 @@ net::awaitable<void> relay(Runtime& rt,
     ctx.counted_provider = candidates.front();
     if (rt.stats) rt.stats->request_started(ctx.counted_provider);
 
-    ClientCredentials creds;
-    if (auto it = req.find(http::field::authorization); it != req.end()) creds.authorization = it->value();
-    if (auto it = req.find("x-api-key"); it != req.end()) creds.api_key = it->value();
-    creds.authorization_is_proxy_secret = ctx.bearer_is_proxy_secret;
-    creds.api_key_is_proxy_secret = ctx.api_key_is_proxy_secret;
-
     auto watch = std::make_shared<ClientWatch>();
     net::co_spawn(client.get_executor(), watch_client(client.socket(), watch), net::detached);
     struct StopWatch {
@@ -416,7 +409,7 @@ net::awaitable<void> relay(Runtime& rt,
         BodySplice splice(req.body().view());
         p.transform(body, splice);
         Attempt at{p,
-                   build_upstream_head(p, req, ctx, creds, splice.size()),
+                   build_upstream_head(p, req, ctx, splice.size()),
                    splice.buffers(),
                    i + 1 == candidates.size(),
                    endpoint,
