@@ -3,28 +3,19 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
 import { messagesBody, parseRawResponse, postJson, rawExchange, request } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
-import { startBackend } from '../mocks/backend.mjs';
+import { mockProvider, relayOverMock } from '../lib/relay.mjs';
 
 describe('client connections', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({
-            server: { read_header_timeout_ms: 300 },
-            providers: [mockProvider(backend)],
-        });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; }, (backend) => ({
+        server: { read_header_timeout_ms: 300 },
+        providers: [mockProvider(backend)],
+    }));
 
     it('serves several requests on one kept-alive connection', async () => {
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 
 import { postJson } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
+import { mockProvider, relayOverMock, startRelay } from '../lib/relay.mjs';
 import { MOCK_COUNT_TOKENS, startBackend } from '../mocks/backend.mjs';
 
 const COUNT_BODY = {
@@ -32,15 +32,7 @@ function assertLocalEstimate(res, relay) {
 describe('count_tokens on an anthropic provider', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({ providers: [mockProvider(backend)] });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; });
 
     it('is forwarded with its query string and the upstream answer passes through', async () => {
         const res = await postJson(relay.url, '/v1/messages/count_tokens?beta=true', COUNT_BODY);

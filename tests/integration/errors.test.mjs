@@ -2,28 +2,20 @@
 // must reach the client unmodified when there is nowhere to fail over to.
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 
 import { closedPort, messagesBody, postJson, request } from '../lib/http.mjs';
 import { assertRelayError, ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
+import { mockProvider, relayOverMock, startRelay } from '../lib/relay.mjs';
 import { mockModel, startBackend } from '../mocks/backend.mjs';
 
 describe('errors made by cc-relay', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({
-            server: { max_body_bytes: 4096, response_header_timeout_ms: 600 },
-            providers: [mockProvider(backend)],
-        });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; }, (backend) => ({
+        server: { max_body_bytes: 4096, response_header_timeout_ms: 600 },
+        providers: [mockProvider(backend)],
+    }));
 
     it('answers 400 invalid_request_error to a malformed JSON body and forwards nothing', async () => {
         const res = await postJson(relay.url, '/v1/messages', Buffer.from('{"model": "claude-x", "messages": ['));
@@ -104,15 +96,7 @@ describe('upstream connect failure', { timeout: 20_000 }, () => {
 describe('upstream errors pass through unmodified', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({ providers: [mockProvider(backend)] });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; });
 
     for (const status of [400, 401, 429, 500, 529]) {
         it(`relays an upstream ${status} with its body bytes`, async () => {
@@ -162,18 +146,10 @@ describe('relay errors on other routes', { timeout: 20_000 }, () => {
 describe('body limits above 1 MiB', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({
-            server: { max_body_bytes: 2 * 1024 * 1024 },
-            providers: [mockProvider(backend)],
-        });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; }, (backend) => ({
+        server: { max_body_bytes: 2 * 1024 * 1024 },
+        providers: [mockProvider(backend)],
+    }));
 
     const bodyOfSize = (n) => {
         const body = messagesBody('claude-x', { padding: '' });

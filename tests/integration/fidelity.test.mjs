@@ -3,12 +3,11 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { messagesBody, parseSse, postJson, withDeadline } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
-import { startBackend } from '../mocks/backend.mjs';
+import { relayOverMock } from '../lib/relay.mjs';
 
 const deltaText = (res) => parseSse(res.text).filter((e) => e.name === 'content_block_delta')
     .map((e) => e.json.delta.text).join('');
@@ -16,15 +15,7 @@ const deltaText = (res) => parseSse(res.text).filter((e) => e.name === 'content_
 describe('relay fidelity', { timeout: 60_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({ providers: [mockProvider(backend)] });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; });
 
     it('relays SSE events that arrive split in two reads, cut inside UTF-8 sequences', async () => {
         const text = '漢字かな🚀🚀 émoji ünïcödé — '.repeat(6);

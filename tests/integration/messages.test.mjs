@@ -2,25 +2,17 @@
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { messagesBody, postJson, waitFor } from '../lib/http.mjs';
 import { assertRelayError, ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
-import { mockModel, startBackend } from '../mocks/backend.mjs';
+import { relayOverMock } from '../lib/relay.mjs';
+import { mockModel } from '../mocks/backend.mjs';
 
 describe('POST /v1/messages (non-streaming)', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({ providers: [mockProvider(backend)] });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; });
 
     it('relays the upstream status, Content-Type and body bytes unchanged', async () => {
         const res = await postJson(relay.url, '/v1/messages', messagesBody());

@@ -2,12 +2,11 @@
 // top-level "model" string. Nested "model" keys, whitespace, key order and unicode stay as sent.
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { postJson } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
-import { startBackend } from '../mocks/backend.mjs';
+import { mockProvider, relayOverMock } from '../lib/relay.mjs';
 
 // The top-level "model" is neither first nor last; "model" keys and the model name also appear
 // inside messages and metadata, where they must not change.
@@ -22,23 +21,15 @@ function oddBody(model, { stream = false } = {}) {
 describe('model_mapping', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({
-            providers: [mockProvider(backend, {
-                model_mapping: {
-                    'claude-x': 'mapped-y',
-                    'claude-ünï-1': 'mapped-ü-漢字',
-                    'claude-short': 'a-much-longer-mapped-model-name-20250101',
-                },
-            })],
-        });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; }, (backend) => ({
+        providers: [mockProvider(backend, {
+            model_mapping: {
+                'claude-x': 'mapped-y',
+                'claude-ünï-1': 'mapped-ü-漢字',
+                'claude-short': 'a-much-longer-mapped-model-name-20250101',
+            },
+        })],
+    }));
 
     async function check(from, to, opts) {
         const sent = oddBody(from, opts);

@@ -3,25 +3,17 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
 import { eventArrivalTimes, messagesBody, parseSse, postJson, withDeadline } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
-import { CANNED_TEXT, mockModel, startBackend } from '../mocks/backend.mjs';
+import { relayOverMock } from '../lib/relay.mjs';
+import { CANNED_TEXT, mockModel } from '../mocks/backend.mjs';
 
 describe('POST /v1/messages (streaming)', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({ providers: [mockProvider(backend)] });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; });
 
     it('relays the SSE bytes exactly as the upstream sent them', async () => {
         const res = await postJson(relay.url, '/v1/messages',

@@ -2,11 +2,11 @@
 // anthropic provider (minus the proxy's own secrets), anthropic-* headers, hop-by-hop headers.
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
 import { messagesBody, parseRawResponse, postJson, rawExchange } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
+import { mockProvider, relayOverMock, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
 
 const CLIENT_KEY = 'sk-ant-client-key-0001';
@@ -62,15 +62,7 @@ describe('provider keys replace client credentials', { timeout: 40_000 }, () => 
 describe('keyless anthropic provider passes client credentials through', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({ providers: [mockProvider(backend)] });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; });
 
     it('forwards the client x-api-key and anthropic-beta unchanged', async () => {
         const beta = 'claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27';
@@ -113,18 +105,10 @@ describe('keyless anthropic provider passes client credentials through', { timeo
 describe("keyless anthropic provider never forwards the proxy's own secrets", { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({
-            server: { auth: { api_key: 'proxy-secret-key', allow_bearer: true, bearer_secret: 'proxy-bearer-secret' } },
-            providers: [mockProvider(backend)],
-        });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; }, (backend) => ({
+        server: { auth: { api_key: 'proxy-secret-key', allow_bearer: true, bearer_secret: 'proxy-bearer-secret' } },
+        providers: [mockProvider(backend)],
+    }));
 
     it('drops x-api-key equal to auth.api_key', async () => {
         const res = await postJson(relay.url, '/v1/messages', messagesBody(),
@@ -194,17 +178,9 @@ describe('subscription pass-through on a shared host', { timeout: 30_000 }, () =
 describe('anthropic-* and hop-by-hop headers', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({
-            providers: [mockProvider(backend, { keys: [{ key: 'sk-upstream-1' }] })],
-        });
-    });
-    beforeEach(() => backend.reset());
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; }, (backend) => ({
+        providers: [mockProvider(backend, { keys: [{ key: 'sk-upstream-1' }] })],
+    }));
 
     it('forwards anthropic-version, anthropic-beta and other anthropic-* headers unchanged', async () => {
         const headers = {

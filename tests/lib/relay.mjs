@@ -16,7 +16,10 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before, beforeEach } from 'node:test';
 import { fileURLToPath } from 'node:url';
+
+import { startBackend } from '../mocks/backend.mjs';
 
 const testsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -175,4 +178,25 @@ export async function useRelay(after, config, opts) {
     const relay = await startRelay(config, opts);
     after(() => relay.stop());
     return relay;
+}
+
+/**
+ * The usual suite set-up, called inside a `describe`: a mock backend and a relay in front of it,
+ * started before the suite's tests, the backend's records reset before each test, both stopped
+ * after. `config(backend)` gives the relay config (default: one keyless anthropic provider);
+ * `set(backend, relay)` receives them once started.
+ */
+export function relayOverMock(set, config = (backend) => ({ providers: [mockProvider(backend)] }), opts) {
+    let backend;
+    let relay;
+    before(async () => {
+        backend = await startBackend();
+        relay = await startRelay(config(backend), opts);
+        set(backend, relay);
+    });
+    beforeEach(() => backend.reset());
+    after(async () => {
+        await relay?.stop();
+        await backend?.close();
+    });
 }
