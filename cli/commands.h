@@ -10,7 +10,7 @@ namespace ccr::cli {
 struct ServeOptions {
     std::string config_path;  // empty: discovery
     std::string log_level;    // empty: from the config
-    bool debug = false;       // --debug: log level debug
+    bool debug = false;       // --debug: log level debug and request bodies
     int workers = -1;         // --workers N (-1: from the config)
 };
 int run_serve(const ServeOptions& opts);
@@ -28,6 +28,7 @@ struct ClaudeSettingsOptions {
     std::string settings_path;  // empty: ~/.claude/settings.json
     std::string proxy_url = "http://127.0.0.1:8787";
     std::string token;          // empty: "managed-by-cc-relay"
+    bool keep_login = false;    // --keep-login: write no token (a subscription login stays in use)
 };
 int run_config_cc_init(const ClaudeSettingsOptions& opts);
 int run_config_cc_remove(const ClaudeSettingsOptions& opts);

@@ -197,7 +197,9 @@ int config_cc_init(const ClaudeSettingsOptions& opts) {
     auto file = load_settings(settings_path(opts));
     if (!file) return 1;
 
-    if (env_string(file->doc, kBaseUrlKey) == *url && env_string(file->doc, kTokenKey) == token) {
+    const bool same_token = opts.keep_login ? !env_string(file->doc, kTokenKey).has_value()
+                                            : env_string(file->doc, kTokenKey) == token;
+    if (env_string(file->doc, kBaseUrlKey) == *url && same_token) {
         std::cout << "Claude Code already uses cc-relay at " << *url << " (" << file->path
                   << "); nothing to change.\n";
         return 0;
@@ -205,13 +207,30 @@ int config_cc_init(const ClaudeSettingsOptions& opts) {
     JsonValue* env = file->doc.find("env");
     if (env == nullptr) env = &file->doc.set("env", JsonValue::object());
     env->set(kBaseUrlKey, JsonValue::string(*url));
-    env->set(kTokenKey, JsonValue::string(token));
+    if (opts.keep_login) {
+        env->erase(kTokenKey);
+    } else {
+        env->set(kTokenKey, JsonValue::string(token));
+    }
     save_settings(*file);
 
     std::cout << "Updated " << file->path << ":\n"
-              << "  env." << kBaseUrlKey << " = " << *url << "\n"
-              << "  env." << kTokenKey << " = "
-              << (opts.token.empty() ? token : std::string("(the value of --token)")) << "\n";
+              << "  env." << kBaseUrlKey << " = " << *url << "\n";
+    if (opts.keep_login) {
+        std::cout << "  env." << kTokenKey << " removed: Claude Code uses its own login\n";
+    } else {
+        std::cout << "  env." << kTokenKey << " = "
+                  << (opts.token.empty() ? token : std::string("(the value of --token)")) << "\n";
+    }
+    if (opts.token.empty() && !opts.keep_login) {
+        // The placeholder is sent instead of a subscription login's token, and the relay never
+        // forwards it: say so before the user wonders why their login stopped counting.
+        std::cout << "Note: this placeholder token takes the place of a Claude subscription login "
+                     "(/login) in every request, and the relay never forwards it upstream. It suits "
+                     "a relay that holds the provider keys and asks no key of its clients. To keep "
+                     "using your login through the relay, run again with --keep-login; for a relay "
+                     "with server.auth, pass its key with --token.\n";
+    }
     if (file->exists) std::cout << "The previous version is in " << file->path << ".bak\n";
     std::cout << "Restart Claude Code for changes to take effect.\n";
     return 0;

@@ -60,7 +60,9 @@ void add_serve(Cli& c) {
     c.add_config_option(cmd);
     cmd->add_option("--log-level", opts->log_level, "Override logging.level")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-    cmd->add_flag("--debug", opts->debug, "Log at debug level, with request bodies and headers");
+    cmd->add_flag("--debug", opts->debug,
+                  "Log at debug level, including each request body (secret-looking values masked, "
+                  "cut at logging.debug_options.max_body_log_size)");
     cmd->add_option("--workers", opts->workers, "Worker processes (0: one per CPU)")
         ->check(CLI::Range(0, 1024));
     c.on_run(cmd, [&c, opts] {
@@ -101,7 +103,12 @@ void add_config_cc(Cli& c, CLI::App* config) {
     init->add_option("--proxy-url", opts->proxy_url, "The relay's address, http(s)://host[:port]")
         ->capture_default_str();
     init->add_option("--token", opts->token,
-                     "Value of ANTHROPIC_AUTH_TOKEN (default: managed-by-cc-relay)");
+                     "Value of ANTHROPIC_AUTH_TOKEN, e.g. the relay's server.auth.api_key "
+                     "(default: managed-by-cc-relay, which overrides a subscription login)");
+    init->add_flag("--keep-login", opts->keep_login,
+                   "Write no ANTHROPIC_AUTH_TOKEN, so Claude Code keeps using its own login "
+                   "(passed through by an anthropic provider without keys)")
+        ->excludes(init->get_option("--token"));
     init->add_option("--settings", opts->settings_path, settings_help);
     c.on_run(init, [opts] { return cli::run_config_cc_init(*opts); });
 

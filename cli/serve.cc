@@ -18,6 +18,7 @@ int run_serve(const ServeOptions& opts) {
     mo.config_path = opts.config_path;
     mo.log_level = level;
     mo.workers = opts.workers;
+    mo.log_bodies = opts.debug;
     return master::run_master(mo);
 }
 

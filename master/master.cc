@@ -78,6 +78,11 @@ private:
         if (opts_.workers > 0) return opts_.workers;
         return cfg.server.workers > 0 ? cfg.server.workers : cpu_count();
     }
+    /// The command line's settings applied to a freshly loaded config (each generation's).
+    shared::Config with_overrides(shared::Config cfg) const {
+        if (opts_.log_bodies) cfg.logging.debug_options.log_request_body = true;
+        return cfg;
+    }
     /// Binds `count` more sockets for cfg's address. `probe`: first check that nothing else
     /// holds the address (false when adding sockets beside our own).
     bool bind_sockets(const shared::Config& cfg,
@@ -318,8 +323,8 @@ void Master::reload() {
     spdlog::info("SIGHUP: reloading {}", config_path_.empty() ? "<built-in>" : config_path_);
     std::shared_ptr<const shared::Config> next;
     try {
-        next = std::make_shared<const shared::Config>(config_path_.empty() ? shared::default_config()
-                                                                           : shared::load_config_file(config_path_));
+        next = std::make_shared<const shared::Config>(with_overrides(
+            config_path_.empty() ? shared::default_config() : shared::load_config_file(config_path_)));
     } catch (const std::exception& e) {
         spdlog::error("reload rejected, keeping generation {}: {}", generation_, e.what());
         seg_->set_reload_result(false, generation_, e.what());
@@ -469,7 +474,7 @@ int Master::run() {
         std::cerr << "cc-relay: " << e.what() << "\n";
         return 1;
     }
-    cfg_ = std::make_shared<const shared::Config>(std::move(loaded));
+    cfg_ = std::make_shared<const shared::Config>(with_overrides(std::move(loaded)));
     shared::setup_logging(cfg_->logging, opts_.log_level, "master");
     for (const auto& w : cfg_->warnings) spdlog::warn("{}", w);
     count_ = worker_count(*cfg_);

@@ -12,6 +12,7 @@ struct MasterOptions {
     std::string config_path;  // empty: discovery
     std::string log_level;    // empty: from the config
     int workers = -1;         // --workers N overrides server.workers (and survives reloads)
+    bool log_bodies = false;  // --debug: log request bodies (survives reloads, unlike the Go relay)
 };
 
 /// Runs until stopped. Returns the process exit code (0 after a clean stop, 1 on start-up errors).

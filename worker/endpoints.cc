@@ -122,8 +122,6 @@ std::string providers_json(const Runtime& rt) {
         append_json_string(out, p->type());
         out += ",\"owner\":";
         append_json_string(out, p->owner());
-        out += ",\"base_url\":";
-        append_json_string(out, p->base_url());
         out += ",\"models\":[";
         for (std::size_t i = 0; i < p->models().size(); ++i) {
             if (i) out += ',';

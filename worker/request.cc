@@ -89,12 +89,13 @@ net::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
 net::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
                                  RequestContext& ctx,
                                  shared::Errc code,
-                                 std::string_view message) {
+                                 std::string_view message,
+                                 std::string_view extra_headers) {
     const shared::ErrorInfo& info = shared::error_info(code);
     std::string body = shared::error_body(code, message, ctx.request_id);
-    std::string_view extra;
-    if (code == shared::Errc::method_not_allowed) extra = "Allow: GET, POST, HEAD\r\n";
-    if (code == shared::Errc::unavailable || code == shared::Errc::rate_limited) extra = "Retry-After: 1\r\n";
+    std::string_view extra = extra_headers;
+    if (extra.empty() && (code == shared::Errc::unavailable || code == shared::Errc::rate_limited))
+        extra = "Retry-After: 1\r\n";
     co_return co_await write_local(stream, ctx, info.status, "application/json", body, false, extra);
 }
 

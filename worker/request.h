@@ -59,11 +59,13 @@ boost::asio::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
                                          bool head_only = false,
                                          std::string_view extra_headers = {});
 
-/// An Anthropic-shaped error answer.
+/// An Anthropic-shaped error answer. `extra_headers` ("Name: value\r\n"...) replaces the code's
+/// default extras (Retry-After on 429 and 503).
 boost::asio::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
                                          RequestContext& ctx,
                                          shared::Errc code,
-                                         std::string_view message = {});
+                                         std::string_view message = {},
+                                         std::string_view extra_headers = {});
 
 /// "HTTP/1.1 200 OK\r\n"
 void append_status_line(std::string& out, int status);

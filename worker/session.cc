@@ -52,6 +52,16 @@ std::string new_request_id() {
     return out;
 }
 
+bool acceptable_request_id(std::string_view id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '-' || c == '_' || c == '.' || c == ':';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 std::string redact_body(std::string_view body, std::size_t max) {
     std::string out(body.substr(0, max));
     static constexpr std::string_view kKeys[] = {"api_key", "apikey", "x-api-key", "authorization",
@@ -103,6 +113,12 @@ void log_access(const RequestContext& ctx) {
 
 enum class Route { messages, count_tokens, models, providers, health, hello, not_found, bad_method };
 
+// The methods a route takes, for the Allow header of its 405.
+std::string_view allow_header(std::string_view path) {
+    if (path == "/v1/messages" || path == "/v1/messages/count_tokens") return "Allow: POST\r\n";
+    return "Allow: GET, HEAD\r\n";
+}
+
 Route route_of(http::verb method, std::string_view path) {
     auto is = [&](std::string_view p) { return path == p; };
     if (is("/v1/messages")) return method == http::verb::post ? Route::messages : Route::bad_method;
@@ -150,8 +166,7 @@ net::awaitable<void> handle(Runtime& rt,
     ctx.path = ctx.target.substr(0, ctx.target.find('?'));
     const std::string_view query =
         ctx.path.size() < ctx.target.size() ? ctx.target.substr(ctx.path.size() + 1) : std::string_view{};
-    if (auto it = req.find("x-request-id"); it != req.end() && !it->value().empty() &&
-                                            it->value().size() <= 128) {
+    if (auto it = req.find("x-request-id"); it != req.end() && acceptable_request_id(it->value())) {
         ctx.request_id = std::string(it->value());
     } else {
         ctx.request_id = new_request_id();
@@ -162,9 +177,11 @@ net::awaitable<void> handle(Runtime& rt,
 
     const Route r = route_of(req.method(), ctx.path);
     const bool has_body = parser.content_length().value_or(0) > 0 || parser.chunked();
-    const bool relayed = r == Route::messages || r == Route::count_tokens;
 
-    if (relayed) {
+    // When auth is configured, everything but the liveness probes requires it (so /v1/models and
+    // /v1/providers do not describe the relay to strangers).
+    const bool probe = r == Route::health || (r == Route::hello && req.method() == http::verb::head);
+    if (!probe) {
         ClientCredentials& creds = ctx.credentials;
         if (auto it = req.find(http::field::authorization); it != req.end()) creds.authorization = it->value();
         if (auto it = req.find("x-api-key"); it != req.end()) creds.api_key = it->value();
@@ -178,6 +195,7 @@ net::awaitable<void> handle(Runtime& rt,
         }
         creds.authorization_is_proxy_secret = auth.bearer_is_proxy_secret;
         creds.api_key_is_proxy_secret = auth.api_key_is_proxy_secret;
+        creds.grant = auth.grant;
     }
 
     // Body: bounded by server.max_body_bytes (0: unlimited); padded for simdjson.
@@ -214,6 +232,11 @@ net::awaitable<void> handle(Runtime& rt,
                                          std::to_string(limit) + " bytes");
             } else if (ec == beast::error::timeout) {
                 co_await write_error(stream, ctx, Errc::request_timeout, "timed out reading the request body");
+            } else if (ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+                       ec != http::error::partial_message && ec != http::error::end_of_stream) {
+                // Bad framing (an invalid chunk size, say): the client is still there to read why.
+                co_await write_error(stream, ctx, Errc::invalid_request,
+                                     "malformed request body: " + ec.message());
             } else {
                 ctx.status = 499;
             }
@@ -275,7 +298,8 @@ net::awaitable<void> handle(Runtime& rt,
             co_return;
         case Route::bad_method:
             co_await write_error(stream, ctx, Errc::method_not_allowed,
-                                 std::string(ctx.method) + " is not allowed on " + std::string(ctx.path));
+                                 std::string(ctx.method) + " is not allowed on " + std::string(ctx.path),
+                                 allow_header(ctx.path));
             co_return;
         case Route::not_found:
             co_await write_error(stream, ctx, Errc::not_found,

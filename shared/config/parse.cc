@@ -60,8 +60,8 @@ class Reader {
     Reader(SourceMap& where, Report& report, EnvLookup env)
         : where_(where), report_(report), env_(env) {}
 
-    /// Walks a mapping: each known key to its field, keys in `ignored` skipped silently (Go
-    /// schema keys this relay does not use), anything else warned about.
+    /// Walks a mapping: each known key to its field, keys in `ignored` (Go schema keys this relay
+    /// does not use) warned about as ignored, anything else warned about as unknown.
     void map(const YAML::Node& node,
              const std::string& path,
              const std::vector<Field>& fields,
@@ -93,6 +93,10 @@ class Reader {
                 field->read(kv.second, path_of_value);
             } else if (std::find(ignored.begin(), ignored.end(), name) == ignored.end()) {
                 warn_unknown(key_pos, path_of_value, name, fields);
+            } else {
+                report_.warning(key_pos, "\"" + path_of_value +
+                                             "\" (a Go cc-relay key) has no effect in this relay; "
+                                             "it is ignored");
             }
         }
     }

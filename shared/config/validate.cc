@@ -34,15 +34,32 @@ class Validator {
         routing();
         logging();
         health();
-        if (std::none_of(cfg_.providers.begin(), cfg_.providers.end(),
+        not_in_effect();
+        if (!any_provider_invalid() &&
+            std::none_of(cfg_.providers.begin(), cfg_.providers.end(),
                          [](const ProviderConfig& p) { return p.enabled; })) {
-            report_.warning(where_.find("providers"),
-                            "no provider is enabled (set \"enabled: true\"): every request will "
-                            "fail");
+            // A relay that can serve nothing is a mistake (a typo'd "enabled", an empty file),
+            // not a configuration.
+            report_.error(where_.find("providers"),
+                          cfg_.providers.empty()
+                              ? "no providers are configured: add at least one under providers: "
+                                "(see config.example.yaml)"
+                              : "no provider is enabled (set \"enabled: true\" on at least one)");
         }
+        passthrough_bearer();
     }
 
   private:
+    // A provider entry that could not be read was reported already; whether it meant to be
+    // enabled is unknown.
+    bool any_provider_invalid() const {
+        if (where_.is_invalid("providers")) return true;
+        for (std::size_t i = 0; i < cfg_.providers.size(); ++i) {
+            if (where_.is_invalid("providers[" + std::to_string(i) + "]")) return true;
+        }
+        return false;
+    }
+
     void error(const std::string& path, std::string message) {
         if (where_.is_invalid(path)) return;  // its value was already reported while reading
         report_.error(where_.find(path), std::move(message));
@@ -279,6 +296,76 @@ class Validator {
         if (!r.default_provider.empty()) {
             provider_reference("routing.default_provider", r.default_provider);
         }
+    }
+
+    // Keys the schema takes (for compatibility with the Go cc-relay) but nothing acts on yet:
+    // accepting them silently would let an operator believe a limit or a breaker protects them.
+    void not_in_effect() {
+        auto warn_set = [&](const std::string& path, const std::string& until) {
+            if (where_.has(path)) warning(path, path + " is not in effect yet (" + until + "); it is ignored");
+        };
+        const std::string routing_work = "it comes with the routing, health and limits work";
+        for (std::size_t i = 0; i < cfg_.providers.size(); ++i) {
+            const std::string path = "providers[" + std::to_string(i) + "]";
+            warn_set(path + ".pooling", "key pools: " + routing_work);
+            const auto& keys = cfg_.providers[i].keys;
+            for (std::size_t k = 0; k < keys.size(); ++k) {
+                const std::string kp = path + ".keys[" + std::to_string(k) + "]";
+                for (const char* field : {"rpm_limit", "itpm_limit", "otpm_limit", "tpm_limit",
+                                          "priority", "weight"}) {
+                    warn_set(kp + "." + field, routing_work);
+                }
+            }
+            if (keys.size() > 1 && cfg_.providers[i].enabled) {
+                warning(path + ".keys[1]", "only the first of " + std::to_string(keys.size()) +
+                                               " keys of provider " + in_quotes(cfg_.providers[i].name) +
+                                               " is used until key pools are in effect (" +
+                                               routing_work + ")");
+            }
+        }
+        if (where_.has("health")) {
+            warning("health", "health (circuit breakers and health checks) is not in effect yet (" +
+                                  routing_work + "); it is ignored");
+        }
+        const std::string& strategy = cfg_.routing.strategy;
+        if (strategy != "failover" && strategy != "model_based" &&
+            contains(routing_strategies(), strategy)) {
+            warning("routing.strategy", "routing.strategy " + in_quotes(strategy) +
+                                            " is not in effect yet (" + routing_work +
+                                            "); providers are tried in config order (failover)");
+        }
+        warn_set("routing.failover_timeout", routing_work);
+        const DebugOptions& d = cfg_.logging.debug_options;
+        if (d.log_response_headers) {
+            warn_set("logging.debug_options.log_response_headers", "it comes with the observability work");
+        }
+        if (d.log_tls_metrics) {
+            warn_set("logging.debug_options.log_tls_metrics", "it comes with the observability work");
+        }
+        if (cfg_.logging.pretty) warn_set("logging.pretty", "text logs are already one line per event");
+        if (cfg_.server.enable_http2) {
+            warn_set("server.enable_http2", "inbound HTTP/2 comes with the reliability and security "
+                                            "work; the relay speaks HTTP/1.1");
+        }
+    }
+
+    // allow_bearer without a bearer_secret takes any bearer token, but only as the client's own
+    // credential: providers that add a key of their own refuse such requests (401).
+    void passthrough_bearer() {
+        const ServerConfig& s = cfg_.server;
+        if (!s.bearer_enabled() || !s.auth.bearer_secret.empty()) return;
+        std::vector<std::string> keyed;
+        for (const ProviderConfig& p : cfg_.providers) {
+            if (p.enabled && !(p.type == "anthropic" && p.keys.empty())) keyed.push_back(p.name);
+        }
+        if (keyed.empty()) return;
+        const std::string path = where_.has("server.auth.allow_bearer") ? "server.auth.allow_bearer"
+                                                                          : "server.auth.allow_subscription";
+        warning(path, path + " without server.auth.bearer_secret accepts any bearer token, but only "
+                             "as the client's own credential (subscription pass-through): " +
+                          join_quoted(keyed) +
+                          " add provider keys and will answer such requests 401. Clients of "
+                          "those need the relay's key (x-api-key or bearer) or a bearer_secret");
     }
 
     void provider_reference(const std::string& path, const std::string& name) {

@@ -164,6 +164,33 @@ TEST(ClaudeSettings, InitDoesNotRewriteSettingsThatAlreadyPointAtTheRelay) {
     EXPECT_FALSE(exists(path + ".bak"));
 }
 
+TEST(ClaudeSettings, InitSaysThatThePlaceholderTokenOverridesASubscriptionLogin) {
+    TempDir dir;
+    Outcome r = run_init(options_for(dir.file("settings.json")));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("takes the place of a Claude subscription login"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("--keep-login"), std::string::npos) << r.out;
+
+    ClaudeSettingsOptions with_token = options_for(dir.file("other.json"));
+    with_token.token = "relay-key";
+    Outcome t = run_init(with_token);
+    ASSERT_EQ(t.code, 0) << t.err;
+    EXPECT_EQ(t.out.find("subscription login"), std::string::npos) << t.out;
+}
+
+TEST(ClaudeSettings, InitWithKeepLoginWritesOnlyTheBaseUrlAndDropsAnEarlierToken) {
+    TempDir dir;
+    const std::string path = dir.file("settings.json");
+    ASSERT_EQ(run_init(options_for(path)).code, 0);  // placeholder written first
+    ClaudeSettingsOptions keep = options_for(path);
+    keep.keep_login = true;
+    Outcome r = run_init(keep);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(read_text(path), "{\n  \"env\": {\n    \"ANTHROPIC_BASE_URL\": \"http://127.0.0.1:8787\"\n  }\n}\n");
+    EXPECT_EQ(r.out.find("takes the place of"), std::string::npos) << r.out;
+    EXPECT_NE(run_init(keep).out.find("nothing to change"), std::string::npos);
+}
+
 TEST(ClaudeSettings, InitAcceptsOnlyHttpUrlsWithHostAndPort) {
     TempDir dir;
     const std::string path = dir.file("settings.json");

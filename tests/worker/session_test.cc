@@ -19,6 +19,17 @@ TEST(RequestId, IsARandomUuidVersion4) {
     EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(RequestId, AClientIdIsAdoptedOnlyWhenItIsASafeBoundedToken) {
+    EXPECT_TRUE(acceptable_request_id("req_01:abc-DEF.9"));
+    EXPECT_TRUE(acceptable_request_id(std::string(128, 'a')));
+    EXPECT_FALSE(acceptable_request_id(std::string(129, 'a')));
+    EXPECT_FALSE(acceptable_request_id(""));
+    EXPECT_FALSE(acceptable_request_id("a b\"c"));  // would spoof fields in the text log
+    EXPECT_FALSE(acceptable_request_id("a\tb"));
+    EXPECT_FALSE(acceptable_request_id("a=b"));
+    EXPECT_FALSE(acceptable_request_id("\xc3\xa9"));
+}
+
 TEST(RedactBody, MasksSecretValuesAndTruncates) {
     std::string body = R"({"model":"m","api_key":"sk-secret","nested":{"token" : "t0k"},"text":"keep"})";
     std::string out = redact_body(body, 1000);

@@ -37,56 +37,62 @@ std::string_view bearer_token(std::string_view authorization) {
     return trim(authorization.substr(kScheme.size() + 1));
 }
 
+bool auth_required(const shared::ServerConfig& server) {
+    return server.bearer_enabled() || !server.effective_api_key().empty();
+}
+
 AuthResult authenticate(const shared::ServerConfig& server, const ClientCredentials& in) {
     AuthResult r;
     const std::string& key = server.effective_api_key();
     const std::string& secret = server.auth.bearer_secret;
     const bool bearer_enabled = server.bearer_enabled();
-    const bool required = bearer_enabled || !key.empty();
 
     // Facts the upstream-credential step needs, whatever the outcome.
-    std::string_view token = bearer_token(in.authorization);
+    const std::string_view token = bearer_token(in.authorization);
+    const bool token_is_key = !token.empty() && !key.empty() && constant_time_equal(token, key);
+    const bool api_key_is_key = !in.api_key.empty() && !key.empty() && constant_time_equal(in.api_key, key);
     if (!token.empty()) {
-        r.bearer_is_proxy_secret = (!secret.empty() && constant_time_equal(token, secret)) ||
-                                   (!key.empty() && constant_time_equal(token, key));
+        r.bearer_is_proxy_secret =
+            token_is_key || (!secret.empty() && constant_time_equal(token, secret));
     }
     if (!in.api_key.empty()) {
-        r.api_key_is_proxy_secret = (!key.empty() && constant_time_equal(in.api_key, key)) ||
-                                    (!secret.empty() && constant_time_equal(in.api_key, secret));
+        r.api_key_is_proxy_secret =
+            api_key_is_key || (!secret.empty() && constant_time_equal(in.api_key, secret));
     }
+    auto pass = [&](AuthGrant grant) {
+        r.ok = true;
+        r.grant = grant;
+        return r;
+    };
 
+    // The relay's key is accepted as a bearer token too (Anthropic's API does the same).
+    if (token_is_key) return pass(AuthGrant::relay_key);
     if (bearer_enabled && !token.empty()) {
-        if (secret.empty() || constant_time_equal(token, secret)) {
-            r.ok = true;
+        if (!secret.empty()) {
+            if (constant_time_equal(token, secret)) return pass(AuthGrant::relay_key);
+            r.message = "invalid bearer token";
             return r;
         }
-        r.message = "invalid bearer token";
-        return r;
+        // Any token: the client's own credential (a subscription login), unless it also proved
+        // the relay's key (SDKs with both variables set send both headers).
+        return pass(api_key_is_key ? AuthGrant::relay_key : AuthGrant::passthrough);
     }
     if (!in.api_key.empty() && !key.empty()) {
-        if (constant_time_equal(in.api_key, key)) {
-            r.ok = true;
-            return r;
-        }
+        if (api_key_is_key) return pass(AuthGrant::relay_key);
         r.message = "invalid x-api-key";
         return r;
     }
-    if (!required) {
-        r.ok = true;
-        return r;
-    }
-    if (!key.empty() && in.api_key.empty() && !token.empty() && !bearer_enabled) {
-        // Newer SDKs send their key as a Bearer token; say why it is not taken.
-        r.message = "missing x-api-key header (Authorization: Bearer is not accepted unless "
-                    "server.auth.allow_bearer is set)";
-    } else if (!key.empty() && in.api_key.empty() && token.empty()) {
+    if (!auth_required(server)) return pass(AuthGrant::open);
+    if (!token.empty()) {
+        // Bearer off and the token is not the key.
+        r.message = "invalid bearer token (the relay takes its key as x-api-key or Authorization: "
+                    "Bearer; other bearer tokens need server.auth.allow_bearer)";
+    } else if (!key.empty()) {
         r.message = bearer_enabled ? "missing x-api-key or authorization header"
-                                   : "missing x-api-key header";
-    } else if (key.empty()) {
+                                   : "missing x-api-key or authorization header with the relay's key";
+    } else {
         r.message = in.authorization.empty() ? "missing authorization header"
                                              : "invalid authorization scheme";
-    } else {
-        r.message = "missing x-api-key header";
     }
     return r;
 }

@@ -1,7 +1,15 @@
 #pragma once
 // Client authentication, step 2 of the request path. The flow of the original design, branch for
-// branch: Bearer enabled and a Bearer token present -> secret configured ? token must match : any
-// token; else x-api-key must match the configured key; else 401 only when auth is required.
+// branch, with two amendments:
+//  - the relay's own key (server.auth.api_key) is accepted in either header, `x-api-key` or
+//    `Authorization: Bearer`, as Anthropic's API accepts its keys (SDK 1.x sends a bearer);
+//  - a bearer token accepted only because `allow_bearer` is on without a `bearer_secret` is a
+//    subscription pass-through: it proves nothing about the relay, so such a request may only
+//    reach providers that forward the client's own credentials (an anthropic provider without
+//    keys), never one that adds a provider key.
+// Flow: a bearer token equal to the key -> relay key. Else bearer enabled and a bearer token
+// present -> secret configured ? token must match : pass-through. Else x-api-key must match the
+// key. Else 401 only when auth is required.
 
 #include <string>
 #include <string_view>
@@ -10,6 +18,13 @@
 
 namespace ccr::worker {
 
+/// What the client proved.
+enum class AuthGrant {
+    open,         // no auth configured: everything passes
+    relay_key,    // the relay's key or bearer secret
+    passthrough,  // any bearer token (allow_bearer, no secret): the client's own credentials only
+};
+
 /// The client's credentials as sent, and what authentication learned about them. Read once per
 /// request by the session; the upstream-credential step (Provider::authenticate) uses the same.
 struct ClientCredentials {
@@ -17,10 +32,12 @@ struct ClientCredentials {
     std::string_view api_key;        // raw x-api-key header ("" when absent)
     bool authorization_is_proxy_secret = false;  // set from AuthResult: never forwarded
     bool api_key_is_proxy_secret = false;
+    AuthGrant grant = AuthGrant::open;
 };
 
 struct AuthResult {
     bool ok = false;
+    AuthGrant grant = AuthGrant::open;
     std::string_view message;  // why it failed (for the 401 body)
     /// The client's credential was the proxy's own secret (never forwarded upstream).
     bool bearer_is_proxy_secret = false;
@@ -30,6 +47,10 @@ struct AuthResult {
 /// Decides whether the request may pass. Secrets are compared in constant time.
 AuthResult authenticate(const shared::ServerConfig& server, const ClientCredentials& in);
 
+/// Whether any client authentication is configured (then every route but /health and the HEAD
+/// probes requires it).
+bool auth_required(const shared::ServerConfig& server);
+
 /// "Bearer <token>" -> token (case-insensitive scheme, surrounding spaces trimmed); "" otherwise.
 std::string_view bearer_token(std::string_view authorization);
 
@@ -38,5 +59,11 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 
 /// Placeholder token written by `config cc init`; it is never a real credential.
 inline constexpr std::string_view kDummyToken = "managed-by-cc-relay";
+
+/// The 401 message for a pass-through credential that no candidate provider would forward.
+inline constexpr std::string_view kPassthroughRefused =
+    "this bearer token is not the relay's key (server.auth.allow_bearer without a bearer_secret "
+    "accepts other tokens only as the client's own credentials, for anthropic providers without "
+    "keys, and none serves this request); send the relay's key as x-api-key or bearer";
 
 }  // namespace ccr::worker

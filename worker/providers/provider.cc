@@ -94,7 +94,7 @@ void Provider::authenticate(http::fields& out, const ClientCredentials& client) 
         }
         return;
     }
-    if (cfg_.type != "anthropic") return;  // keyless non-anthropic (ollama): no credential
+    if (!passes_client_credentials()) return;  // keyless non-anthropic (ollama): no credential
     // Transparent pass-through of the client's own credential (e.g. a Claude subscription).
     std::string_view token = bearer_token(client.authorization);
     if (!client.authorization.empty() && !client.authorization_is_proxy_secret &&

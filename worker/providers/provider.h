@@ -44,6 +44,9 @@ public:
     bool serves_count_tokens() const;
     const std::vector<std::string>& models() const { return models_; }
     const shared::ProviderConfig& config() const { return cfg_; }
+    /// Forwards the client's own credentials (an anthropic provider without keys): the only kind
+    /// a pass-through bearer token (AuthGrant::passthrough) may reach.
+    bool passes_client_credentials() const { return cfg_.keys.empty() && cfg_.type == "anthropic"; }
 
     /// Sets the upstream credential on `out`. With configured keys the provider's key is used in
     /// its header style and the client's credentials are dropped; an anthropic provider without

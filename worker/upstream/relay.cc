@@ -376,6 +376,16 @@ net::awaitable<void> relay(Runtime& rt,
                            RequestContext& ctx,
                            Endpoint endpoint) {
     std::vector<int> candidates = route(rt, body.model, endpoint);
+    if (ctx.credentials.grant == AuthGrant::passthrough && !candidates.empty()) {
+        // A token that proved nothing about the relay never spends a provider's key.
+        std::erase_if(candidates, [&](int i) { return !rt.providers[i]->passes_client_credentials(); });
+        if (candidates.empty()) {
+            spdlog::warn("rid={} client={} authentication failed: {}", ctx.request_id, ctx.client,
+                         kPassthroughRefused);
+            co_await write_error(client, ctx, Errc::unauthorized, kPassthroughRefused);
+            co_return;
+        }
+    }
     if (candidates.empty()) {
         if (endpoint == Endpoint::count_tokens) co_return co_await answer_estimate(rt, client, req, ctx);
         co_await write_error(client, ctx, Errc::unavailable,

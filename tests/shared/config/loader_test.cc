@@ -73,7 +73,8 @@ server:
     EXPECT_FALSE(s.auth.allow_subscription);
     EXPECT_EQ(s.auth.bearer_secret, "bs");
     EXPECT_EQ(s.effective_api_key(), "secret");
-    EXPECT_THAT(cfg.warnings, IsEmpty());
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("server.enable_http2 is not in effect yet"));
 }
 
 TEST_F(ConfigLoader, EveryProviderKeyReachesItsField) {
@@ -128,7 +129,7 @@ providers:
     EXPECT_EQ(p.azure_resource_name, "ar");
     EXPECT_EQ(p.azure_api_version, "av");
     EXPECT_EQ(p.azure_deployment_id, "ad");
-    EXPECT_THAT(cfg.warnings, IsEmpty());
+    EXPECT_THAT(cfg.warnings, ::testing::Each(HasSubstr("is not in effect yet")));
 }
 
 TEST_F(ConfigLoader, RoutingLoggingAndHealthKeysReachTheirFields) {
@@ -168,7 +169,7 @@ health:
     EXPECT_FALSE(cfg.health.health_check.enabled);
     EXPECT_EQ(cfg.health.health_check.interval_ms, 500);
     EXPECT_EQ(cfg.health.circuit_breaker, (CircuitBreakerConfig{2, 700, 1}));
-    EXPECT_THAT(cfg.warnings, IsEmpty());
+    EXPECT_THAT(cfg.warnings, ::testing::Each(HasSubstr("is not in effect yet")));
 }
 
 TEST_F(ConfigLoader, AbsentKeysKeepTheDocumentedDefaults) {
@@ -209,11 +210,15 @@ providers:
     EXPECT_EQ(cfg.providers[0].keys[0].otpm_limit, 501);
 }
 
-TEST_F(ConfigLoader, EmptyFileLoadsWithAWarningThatNoProviderIsEnabled) {
-    const Config cfg = load("");
-    EXPECT_TRUE(cfg.providers.empty());
-    ASSERT_EQ(cfg.warnings.size(), 1u);
-    EXPECT_THAT(cfg.warnings[0], HasSubstr("no provider is enabled"));
+TEST_F(ConfigLoader, EmptyFileIsAnErrorThatNoProviderIsConfigured) {
+    EXPECT_THAT(load_error(""), HasSubstr("config.yaml: no providers are configured"));
+}
+
+TEST_F(ConfigLoader, NoEnabledProviderIsAnErrorNotAWarning) {
+    // A typo'd "enabled" leaves the provider disabled: the file serves nothing.
+    const std::string error =
+        load_error("providers:\n  - name: a\n    type: anthropic\n    enabeld: true\n");
+    EXPECT_THAT(error, HasSubstr("config.yaml:2:3: no provider is enabled"));
 }
 
 TEST_F(ConfigLoader, UnknownKeyWarnsWithItsPathPositionAndTheClosestKnownKey) {
@@ -242,7 +247,7 @@ providers:
               "config.yaml:6:5: unknown key \"providers[0].modles\" (did you mean \"models\"?)");
 }
 
-TEST_F(ConfigLoader, GoSchemaKeysThatAreIgnoredDoNotWarn) {
+TEST_F(ConfigLoader, GoSchemaKeysThatDoNothingHereWarnThatTheyAreIgnored) {
     const Config cfg = load(R"(
 cache:
   mode: single
@@ -257,7 +262,19 @@ health:
 logging:
   pretty: true
 )" + std::string(kOneProvider));
-    EXPECT_THAT(cfg.warnings, IsEmpty());
+    EXPECT_THAT(cfg.warnings,
+                ::testing::ElementsAre(
+                    HasSubstr("config.yaml:2:1: \"cache\" (a Go cc-relay key) has no effect in this "
+                              "relay; it is ignored"),
+                    HasSubstr("config.yaml:5:1: \"grpc\" (a Go cc-relay key) has no effect"),
+                    HasSubstr("config.yaml:6:1: \"metrics\" (a Go cc-relay key) has no effect"),
+                    HasSubstr("config.yaml:8:3: \"health.check_interval_seconds\" (a Go cc-relay "
+                              "key) has no effect"),
+                    HasSubstr("config.yaml:8:3: health (circuit breakers and health checks) is not "
+                              "in effect yet"),
+                    HasSubstr("config.yaml:10:5: \"health.circuit_breaker.recovery_timeout_seconds\""),
+                    HasSubstr("config.yaml:11:5: \"health.circuit_breaker.triggers\""),
+                    HasSubstr("config.yaml:13:11: logging.pretty is not in effect yet")));
 }
 
 TEST_F(ConfigLoader, LoggingFileFromTheGoExampleWarnsThatOutputIsTheKey) {
@@ -345,7 +362,7 @@ server:
   timeout_ms: abc
 logging:
   level: loud
-)");
+)" + std::string(kOneProvider));
         FAIL() << "expected a ConfigError";
     } catch (const ConfigError& e) {
         ASSERT_EQ(e.diagnostics().size(), 3u) << e.what();
@@ -361,7 +378,7 @@ logging:
 }
 
 TEST_F(ConfigLoader, SingleErrorHeaderIsSingular) {
-    EXPECT_THAT(load_error("server:\n  workers: -1\n"),
+    EXPECT_THAT(load_error("server:\n  workers: -1\n" + std::string(kOneProvider)),
                 HasSubstr("config validation failed with 1 error:\n"));
 }
 

@@ -250,6 +250,69 @@ TEST_F(ConfigValidation, NegativeHealthSettingsAreErrors) {
                 HasSubstr("health.circuit_breaker.failure_threshold must be >= 0"));
 }
 
+TEST_F(ConfigValidation, KeysThatAreNotInEffectYetWarnAtTheirPosition) {
+    const Config cfg = load(R"(
+server: {enable_http2: true}
+routing: {strategy: round_robin, failover_timeout: 100}
+providers:
+  - name: z
+    type: anthropic
+    enabled: true
+    keys: [{key: a, rpm_limit: 5, priority: 1}, {key: b}]
+    pooling: {strategy: random}
+logging: {debug_options: {log_response_headers: true, log_tls_metrics: true}}
+health: {circuit_breaker: {failure_threshold: 3}}
+)");
+    EXPECT_THAT(cfg.warnings,
+                ::testing::ElementsAre(
+                    HasSubstr("config.yaml:2:24: server.enable_http2 is not in effect yet"),
+                    HasSubstr("config.yaml:3:21: routing.strategy \"round_robin\" is not in effect "
+                              "yet (it comes with the routing, health and limits work); providers "
+                              "are tried in config order (failover)"),
+                    HasSubstr("config.yaml:3:52: routing.failover_timeout is not in effect yet"),
+                    HasSubstr("config.yaml:8:32: providers[0].keys[0].rpm_limit is not in effect"),
+                    HasSubstr("config.yaml:8:45: providers[0].keys[0].priority is not in effect"),
+                    HasSubstr("config.yaml:8:49: only the first of 2 keys of provider \"z\" is used"),
+                    HasSubstr("config.yaml:9:14: providers[0].pooling is not in effect yet"),
+                    HasSubstr("config.yaml:10:49: logging.debug_options.log_response_headers is not in effect yet"),
+                    HasSubstr("config.yaml:10:72: logging.debug_options.log_tls_metrics is not in effect yet"),
+                    HasSubstr("config.yaml:11:9: health (circuit breakers and health checks) is not "
+                              "in effect yet")));
+}
+
+TEST_F(ConfigValidation, KeysThatAreNotInEffectYetDoNotWarnAtTheirNoOpValues) {
+    const Config cfg = load(R"(
+server: {enable_http2: false}
+routing: {strategy: model_based, model_mapping: {claude: anthropic}}
+logging: {pretty: false, debug_options: {log_response_headers: false}}
+)" + std::string(kOneProvider));
+    EXPECT_THAT(cfg.warnings, IsEmpty());
+}
+
+TEST_F(ConfigValidation, AnyBearerWithoutASecretWarnsWhenAProviderAddsItsOwnKey) {
+    fake_vars()["ZAI_API_KEY"] = "z";
+    const Config cfg = load(R"(
+server: {auth: {api_key: k, allow_bearer: true}}
+providers:
+  - {name: sub, type: anthropic, enabled: true}
+  - {name: glm, type: zai, enabled: true, keys: [{key: "${ZAI_API_KEY}"}]}
+)");
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0],
+                HasSubstr("config.yaml:2:43: server.auth.allow_bearer without "
+                          "server.auth.bearer_secret accepts any bearer token, but only as the "
+                          "client's own credential (subscription pass-through): \"glm\" add "
+                          "provider keys and will answer such requests 401"));
+}
+
+TEST_F(ConfigValidation, AnyBearerWithOnlyPassThroughProvidersDoesNotWarn) {
+    EXPECT_THAT(load(R"(
+server: {auth: {allow_subscription: true}}
+providers: [{name: sub, type: anthropic, enabled: true}]
+)").warnings,
+                IsEmpty());
+}
+
 TEST_F(ConfigValidation, ValidConfigHasNoErrorsAndNoWarnings) {
     fake_vars()["ZAI_API_KEY"] = "z";
     const Config cfg = load(R"(

@@ -41,14 +41,55 @@ TEST(Auth, AllowSubscriptionIsAnAliasOfAllowBearer) {
 
 TEST(Auth, BearerDisabledFallsThroughToApiKey) {
     auto s = server("key1", false, "");
-    EXPECT_FALSE(authenticate(s, {"Bearer key1", ""}).ok);
-    EXPECT_TRUE(authenticate(s, {"Bearer key1", "key1"}).ok);
+    EXPECT_FALSE(authenticate(s, {"Bearer other", ""}).ok);
+    EXPECT_TRUE(authenticate(s, {"Bearer other", "key1"}).ok);
 }
 
-TEST(Auth, ABearerTokenWhileBearerIsOffIsRefusedWithAHint) {
-    auto r = authenticate(server("key1", false, ""), {"Bearer key1", ""});
+TEST(Auth, TheRelayKeyIsAcceptedAsABearerTokenAsAnthropicDoes) {
+    // SDK 1.x and Claude Code's ANTHROPIC_AUTH_TOKEN send the key as a bearer token.
+    for (bool bearer : {false, true}) {
+        for (const char* secret : {"", "sec"}) {
+            auto r = authenticate(server("key1", bearer, secret), {"Bearer key1", ""});
+            EXPECT_TRUE(r.ok) << bearer << secret;
+            EXPECT_EQ(r.grant, AuthGrant::relay_key);
+            EXPECT_TRUE(r.bearer_is_proxy_secret);
+        }
+    }
+}
+
+TEST(Auth, AnotherBearerTokenWhileBearerIsOffIsRefusedWithAHint) {
+    auto r = authenticate(server("key1", false, ""), {"Bearer not-the-key", ""});
     EXPECT_FALSE(r.ok);
     EXPECT_NE(r.message.find("allow_bearer"), std::string_view::npos);
+}
+
+TEST(Auth, AnyBearerWithoutASecretIsOnlyAPassThroughGrant) {
+    auto r = authenticate(server("key1", true, ""), {"Bearer totally-random", ""});
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(r.grant, AuthGrant::passthrough);
+    EXPECT_FALSE(r.bearer_is_proxy_secret);
+    EXPECT_EQ(authenticate(server("", true, ""), {"Bearer sk-ant-oat01-x", ""}).grant,
+              AuthGrant::passthrough);
+}
+
+TEST(Auth, APassThroughBearerWithTheRelayKeyBesideItIsARelayKeyGrant) {
+    auto r = authenticate(server("key1", true, ""), {"Bearer sk-ant-oat01-x", "key1"});
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(r.grant, AuthGrant::relay_key);
+    EXPECT_TRUE(r.api_key_is_proxy_secret);
+    EXPECT_FALSE(r.bearer_is_proxy_secret);
+}
+
+TEST(Auth, GrantsNameWhatTheClientProved) {
+    EXPECT_EQ(authenticate(server("", false, ""), {}).grant, AuthGrant::open);
+    EXPECT_EQ(authenticate(server("key1", false, ""), {"", "key1"}).grant, AuthGrant::relay_key);
+    EXPECT_EQ(authenticate(server("", true, "sec"), {"Bearer sec", ""}).grant, AuthGrant::relay_key);
+}
+
+TEST(Auth, AuthIsRequiredWhenAKeyOrBearerIsConfigured) {
+    EXPECT_FALSE(auth_required(server("", false, "")));
+    EXPECT_TRUE(auth_required(server("k", false, "")));
+    EXPECT_TRUE(auth_required(server("", true, "")));
 }
 
 TEST(Auth, ApiKeyMustMatch) {
