@@ -50,6 +50,7 @@ int config_validate(const std::string& config_path) {
         print_summary(cfg);
         return 0;
     } catch (const shared::ConfigError& e) {
+        for (const auto& w : e.warnings()) std::cerr << "warning: " << w.to_string() << "\n";
         for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << "\n";
         if (e.diagnostics().empty()) std::cerr << e.what() << "\n";
         std::size_t n = e.diagnostics().size();

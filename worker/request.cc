@@ -96,7 +96,9 @@ net::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
     std::string_view extra = extra_headers;
     if (extra.empty() && (code == shared::Errc::unavailable || code == shared::Errc::rate_limited))
         extra = "Retry-After: 1\r\n";
-    co_return co_await write_local(stream, ctx, info.status, "application/json", body, false, extra);
+    // A HEAD request gets the head alone (its Content-Length still says what GET would carry).
+    co_return co_await write_local(stream, ctx, info.status, "application/json", body,
+                                   ctx.method == "HEAD", extra);
 }
 
 }  // namespace ccr::worker

@@ -24,10 +24,13 @@ std::string Diagnostic::to_string() const {
 
 namespace {
 
-std::string error_summary(const std::vector<Diagnostic>& diags) {
+std::string error_summary(const std::vector<Diagnostic>& diags,
+                          const std::vector<Diagnostic>& warnings) {
     std::string out = "config validation failed with " + std::to_string(diags.size()) +
                       (diags.size() == 1 ? " error:" : " errors:");
     for (const Diagnostic& d : diags) out += "\n  " + d.to_string();
+    if (!warnings.empty()) out += warnings.size() == 1 ? "\nand a warning:" : "\nand warnings:";
+    for (const Diagnostic& w : warnings) out += "\n  " + w.to_string();
     return out;
 }
 
@@ -55,15 +58,17 @@ Config load(const std::string& text,
     apply_defaults(cfg, base_dir);
     validate(cfg, where, report);
     std::vector<Diagnostic> errors = report.take_errors();
-    if (!errors.empty()) throw ConfigError(std::move(errors));
+    if (!errors.empty()) throw ConfigError(std::move(errors), report.take_warnings());
     for (const Diagnostic& w : report.take_warnings()) cfg.warnings.push_back(w.to_string());
     return cfg;
 }
 
 }  // namespace
 
-ConfigError::ConfigError(std::vector<Diagnostic> diags)
-    : std::runtime_error(error_summary(diags)), diags_(std::move(diags)) {}
+ConfigError::ConfigError(std::vector<Diagnostic> diags, std::vector<Diagnostic> warnings)
+    : std::runtime_error(error_summary(diags, warnings)),
+      diags_(std::move(diags)),
+      warnings_(std::move(warnings)) {}
 
 Config load_config_text(const std::string& text, const std::string& source, EnvLookup env) {
     return load(text, source, env, "");

@@ -151,14 +151,18 @@ struct Diagnostic {
     std::string to_string() const;
 };
 
-/// Thrown by the loaders with every problem found, not just the first.
+/// Thrown by the loaders with every problem found, not just the first. The warnings found on
+/// the way come along: they often name the cause (a typo'd "enabeld" behind "no provider is
+/// enabled"), and what() lists them after the errors.
 class ConfigError : public std::runtime_error {
 public:
-    explicit ConfigError(std::vector<Diagnostic> diags);
+    explicit ConfigError(std::vector<Diagnostic> diags, std::vector<Diagnostic> warnings = {});
     const std::vector<Diagnostic>& diagnostics() const { return diags_; }
+    const std::vector<Diagnostic>& warnings() const { return warnings_; }
 
 private:
     std::vector<Diagnostic> diags_;
+    std::vector<Diagnostic> warnings_;
 };
 
 /// Environment lookup, injectable for tests.

@@ -55,6 +55,39 @@ TEST(ConfigValidate, ReportsEveryProblemNotJustTheFirst) {
     EXPECT_GE(lines, 3u) << r.err;
 }
 
+TEST(ConfigValidate, AConfigThatServesNothingIsInvalid) {
+    TempDir dir;
+    const std::string typo = dir.file("typo.yaml");
+    write_text(typo, "providers:\n  - name: a\n    type: anthropic\n    enabeld: true\n");
+    Outcome r = run_validate(typo);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_NE(r.err.find("unknown key \"providers[0].enabeld\" (did you mean \"enabled\"?)"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find(typo + ":2:3: no provider is enabled"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("is valid"), std::string::npos) << r.out;
+
+    const std::string empty = dir.file("empty.yaml");
+    write_text(empty, "");
+    Outcome e = run_validate(empty);
+    EXPECT_EQ(e.code, 1) << e.out;
+    EXPECT_NE(e.err.find("no providers are configured"), std::string::npos) << e.err;
+}
+
+TEST(ConfigValidate, SaysWhichKeysAreNotInEffectYet) {
+    TempDir dir;
+    const std::string path = dir.file("limits.yaml");
+    write_text(path,
+               "providers:\n  - name: a\n    type: anthropic\n    enabled: true\n"
+               "    keys: [{key: k, rpm_limit: 60}]\n");
+    Outcome r = run_validate(path);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("warning: " + path +
+                         ":5:32: providers[0].keys[0].rpm_limit is not in effect yet"),
+              std::string::npos)
+        << r.err;
+}
+
 TEST(ConfigValidate, FailsForAnExplicitPathThatDoesNotExist) {
     TempDir dir;
     Outcome r = run_validate(dir.file("missing.yaml"));
