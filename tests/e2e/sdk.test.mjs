@@ -1,7 +1,8 @@
 // The official TypeScript SDK (0.x, which Claude Code embeds, and 1.x) through the relay to the
 // mock: non-streaming create, streaming via messages.stream(), count_tokens, and errors.
 // Note: SDK 1.x sends its API key as "Authorization: Bearer <key>" (not x-api-key) and
-// anthropic-version 2026-10-21, so the relay accepts the proxy key both ways here.
+// anthropic-version 2026-10-21; the relay takes its server.auth.api_key in either header, as
+// Anthropic's API does, so the config is the one a user writes: api_key alone.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -33,7 +34,7 @@ for (const [label, Anthropic, betaQuery] of [['sdk 0.x', AnthropicV0, 'beta=true
             backend = await startBackend();
             relay = await startRelay({
                 // SDK 0.x sends the key as x-api-key, SDK 1.x as Authorization: Bearer.
-                server: { auth: { api_key: PROXY_KEY, allow_bearer: true, bearer_secret: PROXY_KEY } },
+                server: { auth: { api_key: PROXY_KEY } },
                 providers: [{ name: 'mock', type: 'anthropic', enabled: true, base_url: backend.url,
                     keys: [{ key: UPSTREAM_KEY }] }],
             });

@@ -21,9 +21,11 @@ export function claudeCommand() {
 /**
  * Resolves { code, signal, stdout, stderr, timedOut, ms }. The child is killed at the deadline.
  * `env` is added to a minimal environment (PATH, a fresh HOME, no ANTHROPIC_* from the caller).
+ * `home`: run with this HOME (kept afterwards; e.g. one whose ~/.claude/settings.json a test
+ * wrote) instead of a fresh one. Without `baseUrl`, ANTHROPIC_BASE_URL is left to the settings.
  */
-export async function runClaude({ baseUrl, prompt = 'say hi', env = {}, args = [], timeoutMs = 120_000 }) {
-    const home = await mkdtemp(path.join(tmpdir(), 'cc-relay-claude-home-'));
+export async function runClaude({ baseUrl, home: givenHome, prompt = 'say hi', env = {}, args = [], timeoutMs = 120_000 }) {
+    const home = givenHome ?? await mkdtemp(path.join(tmpdir(), 'cc-relay-claude-home-'));
     const [cmd, pre] = claudeCommand();
     const started = Date.now();
     const child = spawn(cmd, [...pre, '-p', prompt, ...args], {
@@ -32,7 +34,7 @@ export async function runClaude({ baseUrl, prompt = 'say hi', env = {}, args = [
             PATH: process.env.PATH,
             HOME: home,
             TMPDIR: process.env.TMPDIR ?? tmpdir(),
-            ANTHROPIC_BASE_URL: baseUrl,
+            ...(baseUrl ? { ANTHROPIC_BASE_URL: baseUrl } : {}),
             CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
             DISABLE_AUTOUPDATER: '1',
             DISABLE_TELEMETRY: '1',
@@ -51,7 +53,7 @@ export async function runClaude({ baseUrl, prompt = 'say hi', env = {}, args = [
     const [code, signal] = await new Promise((resolve) => child.on('close', (c, s) => resolve([c, s])));
     clearTimeout(timer);
     process.removeListener('exit', onExit);
-    await rm(home, { recursive: true, force: true });
+    if (!givenHome) await rm(home, { recursive: true, force: true });
     return { code, signal, stdout, stderr, timedOut, ms: Date.now() - started };
 }
 
