@@ -25,6 +25,27 @@ namespace stats = shared::stats;
 using testing::capture;
 using testing::TempDir;
 
+StatsOptions stats_options(const std::string& config, bool json = false, bool workers = false) {
+    StatsOptions o;
+    o.config_path = config;
+    o.json = json;
+    o.workers = workers;
+    return o;
+}
+
+ReloadOptions reload_options(const std::string& config) {
+    ReloadOptions o;
+    o.config_path = config;
+    o.timeout_s = 10;
+    return o;
+}
+
+StatusOptions status_options(const std::string& config) {
+    StatusOptions o;
+    o.config_path = config;
+    return o;
+}
+
 /// A loopback listener answering each connection with one fixed HTTP status.
 class TinyHttp {
   public:
@@ -129,7 +150,7 @@ TEST_F(StatsCommandsTest, StatsJsonReportsTheSegmentsCounters) {
     ready_worker(3);
     seg_->layout().counters[0][row].requests.store(40);
     seg_->layout().counters[3][row].requests.store(2);
-    const auto out = capture([&] { return run_stats({config(), true, 0, false}); });
+    const auto out = capture([&] { return run_stats(stats_options(config(), true, false)); });
     ASSERT_EQ(out.code, 0) << out.err;
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
@@ -142,7 +163,7 @@ TEST_F(StatsCommandsTest, StatsJsonReportsTheSegmentsCounters) {
 TEST_F(StatsCommandsTest, StatsTableHasATotalsRowAndWorkersOnRequest) {
     seg_->provider_row("anthropic");
     ready_worker(0);
-    const auto out = capture([&] { return run_stats({config(), false, 0, true}); });
+    const auto out = capture([&] { return run_stats(stats_options(config(), false, true)); });
     ASSERT_EQ(out.code, 0) << out.err;
     EXPECT_NE(out.out.find("TOTAL"), std::string::npos) << out.out;
     EXPECT_NE(out.out.find("SLOT"), std::string::npos) << out.out;
@@ -151,7 +172,7 @@ TEST_F(StatsCommandsTest, StatsTableHasATotalsRowAndWorkersOnRequest) {
 TEST_F(StatsCommandsTest, StatsWithoutARunningInstanceSaysSo) {
     stats::Segment::remove(name_.get());
     try {
-        run_stats({config(), false, 0, false});
+        run_stats(stats_options(config()));
         FAIL() << "no exception";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("no running cc-relay instance"), std::string::npos);
@@ -160,14 +181,14 @@ TEST_F(StatsCommandsTest, StatsWithoutARunningInstanceSaysSo) {
 
 TEST_F(StatsCommandsTest, ReloadPrintsTheGenerationTheMasterRecorded) {
     fork_fake_master(true, "");
-    const auto out = capture([&] { return run_reload({config(), 10}); });
+    const auto out = capture([&] { return run_reload(reload_options(config())); });
     EXPECT_EQ(out.code, 0) << out.err;
     EXPECT_EQ(out.out, "reloaded: generation 5\n");
 }
 
 TEST_F(StatsCommandsTest, ReloadPrintsTheValidationErrorAndFails) {
     fork_fake_master(false, "config.yaml:3:5: unknown provider type \"nope\"");
-    const auto out = capture([&] { return run_reload({config(), 10}); });
+    const auto out = capture([&] { return run_reload(reload_options(config())); });
     EXPECT_EQ(out.code, 1);
     EXPECT_EQ(out.err, "reload failed: config.yaml:3:5: unknown provider type \"nope\"\n");
 }
@@ -178,7 +199,7 @@ TEST_F(StatsCommandsTest, ReloadUsesThePidFileWhenThereIsOne) {
     const std::string pid_file = dir_.file("cc-relay.pid");
     testing::write_text(pid_file, std::to_string(fake_master_) + "\n");
     const auto out = capture([&] {
-        return run_reload({config(1, "  pid_file: " + pid_file + "\n"), 10});
+        return run_reload(reload_options(config(1, "  pid_file: " + pid_file + "\n")));
     });
     EXPECT_EQ(out.code, 0) << out.err;
 }
@@ -188,7 +209,7 @@ TEST_F(StatsCommandsTest, ReloadWithoutALiveMasterFailsClearly) {
     if (dead == 0) ::_exit(0);
     ::waitpid(dead, nullptr, 0);
     seg_->header().master_pid.store(dead);
-    const auto out = capture([&] { return run_reload({config(), 10}); });
+    const auto out = capture([&] { return run_reload(reload_options(config())); });
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.err.find("no running cc-relay master: pid " + std::to_string(dead)),
               std::string::npos)
@@ -200,7 +221,7 @@ TEST_F(StatsCommandsTest, StatusIsHealthyWhenMasterWorkersAndHealthAreAllWell) {
     seg_->header().configured_workers.store(2);
     ready_worker(0);
     ready_worker(1);
-    const auto out = capture([&] { return run_status(config(http.port())); });
+    const auto out = capture([&] { return run_status(status_options(config(http.port()))); });
     EXPECT_EQ(out.code, 0) << out.out << out.err;
     EXPECT_NE(out.out.find("workers:     2/2 ready"), std::string::npos) << out.out;
     EXPECT_NE(out.out.find("/health: 200"), std::string::npos) << out.out;
@@ -210,7 +231,7 @@ TEST_F(StatsCommandsTest, StatusFailsWhenAWorkerIsMissing) {
     TinyHttp http(200);
     seg_->header().configured_workers.store(2);
     ready_worker(0);
-    const auto out = capture([&] { return run_status(config(http.port())); });
+    const auto out = capture([&] { return run_status(status_options(config(http.port()))); });
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.out.find("unhealthy: 1 of 2 workers ready"), std::string::npos) << out.out;
 }
@@ -219,7 +240,7 @@ TEST_F(StatsCommandsTest, StatusFailsWhenHealthDoesNotAnswer200) {
     TinyHttp http(503);
     seg_->header().configured_workers.store(1);
     ready_worker(0);
-    const auto out = capture([&] { return run_status(config(http.port())); });
+    const auto out = capture([&] { return run_status(status_options(config(http.port()))); });
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.out.find("answered 503"), std::string::npos) << out.out;
 }
@@ -227,7 +248,7 @@ TEST_F(StatsCommandsTest, StatusFailsWhenHealthDoesNotAnswer200) {
 TEST_F(StatsCommandsTest, StatusFailsWhenNothingListens) {
     seg_->header().configured_workers.store(1);
     ready_worker(0);
-    const auto out = capture([&] { return run_status(config(1)); });  // port 1: refused
+    const auto out = capture([&] { return run_status(status_options(config(1))); });  // port 1: refused
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.out.find("Connection refused"), std::string::npos) << out.out;
 }
