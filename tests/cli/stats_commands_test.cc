@@ -8,8 +8,10 @@
 #include <simdjson.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -251,6 +253,121 @@ TEST_F(StatsCommandsTest, StatusFailsWhenNothingListens) {
     const auto out = capture([&] { return run_status(status_options(config(1))); });  // port 1: refused
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.out.find("Connection refused"), std::string::npos) << out.out;
+}
+
+TEST_F(StatsCommandsTest, StatusWithoutASegmentSaysNotRunningWithExit3) {
+    stats::Segment::remove(name_.get());
+    const auto out = capture([&] { return run_status(status_options(config())); });
+    EXPECT_EQ(out.code, kStatusNotRunning);
+    EXPECT_EQ(out.out, "status: not running\n");
+    EXPECT_NE(out.err.find("shared memory " + name_.get() + " not found"), std::string::npos)
+        << out.err;
+}
+
+TEST_F(StatsCommandsTest, StatusSaysUnknownWhenTheSegmentExistsButCannotBeRead) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    // The segment is root's, mode 0640: nobody may not read it.
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::close(fds[0]);
+        const gid_t groups[] = {65534};
+        if (::setgroups(1, groups) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(9);
+        StatusOptions o;
+        o.shm = name_.get();
+        const auto out = capture([&] { return run_status(o); });
+        const std::string text = std::to_string(out.code) + "\n" + out.out + out.err;
+        _exit(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0 : 8);
+    }
+    ::close(fds[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_EQ(text.substr(0, 2), std::to_string(kStatusUnknown) + "\n") << text;
+    EXPECT_NE(text.find("status: unknown: the instance's shared memory exists but this user may "
+                        "not read it"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("permission denied opening shared memory " + name_.get()),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("not running"), std::string::npos) << text;
+}
+
+TEST_F(StatsCommandsTest, StatsByShmNameReadsNoConfig) {
+    ready_worker(0);
+    seg_->header().generation.store(4242);  // tells this segment from any other
+    StatsOptions o = stats_options("");
+    o.json = true;
+    o.shm = name_.get().substr(1);  // as listed in /dev/shm, without the slash
+    const auto out = capture([&] { return run_stats(o); });
+    ASSERT_EQ(out.code, 0) << out.err;
+    EXPECT_NE(out.out.find("{\"generation\": 4242,"), std::string::npos) << out.out;
+}
+
+TEST_F(StatsCommandsTest, StatsByListenFindsAnInstanceWithItsOwnSegmentName) {
+    ready_worker(0);
+    seg_->header().generation.store(4242);
+    // No /cc-relay-1: the segment is found by the address its master recorded.
+    stats::Segment::remove("/cc-relay-1");
+    stats::copy_fixed(seg_->header().listen, "127.0.0.1:1");
+    StatsOptions o = stats_options("");
+    o.json = true;
+    o.listen = "127.0.0.1:1";
+    const auto out = capture([&] { return run_stats(o); });
+    ASSERT_EQ(out.code, 0) << out.err;
+    EXPECT_NE(out.out.find("{\"generation\": 4242,"), std::string::npos) << out.out;
+
+    o.listen = "127.0.0.1:2";
+    EXPECT_THROW(run_stats(o), stats::SegmentError);
+}
+
+TEST_F(StatsCommandsTest, CommandsNeedNoneOfTheServicesSecrets) {
+    ::unsetenv("CCR_TEST_UNSET_SECRET");
+    const std::string cfg = config(1, "  auth:\n    api_key: ${CCR_TEST_UNSET_SECRET}\n");
+    EXPECT_EQ(capture([&] { return run_stats(stats_options(cfg, true)); }).code, 0);
+    fork_fake_master(true, "");
+    const auto out = capture([&] { return run_reload(reload_options(cfg)); });
+    EXPECT_EQ(out.code, 0) << out.err;
+    EXPECT_EQ(out.out, "reloaded: generation 5\n");
+}
+
+TEST_F(StatsCommandsTest, AConfigWhoseAddressChangedStillFindsTheInstanceServingIt) {
+    ready_worker(0);
+    seg_->header().generation.store(4242);
+    // The file names no segment and its port has no segment; the master records the file.
+    const std::string path = dir_.file("edited.yaml");
+    testing::write_text(path, "server:\n  listen: 127.0.0.1:2\n");
+    stats::Segment::remove("/cc-relay-2");
+    stats::copy_fixed(seg_->header().config_path,
+                      std::filesystem::weakly_canonical(path).string());
+    const auto out = capture([&] { return run_stats(stats_options(path, true)); });
+    ASSERT_EQ(out.code, 0) << out.err;
+    EXPECT_NE(out.out.find("{\"generation\": 4242,"), std::string::npos) << out.out;
+
+    // A master that is gone no longer claims the file.
+    const pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    ::waitpid(dead, nullptr, 0);
+    seg_->header().master_pid.store(dead);
+    EXPECT_THROW(run_stats(stats_options(path, true)), stats::SegmentError);
+}
+
+TEST_F(StatsCommandsTest, OnlyOneWayOfNamingTheInstanceIsAccepted) {
+    StatsOptions o = stats_options(config());
+    o.shm = name_.get();
+    try {
+        run_stats(o);
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "--config, --listen and --shm each name the instance: give one");
+    }
 }
 
 }  // namespace
