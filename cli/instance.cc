@@ -68,8 +68,7 @@ Instance by_listen(const std::string& listen) {
     auto seg = find_segment([&](const stats::Header& h) {
         const auto bound = shared::parse_listen(std::string(stats::fixed_view(h.listen)));
         return bound && bound->port == address->port &&
-               (bound->host == address->host || wildcard(bound->host) ||
-                wildcard(address->host)) &&
+               (bound->host == address->host || wildcard(bound->host) || wildcard(address->host)) &&
                stats::process_alive(h.master_pid.load(std::memory_order_relaxed));
     });
     if (seg) return make(std::move(seg), "", listen);
@@ -114,8 +113,8 @@ Instance by_config(const std::string& config_path) {
 }  // namespace
 
 Instance find_instance(const InstanceSelector& selector) {
-    const int named = !selector.config_path.empty() + !selector.listen.empty() +
-                      !selector.shm.empty();
+    const int named =
+        !selector.config_path.empty() + !selector.listen.empty() + !selector.shm.empty();
     if (named > 1) {
         throw std::runtime_error("--config, --listen and --shm each name the instance: give one");
     }

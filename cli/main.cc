@@ -52,7 +52,8 @@ struct Cli {
             "--listen", listen,
             "The instance's address HOST:PORT (its segment /cc-relay-PORT); reads no config");
         CLI::Option* s = cmd->add_option(
-            "--shm", shm, "The instance's shared-memory segment name (server.shm_name); reads no config");
+            "--shm", shm,
+            "The instance's shared-memory segment name (server.shm_name); reads no config");
         l->excludes(s);
     }
 

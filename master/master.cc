@@ -53,7 +53,8 @@ struct Respawn {
 std::string recorded_config_path(const std::string& path) {
     if (path.empty()) return "";
     std::error_code ec;
-    const auto canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+    const auto canonical =
+        std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
     return ec ? path : canonical.string();
 }
 

@@ -5,8 +5,8 @@
 
 #include <grp.h>
 #include <pwd.h>
-#include <sys/mman.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -260,16 +260,16 @@ std::unique_ptr<Segment> Segment::open(const std::string& name, bool writable) {
                                                     name + " not found");
         }
         if (e.get_error_code() == bip::security_error || e.get_native_error() == EACCES) {
-            throw SegmentError(Kind::permission, "permission denied opening shared memory " +
-                                                     name + permission_hint(name));
+            throw SegmentError(Kind::permission, "permission denied opening shared memory " + name +
+                                                     permission_hint(name));
         }
         throw SegmentError(Kind::other, "cannot open shared memory " + name + ": " + e.what());
     }
     bip::offset_t size = 0;
     if (!impl->shm.get_size(size) || size < static_cast<bip::offset_t>(sizeof(Header))) {
-        throw SegmentError(SegmentError::Kind::incompatible, "shared memory " + name + " is too small (" +
-                                 std::to_string(size) +
-                                 " bytes) to be a cc-relay segment: is the master still starting?");
+        throw SegmentError(SegmentError::Kind::incompatible,
+                           "shared memory " + name + " is too small (" + std::to_string(size) +
+                               " bytes) to be a cc-relay segment: is the master still starting?");
     }
     try {
         impl->region = bip::mapped_region(impl->shm, mode);
@@ -280,22 +280,24 @@ std::unique_ptr<Segment> Segment::open(const std::string& name, bool writable) {
     auto* layout = std::launder(static_cast<Layout*>(impl->region.get_address()));
     const Header& h = layout->header;
     if (h.magic != kMagic) {
-        throw SegmentError(SegmentError::Kind::incompatible, "shared memory " + name +
-                                 " is not a cc-relay stats segment (bad magic): another program "
-                                 "uses this name, or the master is still starting");
+        throw SegmentError(SegmentError::Kind::incompatible,
+                           "shared memory " + name +
+                               " is not a cc-relay stats segment (bad magic): another program "
+                               "uses this name, or the master is still starting");
     }
     std::atomic_thread_fence(std::memory_order_acquire);
     if (h.version != kVersion) {
-        throw SegmentError(SegmentError::Kind::incompatible, "segment " + name + " has layout version " +
-                                 std::to_string(h.version) + ", this cc-relay reads version " +
-                                 std::to_string(kVersion) +
-                                 ": restart the service or use the matching cc-relay binary");
+        throw SegmentError(SegmentError::Kind::incompatible,
+                           "segment " + name + " has layout version " + std::to_string(h.version) +
+                               ", this cc-relay reads version " + std::to_string(kVersion) +
+                               ": restart the service or use the matching cc-relay binary");
     }
     if (h.size != sizeof(Layout) || static_cast<std::uint64_t>(size) < sizeof(Layout)) {
-        throw SegmentError(SegmentError::Kind::incompatible, "segment " + name + " has size " + std::to_string(size) +
-                                 " (header says " + std::to_string(h.size) +
-                                 "), this cc-relay expects " + std::to_string(sizeof(Layout)) +
-                                 ": restart the service or use the matching cc-relay binary");
+        throw SegmentError(SegmentError::Kind::incompatible,
+                           "segment " + name + " has size " + std::to_string(size) +
+                               " (header says " + std::to_string(h.size) +
+                               "), this cc-relay expects " + std::to_string(sizeof(Layout)) +
+                               ": restart the service or use the matching cc-relay binary");
     }
     return std::unique_ptr<Segment>(new Segment(name, std::move(impl), layout));
 }

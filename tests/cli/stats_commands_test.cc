@@ -2,13 +2,13 @@
 // process standing in for the master where one has to answer a signal.
 
 #include <arpa/inet.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <simdjson.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <grp.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -200,9 +200,8 @@ TEST_F(StatsCommandsTest, ReloadUsesThePidFileWhenThereIsOne) {
     seg_->header().master_pid.store(0);
     const std::string pid_file = dir_.file("cc-relay.pid");
     testing::write_text(pid_file, std::to_string(fake_master_) + "\n");
-    const auto out = capture([&] {
-        return run_reload(reload_options(config(1, "  pid_file: " + pid_file + "\n")));
-    });
+    const auto out = capture(
+        [&] { return run_reload(reload_options(config(1, "  pid_file: " + pid_file + "\n"))); });
     EXPECT_EQ(out.code, 0) << out.err;
 }
 
@@ -250,7 +249,8 @@ TEST_F(StatsCommandsTest, StatusFailsWhenHealthDoesNotAnswer200) {
 TEST_F(StatsCommandsTest, StatusFailsWhenNothingListens) {
     seg_->header().configured_workers.store(1);
     ready_worker(0);
-    const auto out = capture([&] { return run_status(status_options(config(1))); });  // port 1: refused
+    const auto out =
+        capture([&] { return run_status(status_options(config(1))); });  // port 1: refused
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.out.find("Connection refused"), std::string::npos) << out.out;
 }
@@ -278,12 +278,14 @@ TEST_F(StatsCommandsTest, StatusSaysUnknownWhenTheSegmentExistsButCannotBeRead) 
         o.shm = name_.get();
         const auto out = capture([&] { return run_status(o); });
         const std::string text = std::to_string(out.code) + "\n" + out.out + out.err;
-        _exit(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0 : 8);
+        _exit(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0
+                                                                                             : 8);
     }
     ::close(fds[1]);
     std::string text;
     char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        text.append(buf, static_cast<std::size_t>(n));
     ::close(fds[0]);
     int status = 0;
     ::waitpid(child, &status, 0);
@@ -344,8 +346,7 @@ TEST_F(StatsCommandsTest, AConfigWhoseAddressChangedStillFindsTheInstanceServing
     const std::string path = dir_.file("edited.yaml");
     testing::write_text(path, "server:\n  listen: 127.0.0.1:2\n");
     stats::Segment::remove("/cc-relay-2");
-    stats::copy_fixed(seg_->header().config_path,
-                      std::filesystem::weakly_canonical(path).string());
+    stats::copy_fixed(seg_->header().config_path, std::filesystem::weakly_canonical(path).string());
     const auto out = capture([&] { return run_stats(stats_options(path, true)); });
     ASSERT_EQ(out.code, 0) << out.err;
     EXPECT_NE(out.out.find("{\"generation\": 4242,"), std::string::npos) << out.out;

@@ -85,8 +85,9 @@ TEST(InstanceRef, AFileThatCannotBeReadPointsAtTheOptionsThatNeedNone) {
         read_instance_ref_file("/nonexistent/config.yaml", &testing::fake_env);
         FAIL() << "no exception";
     } catch (const ConfigError& e) {
-        EXPECT_NE(std::string(e.what()).find("/nonexistent/config.yaml: config file does not exist"),
-                  std::string::npos)
+        EXPECT_NE(
+            std::string(e.what()).find("/nonexistent/config.yaml: config file does not exist"),
+            std::string::npos)
             << e.what();
     }
 }

@@ -63,7 +63,8 @@ std::string as_nobody(const std::function<std::string()>& f) {
     ::close(fds[1]);
     std::string out;
     char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
     ::close(fds[0]);
     ::waitpid(pid, nullptr, 0);
     return out;
@@ -198,18 +199,21 @@ TEST(Segment, CreateNamesTheFileAndTheCommandWhenAStaleSegmentCannotBeReplaced) 
     }
     ASSERT_EQ(::chmod(("/dev/shm" + name.get()).c_str(), 0644), 0);  // readable by nobody
     const std::string path = "/dev/shm" + name.get();
-    const std::string readable = as_nobody([&] { return error_of([&] { Segment::create(name.get()); }); });
+    const std::string readable =
+        as_nobody([&] { return error_of([&] { Segment::create(name.get()); }); });
     EXPECT_EQ(readable, "shared memory " + name.get() + " already exists (" + path +
                             ": owner root, group root, mode 0644; its master, pid " +
                             std::to_string(dead) +
                             ", is not running) and user nobody may not replace it (Permission "
                             "denied). It is most likely left by a crashed cc-relay of root: if "
                             "no cc-relay of root is running with it, remove it with `sudo rm " +
-                            path + "` and start again; or give this instance another "
+                            path +
+                            "` and start again; or give this instance another "
                             "server.shm_name");
 
     ASSERT_EQ(::chmod(path.c_str(), 0600), 0);  // not even readable: whether it runs is unknown
-    const std::string unreadable = as_nobody([&] { return error_of([&] { Segment::create(name.get()); }); });
+    const std::string unreadable =
+        as_nobody([&] { return error_of([&] { Segment::create(name.get()); }); });
     EXPECT_NE(unreadable.find("mode 0600; this user cannot read it to check whether its master "
                               "still runs) and user nobody may not replace it"),
               std::string::npos)
@@ -255,7 +259,8 @@ TEST(Segment, CreateWithAnUnknownStatsGroupSaysHowToCreateIt) {
 TEST(Segment, CreateWithAGroupTheMasterIsNotInFailsNamingTheFix) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
     ScopedName name;
-    const std::string msg = as_nobody([&] { return error_of([&] { Segment::create(name.get(), "daemon"); }); });
+    const std::string msg =
+        as_nobody([&] { return error_of([&] { Segment::create(name.get(), "daemon"); }); });
     EXPECT_EQ(msg, "server.stats_group: cannot give shared memory " + name.get() +
                        " to group daemon: fchown: Operation not permitted (the service user "
                        "nobody must be a member of daemon: `usermod -aG daemon nobody`)");
