@@ -101,12 +101,14 @@ Instance by_config(const std::string& config_path) {
         return in;
     } catch (const SegmentError& e) {
         if (e.kind() != SegmentError::Kind::not_found) throw;
-        throw SegmentError(
-            SegmentError::Kind::not_found,
-            std::string(e.what()) + ", and no running master records " +
-                (from_file ? ref.source : std::string("the built-in config")) +
-                " as its config (is the service running? does --config name its config? or name "
-                "the instance with --listen HOST:PORT or --shm NAME)");
+        const std::string why =
+            from_file ? ", and no running master records " + ref.source +
+                            " as its config (is the service running? does --config name its "
+                            "config? or name the instance with --listen HOST:PORT or --shm NAME)"
+                      : " (no config file found, so the default address " + ref.listen +
+                            " was assumed; is the service running? name the instance with "
+                            "--config FILE, --listen HOST:PORT or --shm NAME)";
+        throw SegmentError(SegmentError::Kind::not_found, e.what() + why);
     }
 }
 

@@ -409,6 +409,13 @@ void Master::reload() {
             if (std::find(old_fds.begin(), old_fds.end(), fd) == old_fds.end()) ::close(fd);
         fds_ = old_fds;
         retiring_.clear();
+        if (next->server.stats_group != old_cfg->server.stats_group) {
+            try {
+                seg_->set_group(old_cfg->server.stats_group);
+            } catch (const std::exception& e) {
+                spdlog::error("stats segment group not restored: {}", e.what());
+            }
+        }
         cfg_ = old_cfg;
         bound_ = old_bound;
         generation_ = old_generation;

@@ -139,6 +139,27 @@ describe('server.stats_group', { timeout: 60_000, skip: !isRoot && 'needs root' 
         }
     });
 
+    it('follows a reload; a reload naming an unknown group is refused and changes nothing', async () => {
+        const env = { [SECRET_VAR]: 'sk-relay' };
+        const relay = await startRelay(serviceConfig(backend), { env });
+        const file = `/dev/shm/cc-relay-${relay.port}`;
+        try {
+            assert.equal(statSync(file).gid, 0, 'the master\'s own group');
+            await rewriteConfig(relay, serviceConfig(backend, { stats_group: 'nogroup' }));
+            const ok = await runCli(['reload', '--config', relay.configFile]);
+            assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+            assert.equal(statSync(file).gid, 65534);
+            await rewriteConfig(relay, serviceConfig(backend, { stats_group: 'ccr-no-such-group' }));
+            const bad = await runCli(['reload', '--config', relay.configFile]);
+            assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+            assert.match(bad.stderr, /reload failed: server\.stats_group: no group named "ccr-no-such-group"/);
+            assert.equal(statSync(file).gid, 65534);
+            assert.equal(statSync(file).mode & 0o777, 0o640);
+        } finally {
+            await relay.stop();
+        }
+    });
+
     it('an unknown group stops the start with what to do', async () => {
         const dir = await publicDir();
         try {
