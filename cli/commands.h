@@ -33,20 +33,39 @@ struct ClaudeSettingsOptions {
 int run_config_cc_init(const ClaudeSettingsOptions& opts);
 int run_config_cc_remove(const ClaudeSettingsOptions& opts);
 
+// `stats`, `status` and `reload` name the instance by --config (only its server.listen,
+// shm_name and pid_file are read; nothing else is expanded), --listen HOST:PORT or --shm NAME
+// (no config at all); see cli/instance.h.
+
 struct StatsOptions {
     std::string config_path;    // empty: discovery
     bool json = false;          // --json: one object (per refresh with --watch)
     double watch_seconds = 0;   // --watch [SECONDS]: redraw every SECONDS until SIGINT; 0: once
     bool workers = false;       // --workers: per-worker rows
+    std::string listen;         // --listen HOST:PORT
+    std::string shm;            // --shm NAME
 };
 /// Reads the instance's shared-memory segment only; never talks to the master.
 int run_stats(const StatsOptions& opts);
-/// Master, workers, last reload and a /health probe; 0 only when all is well.
-int run_status(const std::string& config_path);
+
+struct StatusOptions {
+    std::string config_path;  // empty: discovery
+    std::string listen;       // --listen HOST:PORT
+    std::string shm;          // --shm NAME
+};
+/// Exit codes of `status` (as LSB init scripts: 3 not running, 4 unknown).
+inline constexpr int kStatusUnhealthy = 1;
+inline constexpr int kStatusNotRunning = 3;
+inline constexpr int kStatusUnknown = 4;
+/// Master, workers, last reload and a /health probe; 0 only when all is well, kStatusNotRunning
+/// when there is no segment, kStatusUnknown when it exists and cannot be read.
+int run_status(const StatusOptions& opts);
 
 struct ReloadOptions {
     std::string config_path;
     int timeout_s = 60;  // how long to wait for the master's outcome
+    std::string listen;  // --listen HOST:PORT
+    std::string shm;     // --shm NAME
 };
 /// SIGHUP to the master, then waits for the outcome it records in the segment.
 int run_reload(const ReloadOptions& opts);

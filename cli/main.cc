@@ -46,6 +46,24 @@ struct Cli {
                         "~/.config/cc-relay/config.yaml, /etc/cc-relay/config.yaml)");
     }
 
+    /// `--listen` and `--shm`: name the instance without a config file (stats, status, reload).
+    void add_instance_options(CLI::App* cmd, std::string& listen, std::string& shm) {
+        CLI::Option* l = cmd->add_option(
+            "--listen", listen,
+            "The instance's address HOST:PORT (its segment /cc-relay-PORT); reads no config");
+        CLI::Option* s = cmd->add_option(
+            "--shm", shm,
+            "The instance's shared-memory segment name (server.shm_name); reads no config");
+        l->excludes(s);
+    }
+
+    /// --config (global or on the subcommand) together with --listen or --shm.
+    bool conflicting_names(const std::string& listen, const std::string& shm) const {
+        if (config_path.empty() || (listen.empty() && shm.empty())) return false;
+        std::cerr << "--config, --listen and --shm each name the instance: give one\n";
+        return true;
+    }
+
     /// A group such as `config`: at most one subcommand; none prints the group's help.
     CLI::App* add_group(CLI::App* parent, const std::string& name, const std::string& help) {
         CLI::App* group = parent->add_subcommand(name, help);
@@ -136,7 +154,9 @@ void add_stats(Cli& c) {
             ->expected(0, 1)
             ->type_name("[SECONDS]");
     cmd->add_flag("--workers", opts->workers, "Add a row per worker");
+    c.add_instance_options(cmd, opts->listen, opts->shm);
     c.on_run(cmd, [&c, opts, watch, watch_opt] {
+        if (c.conflicting_names(opts->listen, opts->shm)) return kUsageError;
         opts->config_path = c.config_path;
         if (watch_opt->count() > 0) {
             // Given without a value, CLI11 leaves the string empty (or "true", as for a flag).
@@ -161,10 +181,18 @@ void add_stats(Cli& c) {
 }
 
 void add_status(Cli& c) {
+    auto opts = std::make_shared<cli::StatusOptions>();
     CLI::App* cmd = c.app.add_subcommand(
-        "status", "Check the running instance: master, workers, last reload, /health");
+        "status",
+        "Check the running instance: master, workers, last reload, /health (exit 0 healthy, "
+        "1 unhealthy, 3 not running, 4 unknown: its segment cannot be read)");
     c.add_config_option(cmd);
-    c.on_run(cmd, [&c] { return cli::run_status(c.config_path); });
+    c.add_instance_options(cmd, opts->listen, opts->shm);
+    c.on_run(cmd, [&c, opts] {
+        if (c.conflicting_names(opts->listen, opts->shm)) return kUsageError;
+        opts->config_path = c.config_path;
+        return cli::run_status(*opts);
+    });
 }
 
 void add_reload(Cli& c) {
@@ -172,7 +200,9 @@ void add_reload(Cli& c) {
     CLI::App* cmd = c.app.add_subcommand(
         "reload", "Make the running master re-read its config, and report the outcome");
     c.add_config_option(cmd);
+    c.add_instance_options(cmd, opts->listen, opts->shm);
     c.on_run(cmd, [&c, opts] {
+        if (c.conflicting_names(opts->listen, opts->shm)) return kUsageError;
         opts->config_path = c.config_path;
         return cli::run_reload(*opts);
     });

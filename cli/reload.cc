@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/instance.h"
+#include "shared/config/config.h"
 #include "shared/stats/segment.h"
 
 namespace ccr::cli {
@@ -27,22 +28,25 @@ int fail(const std::string& message) {
 }  // namespace
 
 int run_reload(const ReloadOptions& opts) {
-    const shared::Config cfg = shared::load_config(opts.config_path);
-    std::unique_ptr<stats::Segment> seg;
+    Instance instance;
     try {
-        seg = open_segment(cfg);
+        instance = find_instance({opts.config_path, opts.listen, opts.shm});
+    } catch (const shared::ConfigError&) {
+        throw;  // main prints each diagnostic
     } catch (const std::exception& e) {
         // Without the segment there is no outcome to wait for: do not signal blindly.
         return fail(e.what());
     }
-    std::int32_t pid = 0;
-    std::string from;
-    if (auto p = read_pid_file(cfg)) {
-        pid = *p;
-        from = cfg.server.pid_file;
-    } else {
-        pid = seg->header().master_pid.load(std::memory_order_relaxed);
-        from = "shared memory " + seg->name();
+    const stats::Segment* seg = instance.segment.get();
+    // The segment's master is the one that records the outcome; the pid file is the fallback
+    // for a segment whose master pid is not (yet) recorded.
+    std::int32_t pid = seg->header().master_pid.load(std::memory_order_relaxed);
+    std::string from = "shared memory " + seg->name();
+    if (!stats::process_alive(pid)) {
+        if (auto p = read_pid_file(instance.pid_file)) {
+            pid = *p;
+            from = instance.pid_file;
+        }
     }
     if (!stats::process_alive(pid)) {
         return fail("no running cc-relay master: pid " + std::to_string(pid) + " (from " + from +

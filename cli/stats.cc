@@ -64,8 +64,8 @@ int watch(const stats::Segment& seg, const StatsOptions& opts) {
 }  // namespace
 
 int run_stats(const StatsOptions& opts) {
-    const shared::Config cfg = shared::load_config(opts.config_path);
-    const auto seg = open_segment(cfg);
+    const Instance instance = find_instance({opts.config_path, opts.listen, opts.shm});
+    const stats::Segment* seg = instance.segment.get();
     if (opts.watch_seconds > 0) return watch(*seg, opts);
     const stats::Snapshot now = stats::take_snapshot(*seg);
     if (opts.json) {

@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/instance.h"
+#include "shared/config/config.h"
 #include "shared/stats/snapshot.h"
 
 namespace ccr::cli {
@@ -133,20 +134,33 @@ std::string reload_text(const stats::Segment::ReloadResult& r) {
     return "none";
 }
 
-int status(const std::string& config_path) {
-    const shared::Config cfg = shared::load_config(config_path);
-    std::unique_ptr<stats::Segment> seg;
+int status(const StatusOptions& opts) {
+    Instance instance;
     try {
-        seg = open_segment(cfg);
-    } catch (const std::exception& e) {
-        std::cout << "status: not running\n";
+        instance = find_instance({opts.config_path, opts.listen, opts.shm});
+    } catch (const stats::SegmentError& e) {
+        using Kind = stats::SegmentError::Kind;
+        if (e.kind() == Kind::not_found) {
+            std::cout << "status: not running\n";
+            std::cerr << "cc-relay: " << e.what() << "\n";
+            return kStatusNotRunning;
+        }
+        // It exists: whether it runs is unknown to this user, which "not running" would hide.
+        std::cout << "status: unknown: "
+                  << (e.kind() == Kind::permission ? "the instance's shared memory exists but this "
+                                                     "user may not read it"
+                                                   : "the instance's shared memory cannot be read")
+                  << "\n";
         std::cerr << "cc-relay: " << e.what() << "\n";
-        return 1;
+        return kStatusUnknown;
     }
+    const stats::Segment* seg = instance.segment.get();
     const stats::Snapshot s = stats::take_snapshot(*seg);
     std::vector<std::string> problems;
 
-    std::cout << "instance:    " << s.segment << " (config " << cfg.source << ")\n";
+    std::cout << "instance:    " << s.segment;
+    if (!instance.config.empty()) std::cout << " (config " << instance.config << ")";
+    std::cout << "\n";
     std::cout << "master:      pid " << s.master_pid
               << (s.master_alive ? " (running)" : " (not running)") << "\n";
     if (!s.master_alive)
@@ -169,8 +183,7 @@ int status(const std::string& config_path) {
     std::cout << "last reload: " << reload_text(s.reload) << "\n";
 
     // The master records the address it actually bound (an ephemeral port included).
-    const std::string bound(stats::fixed_view(seg->header().listen));
-    const std::string& listen_text = bound.empty() ? cfg.server.listen : bound;
+    const std::string& listen_text = instance.listen;
     const auto listen = shared::parse_listen(listen_text);
     if (!listen) {
         problems.push_back("listen address " + listen_text + " is not host:port");
@@ -203,6 +216,6 @@ int status(const std::string& config_path) {
 
 }  // namespace
 
-int run_status(const std::string& config_path) { return status(config_path); }
+int run_status(const StatusOptions& opts) { return status(opts); }
 
 }  // namespace ccr::cli

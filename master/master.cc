@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -48,6 +49,14 @@ struct Respawn {
     std::uint64_t generation;
     clock::time_point due;
 };
+
+std::string recorded_config_path(const std::string& path) {
+    if (path.empty()) return "";
+    std::error_code ec;
+    const auto canonical =
+        std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+    return ec ? path : canonical.string();
+}
 
 int cpu_count() {
     unsigned n = std::thread::hardware_concurrency();
@@ -341,6 +350,16 @@ void Master::reload() {
         sd_notify("READY=1");
         return;
     }
+    if (next->server.stats_group != cfg_->server.stats_group) {
+        try {
+            seg_->set_group(next->server.stats_group);
+        } catch (const std::exception& e) {
+            seg_->set_reload_result(false, generation_, e.what());
+            spdlog::error("reload rejected: {}", e.what());
+            sd_notify("READY=1");
+            return;
+        }
+    }
     // Sockets: keep every socket that still serves the same address (closing a reuseport socket
     // drops the connections queued on it); bind new ones only for a new address or more workers.
     std::vector<int> old_fds = fds_;
@@ -395,6 +414,13 @@ void Master::reload() {
             if (std::find(old_fds.begin(), old_fds.end(), fd) == old_fds.end()) ::close(fd);
         fds_ = old_fds;
         retiring_.clear();
+        if (next->server.stats_group != old_cfg->server.stats_group) {
+            try {
+                seg_->set_group(old_cfg->server.stats_group);
+            } catch (const std::exception& e) {
+                spdlog::error("stats segment group not restored: {}", e.what());
+            }
+        }
         cfg_ = old_cfg;
         bound_ = old_bound;
         generation_ = old_generation;
@@ -500,7 +526,7 @@ int Master::run() {
     shm_name_ = cfg_->server.shm_name.empty() ? "/cc-relay-" + std::to_string(bound_.port)
                                               : cfg_->server.shm_name;
     try {
-        seg_ = stats::Segment::create(shm_name_);
+        seg_ = stats::Segment::create(shm_name_, cfg_->server.stats_group);
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         for (int fd : fds_) ::close(fd);
@@ -509,7 +535,10 @@ int Master::run() {
     auto& h = seg_->header();
     h.master_pid.store(::getpid());
     h.configured_workers.store(count_);
-    std::snprintf(h.config_path, sizeof h.config_path, "%s", config_path_.c_str());
+    // Absolute and with symlinks resolved: `cc-relay reload/stats/status --config FILE` look
+    // through the segments for the one serving FILE, which still finds this instance after
+    // server.listen or server.shm_name is edited in it.
+    stats::copy_fixed(h.config_path, recorded_config_path(config_path_));
     record_listen();
     register_providers(*cfg_);
     if (!cfg_->server.pid_file.empty()) {

@@ -75,6 +75,7 @@ struct ServerConfig {
     std::int64_t max_open_files = 0;           // 0: the hard limit
     std::string shm_name;                      // empty: derived from the port, "/cc-relay-8787"
     std::string pid_file;
+    std::string stats_group;  // group given read access to the stats segment (empty: the primary)
 
     /// The effective client API key (auth.api_key, else legacy api_key).
     const std::string& effective_api_key() const {
@@ -209,5 +210,25 @@ std::optional<ListenAddress> parse_listen(const std::string& listen);
 
 /// The shared-memory segment name of an instance.
 std::string shm_name_for(const Config& cfg);
+/// The segment name for a `server.shm_name` (used when set) and a `server.listen` address.
+std::string shm_name_for(const std::string& shm_name, const std::string& listen);
+
+/// What `stats`, `status` and `reload` need to find a running instance, and nothing more.
+struct InstanceRef {
+    std::string source;    // the config file, or "<built-in>"
+    std::string listen;    // server.listen (default 127.0.0.1:8787)
+    std::string shm_name;  // server.shm_name (empty: derived from the port)
+    std::string pid_file;  // server.pid_file
+};
+/// Reads only server.listen, server.shm_name and server.pid_file: `${VAR}` is expanded in those
+/// three alone, so an operator's shell without the service's secrets can name the instance.
+/// Throws ConfigError (file:line:col) when the file cannot be read or parsed, or when one of
+/// these values has the wrong type or an unset variable.
+InstanceRef read_instance_ref_text(const std::string& text,
+                                   const std::string& source,
+                                   EnvLookup env = &process_env);
+InstanceRef read_instance_ref_file(const std::string& path, EnvLookup env = &process_env);
+/// Discovery as load_config(); the built-in default when no file is found.
+InstanceRef read_instance_ref(const std::string& explicit_path);
 
 }  // namespace ccr::shared

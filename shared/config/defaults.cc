@@ -127,10 +127,14 @@ std::optional<ListenAddress> parse_listen(const std::string& listen) {
     return ListenAddress{host, static_cast<std::uint16_t>(value)};
 }
 
-std::string shm_name_for(const Config& cfg) {
-    if (!cfg.server.shm_name.empty()) return cfg.server.shm_name;
-    const auto address = parse_listen(cfg.server.listen);
+std::string shm_name_for(const std::string& shm_name, const std::string& listen) {
+    if (!shm_name.empty()) return shm_name;
+    const auto address = parse_listen(listen);
     return "/cc-relay-" + std::to_string(address ? address->port : 0);
+}
+
+std::string shm_name_for(const Config& cfg) {
+    return shm_name_for(cfg.server.shm_name, cfg.server.listen);
 }
 
 std::optional<std::string> discover_config_path(const std::string& explicit_path) {

@@ -342,6 +342,7 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.number("max_open_files", s.max_open_files),
         r.text("shm_name", s.shm_name),
         r.text("pid_file", s.pid_file),
+        r.text("stats_group", s.stats_group),
         r.section("auth", [&r, &s](const YAML::Node& v,
                                    const std::string& p) { r.map(v, p, auth_fields(r, s.auth)); }),
     };

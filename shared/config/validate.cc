@@ -121,6 +121,10 @@ class Validator {
             error("server.shm_name", "server.shm_name must be \"/name\" with no other \"/\" (got " +
                                          in_quotes(s.shm_name) + ")");
         }
+        if (s.stats_group.find_first_of(": \t/") != std::string::npos) {
+            error("server.stats_group",
+                  "server.stats_group must be a group name (got " + in_quotes(s.stats_group) + ")");
+        }
         if (!s.auth.bearer_secret.empty() && !s.bearer_enabled()) {
             warning("server.auth.bearer_secret",
                     "server.auth.bearer_secret has no effect unless allow_bearer or "

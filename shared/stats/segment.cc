@@ -4,10 +4,13 @@
 #include "shared/stats/segment.h"
 
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/mapped_region.hpp>
@@ -17,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -42,24 +46,41 @@ constexpr unsigned kMode = 0640;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-/// Where Linux keeps POSIX shared memory, for the ownership shown in a permission error.
-std::string shm_path(const std::string& name) { return "/dev/shm" + name; }
-
-std::string group_hint(const std::string& name) {
-    struct stat st {};
-    if (::stat(shm_path(name).c_str(), &st) != 0) return "";
-    std::string group = std::to_string(st.st_gid);
-    if (const struct group* g = ::getgrgid(st.st_gid); g != nullptr) group = g->gr_name;
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return " (mode " + std::string(mode) + ", group " + group + "): the user running this " +
-           "command needs to be in group " + group + " to read it";
+std::string user_name(uid_t uid) {
+    if (const struct passwd* pw = ::getpwuid(uid); pw != nullptr) return pw->pw_name;
+    return "uid " + std::to_string(uid);
 }
 
-/// Reads just the header of an existing segment, for the stale check. nullopt: nothing usable
-/// (too small, or not readable: the caller's remove/create then reports the real problem).
+std::string group_name(gid_t gid) {
+    if (const struct group* g = ::getgrgid(gid); g != nullptr) return g->gr_name;
+    return "gid " + std::to_string(gid);
+}
+
+std::string mode_text(mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
+}
+
+/// What an operator who may not read the segment can do about it.
+std::string permission_hint(const std::string& name) {
+    struct stat st {};
+    if (::stat(shm_path(name).c_str(), &st) != 0) return "";
+    const std::string group = group_name(st.st_gid);
+    std::string out = " (" + shm_path(name) + ": owner " + user_name(st.st_uid) + ", group " +
+                      group + ", mode " + mode_text(st.st_mode) + "): ";
+    if ((st.st_mode & S_IRGRP) == 0) {
+        return out + "only its owner may read it; run this command as " + user_name(st.st_uid) +
+               " or root";
+    }
+    return out + "the stats are readable by group " + group + ": join it (sudo usermod -aG " +
+           group + " $USER, then log in again) or run this command as root";
+}
+
+/// Reads just the header of an existing segment, for the stale check. nullopt: no such segment.
 struct ExistingOwner {
-    bool ours = false;  // magic and version match
+    bool readable = false;  // this user could map the header
+    bool ours = false;      // magic and version match
     std::int32_t master_pid = 0;
 };
 
@@ -68,11 +89,12 @@ std::optional<ExistingOwner> inspect_existing(const std::string& name) {
         bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_only);
         bip::offset_t size = 0;
         if (!shm.get_size(size) || size < static_cast<bip::offset_t>(sizeof(Header))) {
-            return ExistingOwner{};
+            return ExistingOwner{true, false, 0};
         }
         bip::mapped_region region(shm, bip::read_only, 0, sizeof(Header));
         const auto* h = static_cast<const Header*>(region.get_address());
         ExistingOwner o;
+        o.readable = true;
         o.ours = h->magic == kMagic && h->version == kVersion;
         o.master_pid = h->master_pid.load(std::memory_order_relaxed);
         return o;
@@ -82,7 +104,68 @@ std::optional<ExistingOwner> inspect_existing(const std::string& name) {
     }
 }
 
+/// A segment left by another instance that this user may not unlink (/dev/shm is sticky: only
+/// its owner or root may): name the file and the command that removes it, rather than let a
+/// service restart loop on "File exists".
+[[noreturn]] void throw_cannot_replace(const std::string& name,
+                                       const ExistingOwner& existing,
+                                       int err) {
+    const std::string path = shm_path(name);
+    struct stat st {};
+    std::string owner = "another user";
+    std::string about;
+    if (::stat(path.c_str(), &st) == 0) {
+        owner = user_name(st.st_uid);
+        about = "owner " + owner + ", group " + group_name(st.st_gid) + ", mode " +
+                mode_text(st.st_mode) + "; ";
+    }
+    if (existing.readable && existing.ours) {
+        about += "its master, pid " + std::to_string(existing.master_pid) + ", is not running";
+    } else if (existing.readable) {
+        about += "not a segment of this cc-relay version";
+    } else {
+        about += "this user cannot read it to check whether its master still runs";
+    }
+    throw std::runtime_error(
+        "shared memory " + name + " already exists (" + path + ": " + about + ") and user " +
+        user_name(::geteuid()) + " may not replace it (" + errno_text(err) +
+        "). It is most likely left by a crashed cc-relay of " + owner + ": if no cc-relay of " +
+        owner + " is running with it, remove it with `sudo rm " + path +
+        "` and start again; or give this instance another server.shm_name");
+}
+
+/// The gid of server.stats_group, with an error that says how to create it.
+gid_t stats_gid(const std::string& group) {
+    errno = 0;
+    const struct group* g = ::getgrnam(group.c_str());
+    if (g == nullptr) {
+        throw std::runtime_error("server.stats_group: no group named \"" + group +
+                                 "\" on this host (create it: `groupadd " + group +
+                                 "`, or systemd-sysusers with the shipped cc-relay.conf)");
+    }
+    return g->gr_gid;
+}
+
+/// Gives the segment to `gid` (server.stats_group, else this process's group) with mode 0640:
+/// the group may read the stats, nobody else may.
+void give_to_group(int fd, const std::string& name, const std::string& group, gid_t gid) {
+    if (::fchown(fd, static_cast<uid_t>(-1), gid) != 0) {
+        const int err = errno;
+        const std::string user = user_name(::geteuid());
+        throw std::runtime_error("server.stats_group: cannot give shared memory " + name +
+                                 " to group " + group + ": fchown: " + errno_text(err) +
+                                 " (the service user " + user + " must be a member of " + group +
+                                 ": `usermod -aG " + group + " " + user + "`)");
+    }
+    // shm_open applies the umask; the stats group's read bit must survive it.
+    if (::fchmod(fd, kMode) != 0) {
+        throw std::runtime_error("fchmod(" + name + ", 0640): " + errno_text(errno));
+    }
+}
+
 }  // namespace
+
+std::string shm_path(const std::string& name) { return "/dev/shm" + name; }
 
 bool process_alive(std::int32_t pid) {
     if (pid <= 0) return false;
@@ -95,15 +178,25 @@ Segment::Segment(std::string name, std::unique_ptr<Impl> impl, Layout* layout)
 
 Segment::~Segment() = default;
 
-std::unique_ptr<Segment> Segment::create(const std::string& name) {
+void Segment::set_group(const std::string& group) {
+    give_to_group(impl_->shm.get_mapping_handle().handle, name_, group,
+                  group.empty() ? ::getegid() : stats_gid(group));
+}
+
+std::unique_ptr<Segment> Segment::create(const std::string& name, const std::string& group) {
+    const gid_t gid = group.empty() ? ::getegid() : stats_gid(group);
     if (auto existing = inspect_existing(name)) {
         const std::int32_t pid = existing->master_pid;
         if (existing->ours && pid != ::getpid() && process_alive(pid)) {
             throw std::runtime_error("another cc-relay master (pid " + std::to_string(pid) +
-                                     ") owns " + name);
+                                     ") owns shared memory " + name + " (" + shm_path(name) +
+                                     "): stop it, or give this instance another port or "
+                                     "server.shm_name");
         }
         // Stale: left by a master that was killed, or by an incompatible build.
-        bip::shared_memory_object::remove(name.c_str());
+        if (::shm_unlink(name.c_str()) != 0 && errno != ENOENT) {
+            throw_cannot_replace(name, *existing, errno);
+        }
     }
 
     auto impl = std::make_unique<Impl>();
@@ -112,20 +205,24 @@ std::unique_ptr<Segment> Segment::create(const std::string& name) {
         impl->shm =
             bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, perm);
     } catch (const bip::interprocess_exception& e) {
-        throw std::runtime_error("cannot create shared memory " + name + ": " + e.what());
+        // Another process created it since the check above.
+        throw std::runtime_error("cannot create shared memory " + name + " (" + shm_path(name) +
+                                 "): " + e.what() +
+                                 "; is another cc-relay starting with the same port or "
+                                 "server.shm_name?");
     }
-    // shm_open applies the umask; the operator group's read bit must survive it.
-    if (::fchmod(impl->shm.get_mapping_handle().handle, kMode) != 0) {
-        const int err = errno;
+    const int fd = impl->shm.get_mapping_handle().handle;
+    try {
+        give_to_group(fd, name, group, gid);
+    } catch (const std::exception&) {
         bip::shared_memory_object::remove(name.c_str());
-        throw std::runtime_error("fchmod(" + name + ", 0640): " + errno_text(err));
+        throw;
     }
     // ftruncate, not shm.truncate(): Boost's posix_fallocate()s the whole 18 MB up front, while
     // the pages of unused worker slots and provider rows should never be allocated. Fresh pages
     // read as zero, the initial value of every field. (The price: a worker that touches a new page
     // when /dev/shm is full gets SIGBUS and is respawned, which a full tmpfs deserves.)
-    if (::ftruncate(impl->shm.get_mapping_handle().handle, static_cast<off_t>(sizeof(Layout))) !=
-        0) {
+    if (::ftruncate(fd, static_cast<off_t>(sizeof(Layout))) != 0) {
         const int err = errno;
         bip::shared_memory_object::remove(name.c_str());
         throw std::runtime_error("ftruncate(" + name + ", " + std::to_string(sizeof(Layout)) +
@@ -157,52 +254,76 @@ std::unique_ptr<Segment> Segment::open(const std::string& name, bool writable) {
     try {
         impl->shm = bip::shared_memory_object(bip::open_only, name.c_str(), mode);
     } catch (const bip::interprocess_exception& e) {
+        using Kind = SegmentError::Kind;
         if (e.get_error_code() == bip::not_found_error) {
-            throw std::runtime_error("no running cc-relay instance: shared memory " + name +
-                                     " not found (is the service running? does --config point "
-                                     "at its config?)");
+            throw SegmentError(Kind::not_found, "no running cc-relay instance: shared memory " +
+                                                    name + " not found");
         }
         if (e.get_error_code() == bip::security_error || e.get_native_error() == EACCES) {
-            throw std::runtime_error("permission denied opening shared memory " + name +
-                                     group_hint(name));
+            throw SegmentError(Kind::permission, "permission denied opening shared memory " + name +
+                                                     permission_hint(name));
         }
-        throw std::runtime_error("cannot open shared memory " + name + ": " + e.what());
+        throw SegmentError(Kind::other, "cannot open shared memory " + name + ": " + e.what());
     }
     bip::offset_t size = 0;
     if (!impl->shm.get_size(size) || size < static_cast<bip::offset_t>(sizeof(Header))) {
-        throw std::runtime_error("shared memory " + name + " is too small (" +
-                                 std::to_string(size) +
-                                 " bytes) to be a cc-relay segment: is the master still starting?");
+        throw SegmentError(SegmentError::Kind::incompatible,
+                           "shared memory " + name + " is too small (" + std::to_string(size) +
+                               " bytes) to be a cc-relay segment: is the master still starting?");
     }
     try {
         impl->region = bip::mapped_region(impl->shm, mode);
     } catch (const bip::interprocess_exception& e) {
-        throw std::runtime_error("cannot map shared memory " + name + ": " + e.what());
+        throw SegmentError(SegmentError::Kind::other,
+                           "cannot map shared memory " + name + ": " + e.what());
     }
     auto* layout = std::launder(static_cast<Layout*>(impl->region.get_address()));
     const Header& h = layout->header;
     if (h.magic != kMagic) {
-        throw std::runtime_error("shared memory " + name +
-                                 " is not a cc-relay stats segment (bad magic): another program "
-                                 "uses this name, or the master is still starting");
+        throw SegmentError(SegmentError::Kind::incompatible,
+                           "shared memory " + name +
+                               " is not a cc-relay stats segment (bad magic): another program "
+                               "uses this name, or the master is still starting");
     }
     std::atomic_thread_fence(std::memory_order_acquire);
     if (h.version != kVersion) {
-        throw std::runtime_error("segment " + name + " has layout version " +
-                                 std::to_string(h.version) + ", this cc-relay reads version " +
-                                 std::to_string(kVersion) +
-                                 ": restart the service or use the matching cc-relay binary");
+        throw SegmentError(SegmentError::Kind::incompatible,
+                           "segment " + name + " has layout version " + std::to_string(h.version) +
+                               ", this cc-relay reads version " + std::to_string(kVersion) +
+                               ": restart the service or use the matching cc-relay binary");
     }
     if (h.size != sizeof(Layout) || static_cast<std::uint64_t>(size) < sizeof(Layout)) {
-        throw std::runtime_error("segment " + name + " has size " + std::to_string(size) +
-                                 " (header says " + std::to_string(h.size) +
-                                 "), this cc-relay expects " + std::to_string(sizeof(Layout)) +
-                                 ": restart the service or use the matching cc-relay binary");
+        throw SegmentError(SegmentError::Kind::incompatible,
+                           "segment " + name + " has size " + std::to_string(size) +
+                               " (header says " + std::to_string(h.size) +
+                               "), this cc-relay expects " + std::to_string(sizeof(Layout)) +
+                               ": restart the service or use the matching cc-relay binary");
     }
     return std::unique_ptr<Segment>(new Segment(name, std::move(impl), layout));
 }
 
 void Segment::remove(const std::string& name) { bip::shared_memory_object::remove(name.c_str()); }
+
+std::vector<std::string> Segment::list() {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", ec)) {
+        std::error_code size_ec;
+        // The size first: it skips other programs' objects without opening them.
+        if (!entry.is_regular_file(size_ec) || entry.file_size(size_ec) != sizeof(Layout)) {
+            continue;
+        }
+        const std::string name = "/" + entry.path().filename().string();
+        try {
+            open(name, /*writable=*/false);
+            names.push_back(name);
+        } catch (const SegmentError&) {
+            // Not ours, another layout, or not readable by this user: not a candidate.
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
 
 int Segment::find_provider_row(std::string_view name) const {
     const Header& h = layout_->header;

@@ -8,8 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ccr::shared::stats {
 
@@ -79,19 +81,40 @@ struct Layout {
     ProviderCounters counters[kMaxWorkers][kMaxProviders];
 };
 
+/// Why a segment could not be opened, so `status` can tell "not running" from "cannot read".
+class SegmentError : public std::runtime_error {
+  public:
+    enum class Kind { not_found, permission, incompatible, other };
+    SegmentError(Kind kind, const std::string& message)
+        : std::runtime_error(message), kind_(kind) {}
+    Kind kind() const { return kind_; }
+
+  private:
+    Kind kind_;
+};
+
 /// A mapping of the segment (Boost.Interprocess shared_memory_object + mapped_region).
 class Segment {
   public:
     /// Master: creates (replacing a stale segment whose master is dead; refusing one whose
-    /// master is alive) with mode 0640 and initialises the header. Throws std::runtime_error.
-    static std::unique_ptr<Segment> create(const std::string& name);
+    /// master is alive) with mode 0640 and initialises the header. `group` (server.stats_group),
+    /// when not empty, owns the segment: its members may read the stats. Throws
+    /// std::runtime_error naming the file and what to do (a stale segment this user cannot
+    /// remove: the command that removes it).
+    static std::unique_ptr<Segment> create(const std::string& name, const std::string& group = "");
     /// Workers (read-write) and the CLI (read-only): maps an existing segment and checks magic,
-    /// version and size, throwing std::runtime_error with a message an operator can act on.
+    /// version and size, throwing SegmentError with a message an operator can act on.
     static std::unique_ptr<Segment> open(const std::string& name, bool writable);
     /// Removes the segment name (master exit).
     static void remove(const std::string& name);
+    /// Names ("/cc-relay-8787") of the cc-relay segments of this layout on the host that this
+    /// user can read; the others are skipped.
+    static std::vector<std::string> list();
 
     ~Segment();
+    /// Master: gives a created segment to `group` (empty: the master's own group), mode 0640,
+    /// when server.stats_group changes on reload. Throws std::runtime_error as create() does.
+    void set_group(const std::string& group);
     Layout& layout() { return *layout_; }
     const Layout& layout() const { return *layout_; }
     Header& header() { return layout_->header; }
@@ -138,6 +161,9 @@ std::string_view fixed_view(const char (&src)[N]) {
     while (n < N && src[n] != '\0') ++n;
     return {src, n};
 }
+
+/// Where Linux keeps a POSIX shared-memory object: "/dev/shm/cc-relay-8787".
+std::string shm_path(const std::string& name);
 
 /// Whether a process exists (kill(pid, 0) succeeds or fails with EPERM). false for pid <= 0.
 bool process_alive(std::int32_t pid);

@@ -2,6 +2,7 @@
 // process standing in for the master where one has to answer a signal.
 
 #include <arpa/inet.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -24,6 +26,27 @@ namespace {
 namespace stats = shared::stats;
 using testing::capture;
 using testing::TempDir;
+
+StatsOptions stats_options(const std::string& config, bool json = false, bool workers = false) {
+    StatsOptions o;
+    o.config_path = config;
+    o.json = json;
+    o.workers = workers;
+    return o;
+}
+
+ReloadOptions reload_options(const std::string& config) {
+    ReloadOptions o;
+    o.config_path = config;
+    o.timeout_s = 10;
+    return o;
+}
+
+StatusOptions status_options(const std::string& config) {
+    StatusOptions o;
+    o.config_path = config;
+    return o;
+}
 
 /// A loopback listener answering each connection with one fixed HTTP status.
 class TinyHttp {
@@ -129,7 +152,7 @@ TEST_F(StatsCommandsTest, StatsJsonReportsTheSegmentsCounters) {
     ready_worker(3);
     seg_->layout().counters[0][row].requests.store(40);
     seg_->layout().counters[3][row].requests.store(2);
-    const auto out = capture([&] { return run_stats({config(), true, 0, false}); });
+    const auto out = capture([&] { return run_stats(stats_options(config(), true, false)); });
     ASSERT_EQ(out.code, 0) << out.err;
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
@@ -142,7 +165,7 @@ TEST_F(StatsCommandsTest, StatsJsonReportsTheSegmentsCounters) {
 TEST_F(StatsCommandsTest, StatsTableHasATotalsRowAndWorkersOnRequest) {
     seg_->provider_row("anthropic");
     ready_worker(0);
-    const auto out = capture([&] { return run_stats({config(), false, 0, true}); });
+    const auto out = capture([&] { return run_stats(stats_options(config(), false, true)); });
     ASSERT_EQ(out.code, 0) << out.err;
     EXPECT_NE(out.out.find("TOTAL"), std::string::npos) << out.out;
     EXPECT_NE(out.out.find("SLOT"), std::string::npos) << out.out;
@@ -151,7 +174,7 @@ TEST_F(StatsCommandsTest, StatsTableHasATotalsRowAndWorkersOnRequest) {
 TEST_F(StatsCommandsTest, StatsWithoutARunningInstanceSaysSo) {
     stats::Segment::remove(name_.get());
     try {
-        run_stats({config(), false, 0, false});
+        run_stats(stats_options(config()));
         FAIL() << "no exception";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("no running cc-relay instance"), std::string::npos);
@@ -160,14 +183,14 @@ TEST_F(StatsCommandsTest, StatsWithoutARunningInstanceSaysSo) {
 
 TEST_F(StatsCommandsTest, ReloadPrintsTheGenerationTheMasterRecorded) {
     fork_fake_master(true, "");
-    const auto out = capture([&] { return run_reload({config(), 10}); });
+    const auto out = capture([&] { return run_reload(reload_options(config())); });
     EXPECT_EQ(out.code, 0) << out.err;
     EXPECT_EQ(out.out, "reloaded: generation 5\n");
 }
 
 TEST_F(StatsCommandsTest, ReloadPrintsTheValidationErrorAndFails) {
     fork_fake_master(false, "config.yaml:3:5: unknown provider type \"nope\"");
-    const auto out = capture([&] { return run_reload({config(), 10}); });
+    const auto out = capture([&] { return run_reload(reload_options(config())); });
     EXPECT_EQ(out.code, 1);
     EXPECT_EQ(out.err, "reload failed: config.yaml:3:5: unknown provider type \"nope\"\n");
 }
@@ -177,9 +200,8 @@ TEST_F(StatsCommandsTest, ReloadUsesThePidFileWhenThereIsOne) {
     seg_->header().master_pid.store(0);
     const std::string pid_file = dir_.file("cc-relay.pid");
     testing::write_text(pid_file, std::to_string(fake_master_) + "\n");
-    const auto out = capture([&] {
-        return run_reload({config(1, "  pid_file: " + pid_file + "\n"), 10});
-    });
+    const auto out = capture(
+        [&] { return run_reload(reload_options(config(1, "  pid_file: " + pid_file + "\n"))); });
     EXPECT_EQ(out.code, 0) << out.err;
 }
 
@@ -188,7 +210,7 @@ TEST_F(StatsCommandsTest, ReloadWithoutALiveMasterFailsClearly) {
     if (dead == 0) ::_exit(0);
     ::waitpid(dead, nullptr, 0);
     seg_->header().master_pid.store(dead);
-    const auto out = capture([&] { return run_reload({config(), 10}); });
+    const auto out = capture([&] { return run_reload(reload_options(config())); });
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.err.find("no running cc-relay master: pid " + std::to_string(dead)),
               std::string::npos)
@@ -200,7 +222,7 @@ TEST_F(StatsCommandsTest, StatusIsHealthyWhenMasterWorkersAndHealthAreAllWell) {
     seg_->header().configured_workers.store(2);
     ready_worker(0);
     ready_worker(1);
-    const auto out = capture([&] { return run_status(config(http.port())); });
+    const auto out = capture([&] { return run_status(status_options(config(http.port()))); });
     EXPECT_EQ(out.code, 0) << out.out << out.err;
     EXPECT_NE(out.out.find("workers:     2/2 ready"), std::string::npos) << out.out;
     EXPECT_NE(out.out.find("/health: 200"), std::string::npos) << out.out;
@@ -210,7 +232,7 @@ TEST_F(StatsCommandsTest, StatusFailsWhenAWorkerIsMissing) {
     TinyHttp http(200);
     seg_->header().configured_workers.store(2);
     ready_worker(0);
-    const auto out = capture([&] { return run_status(config(http.port())); });
+    const auto out = capture([&] { return run_status(status_options(config(http.port()))); });
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.out.find("unhealthy: 1 of 2 workers ready"), std::string::npos) << out.out;
 }
@@ -219,7 +241,7 @@ TEST_F(StatsCommandsTest, StatusFailsWhenHealthDoesNotAnswer200) {
     TinyHttp http(503);
     seg_->header().configured_workers.store(1);
     ready_worker(0);
-    const auto out = capture([&] { return run_status(config(http.port())); });
+    const auto out = capture([&] { return run_status(status_options(config(http.port()))); });
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.out.find("answered 503"), std::string::npos) << out.out;
 }
@@ -227,9 +249,126 @@ TEST_F(StatsCommandsTest, StatusFailsWhenHealthDoesNotAnswer200) {
 TEST_F(StatsCommandsTest, StatusFailsWhenNothingListens) {
     seg_->header().configured_workers.store(1);
     ready_worker(0);
-    const auto out = capture([&] { return run_status(config(1)); });  // port 1: refused
+    const auto out =
+        capture([&] { return run_status(status_options(config(1))); });  // port 1: refused
     EXPECT_EQ(out.code, 1);
     EXPECT_NE(out.out.find("Connection refused"), std::string::npos) << out.out;
+}
+
+TEST_F(StatsCommandsTest, StatusWithoutASegmentSaysNotRunningWithExit3) {
+    stats::Segment::remove(name_.get());
+    const auto out = capture([&] { return run_status(status_options(config())); });
+    EXPECT_EQ(out.code, kStatusNotRunning);
+    EXPECT_EQ(out.out, "status: not running\n");
+    EXPECT_NE(out.err.find("shared memory " + name_.get() + " not found"), std::string::npos)
+        << out.err;
+}
+
+TEST_F(StatsCommandsTest, StatusSaysUnknownWhenTheSegmentExistsButCannotBeRead) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    // The segment is root's, mode 0640: nobody may not read it.
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::close(fds[0]);
+        const gid_t groups[] = {65534};
+        if (::setgroups(1, groups) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(9);
+        StatusOptions o;
+        o.shm = name_.get();
+        const auto out = capture([&] { return run_status(o); });
+        const std::string text = std::to_string(out.code) + "\n" + out.out + out.err;
+        _exit(::write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()) ? 0
+                                                                                             : 8);
+    }
+    ::close(fds[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        text.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_EQ(text.substr(0, 2), std::to_string(kStatusUnknown) + "\n") << text;
+    EXPECT_NE(text.find("status: unknown: the instance's shared memory exists but this user may "
+                        "not read it"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("permission denied opening shared memory " + name_.get()),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("not running"), std::string::npos) << text;
+}
+
+TEST_F(StatsCommandsTest, StatsByShmNameReadsNoConfig) {
+    ready_worker(0);
+    seg_->header().generation.store(4242);  // tells this segment from any other
+    StatsOptions o = stats_options("");
+    o.json = true;
+    o.shm = name_.get().substr(1);  // as listed in /dev/shm, without the slash
+    const auto out = capture([&] { return run_stats(o); });
+    ASSERT_EQ(out.code, 0) << out.err;
+    EXPECT_NE(out.out.find("{\"generation\": 4242,"), std::string::npos) << out.out;
+}
+
+TEST_F(StatsCommandsTest, StatsByListenFindsAnInstanceWithItsOwnSegmentName) {
+    ready_worker(0);
+    seg_->header().generation.store(4242);
+    // No /cc-relay-1: the segment is found by the address its master recorded.
+    stats::Segment::remove("/cc-relay-1");
+    stats::copy_fixed(seg_->header().listen, "127.0.0.1:1");
+    StatsOptions o = stats_options("");
+    o.json = true;
+    o.listen = "127.0.0.1:1";
+    const auto out = capture([&] { return run_stats(o); });
+    ASSERT_EQ(out.code, 0) << out.err;
+    EXPECT_NE(out.out.find("{\"generation\": 4242,"), std::string::npos) << out.out;
+
+    o.listen = "127.0.0.1:2";
+    EXPECT_THROW(run_stats(o), stats::SegmentError);
+}
+
+TEST_F(StatsCommandsTest, CommandsNeedNoneOfTheServicesSecrets) {
+    ::unsetenv("CCR_TEST_UNSET_SECRET");
+    const std::string cfg = config(1, "  auth:\n    api_key: ${CCR_TEST_UNSET_SECRET}\n");
+    EXPECT_EQ(capture([&] { return run_stats(stats_options(cfg, true)); }).code, 0);
+    fork_fake_master(true, "");
+    const auto out = capture([&] { return run_reload(reload_options(cfg)); });
+    EXPECT_EQ(out.code, 0) << out.err;
+    EXPECT_EQ(out.out, "reloaded: generation 5\n");
+}
+
+TEST_F(StatsCommandsTest, AConfigWhoseAddressChangedStillFindsTheInstanceServingIt) {
+    ready_worker(0);
+    seg_->header().generation.store(4242);
+    // The file names no segment and its port has no segment; the master records the file.
+    const std::string path = dir_.file("edited.yaml");
+    testing::write_text(path, "server:\n  listen: 127.0.0.1:2\n");
+    stats::Segment::remove("/cc-relay-2");
+    stats::copy_fixed(seg_->header().config_path, std::filesystem::weakly_canonical(path).string());
+    const auto out = capture([&] { return run_stats(stats_options(path, true)); });
+    ASSERT_EQ(out.code, 0) << out.err;
+    EXPECT_NE(out.out.find("{\"generation\": 4242,"), std::string::npos) << out.out;
+
+    // A master that is gone no longer claims the file.
+    const pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    ::waitpid(dead, nullptr, 0);
+    seg_->header().master_pid.store(dead);
+    EXPECT_THROW(run_stats(stats_options(path, true)), stats::SegmentError);
+}
+
+TEST_F(StatsCommandsTest, OnlyOneWayOfNamingTheInstanceIsAccepted) {
+    StatsOptions o = stats_options(config());
+    o.shm = name_.get();
+    try {
+        run_stats(o);
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "--config, --listen and --shm each name the instance: give one");
+    }
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -160,8 +160,30 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         const passwd = readFileSync(path.join(root, 'etc/passwd'), 'utf8');
         const user = get(parseUnit(readFileSync(UNIT, 'utf8')).Service, 'User')[0];
         assert.match(passwd, new RegExp(`^${user}:`, 'm'), 'sysusers creates the unit\'s User=');
+        // Stats readers get a group of their own, which the service user joins (to give the
+        // segment to it) and which the unit names as server.stats_group.
+        const group = readFileSync(path.join(root, 'etc/group'), 'utf8');
+        const stats = group.match(/^cc-relay-stats:x:(\d+):(.*)$/m);
+        assert.ok(stats, group);
+        assert.deepEqual(stats[2].split(','), [user]);
+        const service = parseUnit(readFileSync(UNIT, 'utf8')).Service;
+        assert.deepEqual(get(service, 'SupplementaryGroups'), ['cc-relay-stats']);
+        assert.ok(get(service, 'Environment').includes('CC_RELAY_STATS_GROUP=cc-relay-stats'));
+
+        // A config copied in with the README's old `cp` (0644) is made 0640 root:cc-relay.
+        await mkdir(path.join(root, 'etc/cc-relay'), { recursive: true });
+        await writeFile(path.join(root, 'etc/cc-relay/config.yaml'), 'server: {}\n', { mode: 0o644 });
         const tf = await run('systemd-tmpfiles', ['--create', `--root=${root}`, path.join(systemdDir, 'cc-relay.tmpfiles.conf')]);
         assert.equal(tf.code, 0, tf.stdout + tf.stderr);
         assert.ok(existsSync(path.join(root, 'etc/cc-relay')));
+        const serviceGid = Number(group.match(/^cc-relay:x:(\d+):/m)[1]);
+        const folder = statSync(path.join(root, 'etc/cc-relay'));
+        assert.equal(folder.mode & 0o777, 0o750);
+        assert.equal(folder.gid, serviceGid);
+        const cfg = statSync(path.join(root, 'etc/cc-relay/config.yaml'));
+        assert.equal(cfg.mode & 0o777, 0o640);
+        assert.equal(cfg.uid, 0);
+        assert.equal(cfg.gid, serviceGid);
+        assert.notEqual(serviceGid, Number(stats[1]), 'stats readers do not get the config\'s group');
     });
 });

@@ -56,12 +56,16 @@ export async function rewriteConfig(relay, config) {
  * Run `cc-relay <args>` and collect its output. Resolves { code, signal, stdout, stderr, timedOut, ms }.
  * When it has not exited within timeoutMs it is stopped (SIGTERM, then SIGKILL) and the promise
  * rejects, or with `resolveOnTimeout` resolves once it has exited (timedOut: true).
+ * `uid`/`gid` run it as another user (root only).
  */
-export function runCli(args, { timeoutMs = 15_000, env = {}, cwd, resolveOnTimeout = false } = {}) {
+export function runCli(args, {
+    timeoutMs = 15_000, env = {}, cwd, resolveOnTimeout = false, uid, gid,
+} = {}) {
     return new Promise((resolve, reject) => {
         const started = Date.now();
         const child = spawn(RELAY_BIN, args, {
             cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+            uid, gid, // as another user (the tests run as root)
         });
         let stdout = '';
         let stderr = '';

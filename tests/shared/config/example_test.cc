@@ -48,7 +48,7 @@ TEST(ConfigExample, DocumentsEveryKeyOfTheSchema) {
         "listen", "api_key", "max_body_bytes", "timeout_ms", "max_concurrent", "enable_http2",
         "workers", "drain_timeout_ms", "read_header_timeout_ms", "idle_timeout_ms",
         "connect_timeout_ms", "response_header_timeout_ms", "max_open_files", "shm_name",
-        "pid_file", "auth", "allow_bearer", "allow_subscription", "bearer_secret",
+        "pid_file", "stats_group", "auth", "allow_bearer", "allow_subscription", "bearer_secret",
         // routing
         "strategy", "failover_timeout", "debug", "model_mapping", "default_provider",
         // providers

@@ -1,12 +1,14 @@
 #include "shared/stats/segment.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
@@ -35,6 +37,37 @@ std::string error_of(const std::function<void()>& f) {
         return e.what();
     }
     return "";
+}
+
+/// Runs `f` in a child process as nobody:nogroup (65534) and returns what it returned.
+std::string as_nobody(const std::function<std::string()>& f) {
+    int fds[2];
+    if (::pipe(fds) != 0) return "pipe failed";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string out;
+        const gid_t groups[] = {65534};
+        if (::setgroups(1, groups) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) {
+            out = "cannot become nobody";
+        } else {
+            try {
+                out = f();
+            } catch (const std::exception& e) {
+                out = std::string("exception: ") + e.what();
+            }
+        }
+        const ssize_t written = ::write(fds[1], out.data(), out.size());
+        ::_exit(written == static_cast<ssize_t>(out.size()) ? 0 : 1);
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    ::waitpid(pid, nullptr, 0);
+    return out;
 }
 
 TEST(Segment, CreateInitialisesTheHeader) {
@@ -75,11 +108,34 @@ TEST(Segment, OpenSeesWhatTheCreatorWrote) {
 
 TEST(Segment, OpenOfAMissingSegmentSaysNoInstanceIsRunning) {
     ScopedName name;
-    const std::string msg = error_of([&] { Segment::open(name.get(), false); });
-    EXPECT_NE(msg.find("no running cc-relay instance: shared memory " + name.get() + " not found"),
-              std::string::npos)
-        << msg;
-    EXPECT_NE(msg.find("--config"), std::string::npos) << msg;
+    try {
+        Segment::open(name.get(), false);
+        FAIL() << "no exception";
+    } catch (const SegmentError& e) {
+        EXPECT_EQ(e.kind(), SegmentError::Kind::not_found);
+        EXPECT_EQ(std::string(e.what()),
+                  "no running cc-relay instance: shared memory " + name.get() + " not found");
+    }
+}
+
+TEST(Segment, OpenWithoutReadPermissionSaysSoAndWhichGroupMayRead) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    ScopedName name;
+    auto seg = Segment::create(name.get());  // root:root 0640
+    const std::string out = as_nobody([&]() -> std::string {
+        try {
+            Segment::open(name.get(), false);
+            return "opened";
+        } catch (const SegmentError& e) {
+            return (e.kind() == SegmentError::Kind::permission ? "permission: " : "other: ") +
+                   std::string(e.what());
+        }
+    });
+    EXPECT_EQ(out, "permission: permission denied opening shared memory " + name.get() +
+                       " (/dev/shm" + name.get() +
+                       ": owner root, group root, mode 0640): the stats are readable by group "
+                       "root: join it (sudo usermod -aG root $USER, then log in again) or run "
+                       "this command as root");
 }
 
 TEST(Segment, OpenRejectsAnotherLayoutVersionWithAnActionableMessage) {
@@ -115,8 +171,112 @@ TEST(Segment, CreateRefusesASegmentWhoseMasterIsAlive) {
     const std::string msg = error_of([&] { Segment::create(name.get()); });
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
-    EXPECT_EQ(msg,
-              "another cc-relay master (pid " + std::to_string(child) + ") owns " + name.get());
+    EXPECT_EQ(msg, "another cc-relay master (pid " + std::to_string(child) +
+                       ") owns shared memory " + name.get() + " (/dev/shm" + name.get() +
+                       "): stop it, or give this instance another port or server.shm_name");
+}
+
+TEST(Segment, CreateReplacesAStaleSegmentOfAnotherUserWhenItMay) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    ScopedName name;
+    const pid_t dead = dead_pid();
+    EXPECT_EQ(as_nobody([&] {
+                  Segment::create(name.get())->header().master_pid.store(dead);
+                  return std::string("created");
+              }),
+              "created");
+    auto fresh = Segment::create(name.get());  // root may remove another user's file
+    EXPECT_EQ(fresh->header().master_pid.load(), ::getpid());
+}
+
+TEST(Segment, CreateNamesTheFileAndTheCommandWhenAStaleSegmentCannotBeReplaced) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    ScopedName name;
+    const pid_t dead = dead_pid();
+    {
+        auto stale = Segment::create(name.get());  // root's, as a crashed instance leaves it
+        stale->header().master_pid.store(dead);
+    }
+    ASSERT_EQ(::chmod(("/dev/shm" + name.get()).c_str(), 0644), 0);  // readable by nobody
+    const std::string path = "/dev/shm" + name.get();
+    const std::string readable =
+        as_nobody([&] { return error_of([&] { Segment::create(name.get()); }); });
+    EXPECT_EQ(readable, "shared memory " + name.get() + " already exists (" + path +
+                            ": owner root, group root, mode 0644; its master, pid " +
+                            std::to_string(dead) +
+                            ", is not running) and user nobody may not replace it (Permission "
+                            "denied). It is most likely left by a crashed cc-relay of root: if "
+                            "no cc-relay of root is running with it, remove it with `sudo rm " +
+                            path +
+                            "` and start again; or give this instance another "
+                            "server.shm_name");
+
+    ASSERT_EQ(::chmod(path.c_str(), 0600), 0);  // not even readable: whether it runs is unknown
+    const std::string unreadable =
+        as_nobody([&] { return error_of([&] { Segment::create(name.get()); }); });
+    EXPECT_NE(unreadable.find("mode 0600; this user cannot read it to check whether its master "
+                              "still runs) and user nobody may not replace it"),
+              std::string::npos)
+        << unreadable;
+    EXPECT_NE(unreadable.find("`sudo rm " + path + "`"), std::string::npos) << unreadable;
+}
+
+TEST(Segment, CreateGivesTheSegmentToTheStatsGroupWithMode0640) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown to another group";
+    ScopedName name;
+    const struct group* g = ::getgrnam("nogroup");
+    if (g == nullptr) GTEST_SKIP() << "no group nogroup";
+    const gid_t gid = g->gr_gid;
+    const mode_t old = ::umask(077);
+    auto seg = Segment::create(name.get(), "nogroup");
+    ::umask(old);
+    struct stat st {};
+    ASSERT_EQ(::stat(("/dev/shm" + name.get()).c_str(), &st), 0);
+    EXPECT_EQ(st.st_gid, gid);
+    EXPECT_EQ(st.st_mode & 0777, 0640u);
+    // A member of the group reads the stats.
+    EXPECT_EQ(as_nobody([&] {
+                  Segment::open(name.get(), false);
+                  return std::string("opened");
+              }),
+              "opened");
+    // Back to the master's own group (server.stats_group removed on reload).
+    seg->set_group("");
+    ASSERT_EQ(::stat(("/dev/shm" + name.get()).c_str(), &st), 0);
+    EXPECT_EQ(st.st_gid, ::getegid());
+}
+
+TEST(Segment, CreateWithAnUnknownStatsGroupSaysHowToCreateIt) {
+    ScopedName name;
+    EXPECT_EQ(error_of([&] { Segment::create(name.get(), "ccr-no-such-group"); }),
+              "server.stats_group: no group named \"ccr-no-such-group\" on this host (create "
+              "it: `groupadd ccr-no-such-group`, or systemd-sysusers with the shipped "
+              "cc-relay.conf)");
+    struct stat st {};
+    EXPECT_NE(::stat(("/dev/shm" + name.get()).c_str(), &st), 0) << "nothing left behind";
+}
+
+TEST(Segment, CreateWithAGroupTheMasterIsNotInFailsNamingTheFix) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+    ScopedName name;
+    const std::string msg =
+        as_nobody([&] { return error_of([&] { Segment::create(name.get(), "daemon"); }); });
+    EXPECT_EQ(msg, "server.stats_group: cannot give shared memory " + name.get() +
+                       " to group daemon: fchown: Operation not permitted (the service user "
+                       "nobody must be a member of daemon: `usermod -aG daemon nobody`)");
+}
+
+TEST(Segment, ListFindsTheSegmentsThisUserCanRead) {
+    ScopedName name;
+    ScopedName other;
+    auto seg = Segment::create(name.get());
+    const int fd = ::shm_open(other.get().c_str(), O_CREAT | O_RDWR, 0600);  // not a segment
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, sizeof(Layout)), 0);
+    ::close(fd);
+    const std::vector<std::string> names = Segment::list();
+    EXPECT_NE(std::find(names.begin(), names.end(), name.get()), names.end());
+    EXPECT_EQ(std::find(names.begin(), names.end(), other.get()), names.end());
 }
 
 TEST(Segment, CreateReplacesAStaleSegmentWhoseMasterIsDead) {
