@@ -9,7 +9,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -28,6 +27,25 @@ constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
 namespace {
 
+// Completion of a session coroutine: an exception that escaped it (the session logs what it can
+// tie to a request id) ends that connection only; the worker serves on.
+void session_done(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("session ended by an exception: {}", ex.what());
+    } catch (...) {
+        spdlog::error("session ended by an unknown exception");
+    }
+}
+
+// Completion of the worker's own loops (accept, heartbeat): they must not fail, so an exception
+// leaves ioc.run() and the worker exits for a respawn (kExitCrashed).
+void loop_done(std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+}
+
 net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(kTuple);
@@ -40,16 +58,19 @@ net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
             continue;
         }
         if (rt.draining) co_return;
-        net::co_spawn(rt.ioc, run_session(rt, std::move(socket)), net::detached);
+        net::co_spawn(rt.ioc, run_session(rt, std::move(socket)), session_done);
     }
 }
 
-net::awaitable<void> heartbeat(Runtime& rt, std::function<void()> beat) {
+// For `cc-relay stats` and status: the worker is alive, draining or not, until it exits (the
+// io_context is stopped explicitly, so this timer holds nothing up).
+net::awaitable<void> heartbeat(Runtime& rt, StatsSink& sink) {
     net::steady_timer t(rt.ioc);
-    while (!rt.draining) {
-        beat();
+    for (;;) {
+        sink.worker_heartbeat();
         t.expires_after(std::chrono::seconds(1));
-        co_await t.async_wait(kTuple);
+        auto [ec] = co_await t.async_wait(kTuple);
+        if (ec) co_return;  // cancelled: the io_context is going away
     }
 }
 
@@ -79,9 +100,11 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
             boost::system::error_code ignored;  // already closed is fine
             a->close(ignored);
         }
+        if (rt.stats) rt.stats->worker_draining();
     };
 
     net::signal_set signals(ioc, SIGTERM, SIGINT, SIGQUIT);
+    signals.add(kRetireSignal);
     int interrupts = 0;
     std::function<void(const boost::system::error_code&, int)> on_signal =
         [&](const boost::system::error_code& ec, int sig) {
@@ -92,18 +115,31 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
                 return;
             }
             if (sig == SIGINT) interrupts = 1;
-            spdlog::info("signal {}: draining ({} connection(s) open, window {} ms)", sig, rt.sessions,
-                         rt.config->server.drain_timeout_ms);
-            rt.start_drain(std::chrono::milliseconds(rt.config->server.drain_timeout_ms));
+            const bool stop = sig != kRetireSignal;
+            spdlog::info("signal {}: draining for a {} ({} connection(s) open, window {} ms)", sig,
+                         stop ? "stop" : "reload", rt.sessions, rt.config->server.drain_timeout_ms);
+            rt.start_drain(std::chrono::milliseconds(rt.config->server.drain_timeout_ms), stop);
             signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
 
-    for (auto& a : acceptors) net::co_spawn(ioc, accept_loop(rt, *a), net::detached);
-    if (opts.on_heartbeat) net::co_spawn(ioc, heartbeat(rt, opts.on_heartbeat), net::detached);
-    if (opts.on_ready) opts.on_ready();
-    ioc.run();
-    return 0;
+    for (auto& a : acceptors) net::co_spawn(ioc, accept_loop(rt, *a), loop_done);
+    if (rt.stats) {
+        net::co_spawn(ioc, heartbeat(rt, *rt.stats), loop_done);
+        rt.stats->worker_ready();
+    }
+    // Serving from here on: an exception is a crash, not a failed start-up (which the master
+    // would not respawn).
+    try {
+        ioc.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("worker {} crashed: {}", rt.slot, e.what());
+        return kExitCrashed;
+    } catch (...) {
+        spdlog::critical("worker {} crashed: unknown exception", rt.slot);
+        return kExitCrashed;
+    }
+    return kExitDrained;
 }
 
 }  // namespace ccr::worker
