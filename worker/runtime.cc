@@ -77,9 +77,12 @@ void Runtime::end_drain_window() {
     }
     auto grace = std::make_shared<boost::asio::steady_timer>(ioc, kCutGrace);
     grace->async_wait([this, grace](const boost::system::error_code&) {
-        // A client that does not read its terminal event does not hold the worker.
+        // A client that does not read its terminal event does not hold the worker. Closing ends
+        // each session's pending write, so the sessions unwind and the last one stops the
+        // io_context; the short fallback covers one that cannot.
         for (auto& s : streams) s.stream->close();
-        ioc.stop();
+        grace->expires_after(std::chrono::milliseconds(200));
+        grace->async_wait([this, grace](const boost::system::error_code&) { ioc.stop(); });
     });
 }
 

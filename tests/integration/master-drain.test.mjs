@@ -138,7 +138,7 @@ describe('drain: stop and reload', { timeout: 90_000 }, () => {
         const rl = await runCli(['reload', '--config', relay.configFile]);
         assert.equal(rl.code, 0, rl.stdout + rl.stderr);
         // The old worker has taken its drain signal (a stop's drain would close the connection now).
-        await relay.waitForLog(/draining for a reload/, 5000);
+        await relay.waitForLog(/signal \d+: draining/, 5000);
         assert.ok(!conn.isClosed(), 'the idle connection is not closed by a reload');
 
         const r = await conn.request(HEALTH);
