@@ -205,7 +205,9 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
         }
         int rc = worker::kExitStartupFailed;
         try {
-            shared::setup_logging(cfg->logging, level, "worker " + std::to_string(slot));
+            // Start-up errors also on stderr (a file log alone would hide why a start failed);
+            // run_worker ends that once it serves.
+            shared::setup_logging(cfg->logging, level, "worker " + std::to_string(slot), true);
             worker::ShmStatsSink sink(*seg_, slot, names);
             worker::WorkerOptions wo;
             wo.listen_fds = {fd};

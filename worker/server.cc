@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "shared/log/log.h"
 #include "worker/runtime.h"
 #include "worker/session.h"
 
@@ -129,7 +130,8 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
         rt.stats->worker_ready();
     }
     // Serving from here on: an exception is a crash, not a failed start-up (which the master
-    // would not respawn).
+    // would not respawn), and errors go to the configured log only.
+    shared::end_startup_logging();
     try {
         ioc.run();
     } catch (const std::exception& e) {
