@@ -28,6 +28,18 @@ constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
 namespace {
 
+// The worker's io_context, able to destroy what is still pending before the objects those
+// coroutines refer to go: an immediate stop (SIGQUIT, a second SIGINT), a crash or the end of a
+// drain's grace leaves sessions suspended, and their frames' destructors touch the Runtime, which
+// is declared after the io_context and so dies first (that was a SIGSEGV at every such exit).
+class WorkerContext : public net::io_context {
+public:
+    using net::io_context::io_context;
+    /// Destroys every pending handler and coroutine frame now (the services stay until the
+    /// destructor, which repeats the shutdown harmlessly).
+    void destroy_pending() { shutdown(); }
+};
+
 // Completion of a session coroutine: an exception that escaped it (the session logs what it can
 // tie to a request id) ends that connection only; the worker serves on.
 void session_done(std::exception_ptr e) {
@@ -80,7 +92,7 @@ net::awaitable<void> heartbeat(Runtime& rt, StatsSink& sink) {
 int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& opts) {
     // One thread runs this io_context, so its reactor needs no locking (the resolver's helper
     // thread only posts completions through the scheduler, which keeps its own lock).
-    net::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
+    WorkerContext ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
     Runtime rt(ioc, std::move(cfg));
     rt.stats = opts.stats;
     rt.slot = opts.slot;
@@ -132,16 +144,18 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
     // Serving from here on: an exception is a crash, not a failed start-up (which the master
     // would not respawn), and errors go to the configured log only.
     shared::end_startup_logging();
+    int rc = kExitDrained;
     try {
         ioc.run();
     } catch (const std::exception& e) {
         spdlog::critical("worker {} crashed: {}", rt.slot, e.what());
-        return kExitCrashed;
+        rc = kExitCrashed;
     } catch (...) {
         spdlog::critical("worker {} crashed: unknown exception", rt.slot);
-        return kExitCrashed;
+        rc = kExitCrashed;
     }
-    return kExitDrained;
+    ioc.destroy_pending();  // while rt, the acceptors and the signal set still live
+    return rc;
 }
 
 }  // namespace ccr::worker

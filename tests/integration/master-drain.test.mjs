@@ -8,7 +8,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import { parseSse } from '../lib/http.mjs';
-import { masterConfig, openStream, runCli, waitForExit } from '../lib/process.mjs';
+import { masterConfig, openStream, runCli, statsJson, waitForExit } from '../lib/process.mjs';
 import { startRelay } from '../lib/relay.mjs';
 import { mockModel, startBackend } from '../mocks/backend.mjs';
 
@@ -184,5 +184,17 @@ describe('drain: stop and reload', { timeout: 90_000 }, () => {
             `an access line for the cut stream\n${log.slice(-2000)}`);
         assert.match(log, new RegExp(`rid=${rid} stream cut at the end of the drain window`));
         assert.deepEqual(exit, { code: 0, signal: null });
+    });
+
+    it('a worker stopped at once with streams in flight exits cleanly (no crash tearing down its sessions)', async (t) => {
+        const relay = await startRelay(masterConfig(backend, { server: { workers: 1 } }));
+        t.after(() => relay.stop());
+        const streams = [1, 2, 3].map((i) => openStream(relay.url, mockModel('sse', { events: 40, delay: 150, tag: `quit-${i}` })));
+        await Promise.all(streams.map((s) => s.firstByte));
+        const { pid } = (await statsJson(relay)).workers[0];
+        process.kill(pid, 'SIGQUIT');
+        const m = await relay.waitForLog(new RegExp(`worker 0 \\(pid ${pid}\\) (exited with status \\d+|killed by signal \\d+)`), 5000);
+        assert.equal(m[1], 'exited with status 0', relay.logs().slice(-2000));
+        await Promise.all(streams.map((s) => s.result));
     });
 });
