@@ -186,6 +186,42 @@ describe('drain: stop and reload', { timeout: 90_000 }, () => {
         assert.deepEqual(exit, { code: 0, signal: null });
     });
 
+    it('a stream cut inside an event: the terminal event still starts on its own', async (t) => {
+        const WINDOW = 1000;
+        const cfg = masterConfig(backend, { server: { workers: 1, drain_timeout_ms: WINDOW } });
+        const relay = await startRelay(cfg);
+        t.after(() => relay.stop());
+        // The first event's first half, then a pause past the window: the cut comes mid-event.
+        const st = openStream(relay.url, mockModel('sse', { events: 3, split: 1, splitDelay: 5000, tag: 'mid-event' }));
+        await st.firstByte;
+        process.kill(relay.proc.pid, 'SIGTERM');
+        const res = await st.result;
+        assert.ok(res.complete, res.error);
+        const text = res.body.toString('utf8');
+        const at = text.lastIndexOf('event: error\n');
+        assert.ok(at > 0, text);
+        assert.ok(text.slice(0, at).endsWith('\n\n'), `the event in progress is ended first: ${JSON.stringify(text)}`);
+        assert.ok(!text.slice(0, at - 2).endsWith('\n'), 'no more line ends than needed');
+        assert.equal(parseSse(text).at(-1).json?.error?.type, 'overloaded_error');
+    });
+
+    it('a stream outliving a reload\'s window gets the terminal event too; the new generation serves', async (t) => {
+        const WINDOW = 1000;
+        const cfg = masterConfig(backend, { server: { workers: 1, drain_timeout_ms: WINDOW } });
+        const relay = await startRelay(cfg);
+        t.after(() => relay.stop());
+        const st = openStream(relay.url, mockModel('sse', { events: 40, delay: 150, tag: 'reload-cut' }));
+        await st.firstByte;
+        const rl = await runCli(['reload', '--config', relay.configFile]);
+        assert.equal(rl.code, 0, rl.stdout + rl.stderr);
+        const res = await st.result;
+        assert.ok(res.complete, res.error);
+        assert.equal(parseSse(res.body.toString('utf8')).at(-1).json?.error?.type, 'overloaded_error');
+        const again = openStream(relay.url, mockModel('sse', { events: 3, tag: 'after-reload' }));
+        const r2 = await again.result;
+        assert.ok(r2.complete && /message_stop/.test(r2.body.toString()), 'the new generation serves');
+    });
+
     it('a worker stopped at once with streams in flight exits cleanly (no crash tearing down its sessions)', async (t) => {
         const relay = await startRelay(masterConfig(backend, { server: { workers: 1 } }));
         t.after(() => relay.stop());
