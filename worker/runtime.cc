@@ -1,8 +1,8 @@
 #include "worker/runtime.h"
 
-#include <spdlog/spdlog.h>
-
 #include <unordered_set>
+
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -47,8 +47,8 @@ void Runtime::start_drain(std::chrono::milliseconds window, bool stop) {
     if (!stopping) {
         // A reload: idle keep-alive connections wait for their next request (answered with
         // Connection: close) until their idle timeout or the deadline, whichever is first.
-        const auto idle_until = std::min(drain_deadline, now + std::chrono::milliseconds(
-                                                                   config->server.idle_timeout_ms));
+        const auto idle_until = std::min(
+            drain_deadline, now + std::chrono::milliseconds(config->server.idle_timeout_ms));
         for (auto& s : streams) {
             if (!s.busy) s.stream->expires_at(idle_until);
         }
@@ -63,8 +63,7 @@ void Runtime::end_drain_window() {
         ioc.stop();
         return;
     }
-    spdlog::warn("drain window over: ending {} connection(s) still open ({} stream(s) get a terminal "
-                 "error event)",
+    spdlog::warn("drain window over: ending {} connection(s) still open ({} with a terminal event)",
                  streams.size(), relays.size());
     std::unordered_set<const boost::beast::tcp_stream*> cut;
     for (auto& r : relays) {

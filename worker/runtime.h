@@ -68,7 +68,8 @@ struct Runtime {
     };
     using RelayList = std::list<ActiveRelay>;
     RelayList relays;
-    RelayList::iterator register_relay(boost::beast::tcp_stream& client, boost::beast::tcp_stream& up) {
+    RelayList::iterator register_relay(boost::beast::tcp_stream& client,
+                                       boost::beast::tcp_stream& up) {
         return relays.insert(relays.end(), ActiveRelay{&client, &up, false});
     }
     void unregister_relay(RelayList::iterator it) { relays.erase(it); }

@@ -86,7 +86,8 @@ void ShmStatsSink::request_finished(const Sample& s) {
 
 void ShmStatsSink::set_state(stats::WorkerState state) {
     // Release, as the master's start-up and reload wait for `ready` with an acquire load.
-    if (entry_ != nullptr) entry_->state.store(static_cast<std::uint32_t>(state), std::memory_order_release);
+    if (entry_ != nullptr)
+        entry_->state.store(static_cast<std::uint32_t>(state), std::memory_order_release);
 }
 
 void ShmStatsSink::worker_ready() { set_state(stats::WorkerState::ready); }

@@ -1,11 +1,11 @@
 #include "shared/log/log.h"
 
-#include <vector>
-
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <vector>
 
 #include "shared/util/json.h"
 

@@ -160,10 +160,13 @@ public:
     }
     /// What to write before a new event so that it starts on its own: nothing at an event
     /// boundary (or before the first byte), else the line ends that close the event in progress.
+    /// A trailing CR may be the first half of a CRLF, so it is not counted as a line end.
     std::string_view separator() const {
         const std::string_view t = tail_;
-        if (t.empty() || t.ends_with("\n\n") || t.ends_with("\r\r") || t.ends_with("\r\n\r\n")) return {};
-        if (t.ends_with('\n') || t.ends_with('\r')) return "\n";
+        if (t.empty() || t.ends_with("\n\n") || t.ends_with("\r\r") || t.ends_with("\n\r") ||
+            t.ends_with("\r\n\r\n"))
+            return {};
+        if (t.ends_with('\n')) return "\n";
         return "\n\n";
     }
 
@@ -174,7 +177,9 @@ private:
 
 // The end of a drain window cut this SSE stream: end it with an `event: error` the SDKs report
 // (overloaded_error, so they retry) and a clean chunked end, rather than a truncated body.
-net::awaitable<void> write_terminal_event(beast::tcp_stream& client, const RequestContext& ctx, const SseTail& tail) {
+net::awaitable<void> write_terminal_event(beast::tcp_stream& client,
+                                          const RequestContext& ctx,
+                                          const SseTail& tail) {
     std::string event(tail.separator());
     event += "event: error\ndata: ";
     event += shared::error_body(Errc::overloaded, "the relay is shutting down", ctx.request_id);
