@@ -217,28 +217,24 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
                 if (other != fd) ::close(other);
             }
         }
-        int rc = 2;
+        int rc = worker::kExitStartupFailed;
         try {
-            shared::setup_logging(cfg->logging, level, "worker " + std::to_string(slot));
+            // Start-up errors also on stderr (a file log alone would hide why a start failed);
+            // run_worker ends that once it serves.
+            shared::setup_logging(cfg->logging, level, "worker " + std::to_string(slot), true);
             worker::ShmStatsSink sink(*seg_, slot, names);
             worker::WorkerOptions wo;
             wo.listen_fds = {fd};
             wo.slot = slot;
             wo.workers = workers;
             wo.generation = generation;
-            wo.stats = &sink;
-            wo.on_ready = [&entry] {
-                entry.state.store(static_cast<std::uint32_t>(stats::WorkerState::ready),
-                                  std::memory_order_release);
-            };
-            wo.on_heartbeat = [&entry] {
-                entry.heartbeat_unix_ms.store(stats::unix_ms_now(), std::memory_order_relaxed);
-            };
+            wo.stats = &sink;  // also keeps the slot's row: ready, heartbeat, served, draining
             rc = worker::run_worker(cfg, wo);
         } catch (const std::exception& e) {
-            // A worker whose initialisation fails exits 2 and is not respawned (nginx's rule).
+            // run_worker throws only before it serves: a worker whose initialisation fails exits
+            // kExitStartupFailed and is not respawned (nginx's rule).
             spdlog::critical("worker {} failed to start: {}", slot, e.what());
-            rc = 2;
+            rc = worker::kExitStartupFailed;
         }
         spdlog::default_logger()->flush();
         ::_exit(rc);
@@ -266,7 +262,7 @@ void Master::reap() {
             spdlog::debug("worker {} (pid {}) exited after drain", proc.slot, pid);
             continue;
         }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == worker::kExitStartupFailed) {
             spdlog::critical("worker {} (pid {}) failed during initialisation; not respawning", proc.slot, pid);
             continue;
         }
@@ -429,7 +425,9 @@ void Master::reload() {
         sd_notify("READY=1");
         return;
     }
-    signal_generation(old_generation, SIGTERM, true);
+    // Not SIGTERM: that is a stop, which closes idle keep-alive connections at once; a retiring
+    // worker answers their next request with Connection: close instead (DESIGN.md).
+    signal_generation(old_generation, worker::kRetireSignal, true);
     for (int fd : to_close) ::close(fd);
     retiring_.clear();
     listen_ = cfg_->server.listen;
@@ -501,7 +499,8 @@ int Master::run() {
         return 1;
     }
     cfg_ = std::make_shared<const shared::Config>(with_overrides(std::move(loaded)));
-    shared::setup_logging(cfg_->logging, opts_.log_level, "master");
+    // Until the workers are up, errors also reach the terminal when the log goes to a file.
+    shared::setup_logging(cfg_->logging, opts_.log_level, "master", true);
     for (const auto& w : cfg_->warnings) spdlog::warn("{}", w);
     count_ = worker_count(*cfg_);
     if (count_ > stats::kMaxWorkers / 2) {
@@ -553,6 +552,7 @@ int Master::run() {
     if (wait_ready(generation_, count_, 15s)) {
         spdlog::info("cc-relay {} listening on http://{}:{} with {} worker(s) (config: {}, stats: {})",
                      CCR_VERSION, host, bound_.port, count_, cfg_->source, shm_name_);
+        shared::end_startup_logging();
         sd_notify("READY=1");
     } else {
         spdlog::error("workers did not become ready; stopping");

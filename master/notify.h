@@ -6,8 +6,8 @@
 
 namespace ccr::master {
 
-/// Sends `state` (e.g. "READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."). Returns false when
-/// $NOTIFY_SOCKET is set but the message could not be sent.
+/// Sends `state` (e.g. "READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."). Never blocks: returns
+/// false (and logs a warning) when $NOTIFY_SOCKET is set but the message could not be sent now.
 bool sd_notify(std::string_view state);
 
 }  // namespace ccr::master

@@ -1,5 +1,7 @@
 #include "worker/runtime.h"
 
+#include <unordered_set>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/steady_timer.hpp>
@@ -26,27 +28,61 @@ void Runtime::maybe_finish_drain() {
     if (draining && sessions == 0) ioc.stop();
 }
 
-void Runtime::start_drain(std::chrono::milliseconds window) {
+void Runtime::start_drain(std::chrono::milliseconds window, bool stop) {
+    const auto now = std::chrono::steady_clock::now();
+    if (stop && !stopping) {
+        stopping = true;
+        // Nothing will serve this connection again: close those with no request in flight now
+        // (the clients retry on a fresh connection, which reaches the next service). Cancelling
+        // the pending read ends the session, which closes the socket.
+        for (auto& s : streams) {
+            if (!s.busy) s.stream->cancel();
+        }
+    }
     if (draining) return;
     draining = true;
-    drain_deadline = std::chrono::steady_clock::now() + window;
+    drain_deadline = now + window;
     if (on_drain_start) on_drain_start();
     pool.clear();
-    // Idle keep-alive connections wait for their next request (answered with Connection: close)
-    // until the deadline; sessions shorten their idle wait to it.
-    for (auto& s : streams) {
-        if (!s.busy) s.stream->expires_at(std::min(drain_deadline, std::chrono::steady_clock::now() +
-                                                                     std::chrono::milliseconds(
-                                                                         config->server.idle_timeout_ms)));
+    if (!stopping) {
+        // A reload: idle keep-alive connections wait for their next request (answered with
+        // Connection: close) until their idle timeout or the deadline, whichever is first.
+        const auto idle_until = std::min(
+            drain_deadline, now + std::chrono::milliseconds(config->server.idle_timeout_ms));
+        for (auto& s : streams) {
+            if (!s.busy) s.stream->expires_at(idle_until);
+        }
     }
     auto timer = std::make_shared<boost::asio::steady_timer>(ioc, drain_deadline);
-    timer->async_wait([this, timer](const boost::system::error_code&) {
-        if (!streams.empty())
-            spdlog::warn("drain window over: closing {} connection(s) still open", streams.size());
-        for (auto& s : streams) s.stream->close();
-        ioc.stop();
-    });
+    timer->async_wait([this, timer](const boost::system::error_code&) { end_drain_window(); });
     maybe_finish_drain();
+}
+
+void Runtime::end_drain_window() {
+    if (streams.empty()) {
+        ioc.stop();
+        return;
+    }
+    spdlog::warn("drain window over: ending {} connection(s) still open ({} with a terminal event)",
+                 streams.size(), relays.size());
+    std::unordered_set<const boost::beast::tcp_stream*> cut;
+    for (auto& r : relays) {
+        r.cut = true;
+        r.upstream->cancel();  // the relay sees its read end, writes the event, and returns
+        cut.insert(r.client);
+    }
+    for (auto& s : streams) {
+        if (!cut.contains(s.stream)) s.stream->close();
+    }
+    auto grace = std::make_shared<boost::asio::steady_timer>(ioc, kCutGrace);
+    grace->async_wait([this, grace](const boost::system::error_code&) {
+        // A client that does not read its terminal event does not hold the worker. Closing ends
+        // each session's pending write, so the sessions unwind and the last one stops the
+        // io_context; the short fallback covers one that cannot.
+        for (auto& s : streams) s.stream->close();
+        grace->expires_after(std::chrono::milliseconds(200));
+        grace->async_wait([this, grace](const boost::system::error_code&) { ioc.stop(); });
+    });
 }
 
 }  // namespace ccr::worker

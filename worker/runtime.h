@@ -36,6 +36,10 @@ struct Runtime {
 
     // Drain: stop accepting, answer each connection's next request with Connection: close.
     bool draining = false;
+    // The drain is a stop (SIGTERM/SIGINT): nothing serves afterwards, so a connection with no
+    // request in flight closes at once. A reload's drain (kRetireSignal) leaves idle connections
+    // to their idle timeout, since closing one races with a request the client may be sending.
+    bool stopping = false;
     std::chrono::steady_clock::time_point drain_deadline;
     std::size_t sessions = 0;     // open client connections
     std::size_t in_flight = 0;    // requests being served
@@ -54,11 +58,34 @@ struct Runtime {
     }
     void unregister_stream(StreamList::iterator it) { streams.erase(it); }
     void mark_busy(StreamList::iterator it, bool busy) { it->busy = busy; }
+
+    // Responses being relayed (past the upstream's head), so the end of a drain window can end
+    // each one with a terminal event instead of a bare cut.
+    struct ActiveRelay {
+        boost::beast::tcp_stream* client;
+        boost::beast::tcp_stream* upstream;
+        bool cut = false;  // set at the end of the drain window; the upstream read is cancelled
+    };
+    using RelayList = std::list<ActiveRelay>;
+    RelayList relays;
+    RelayList::iterator register_relay(boost::beast::tcp_stream& client,
+                                       boost::beast::tcp_stream& up) {
+        return relays.insert(relays.end(), ActiveRelay{&client, &up, false});
+    }
+    void unregister_relay(RelayList::iterator it) { relays.erase(it); }
+    /// Time a cut relay has to write its terminal event before its connection is closed anyway.
+    static constexpr std::chrono::milliseconds kCutGrace{1000};
+
     /// Called when a session ends: stops the worker once a drain has nothing left to wait for.
     void maybe_finish_drain();
     /// Starts draining: the acceptors stop; the io_context ends when the last connection closes
-    /// or at the deadline, when every remaining connection is closed.
-    void start_drain(std::chrono::milliseconds window);
+    /// or at the deadline, when relays are cut (see end_drain_window). `stop`: close the idle
+    /// connections now (a stop); else leave them to their idle timeout (a reload). A stop that
+    /// arrives during a reload's drain closes the idle connections and keeps the earlier deadline.
+    void start_drain(std::chrono::milliseconds window, bool stop);
+    /// The window is over: relays get their terminal event (kCutGrace to write it), every other
+    /// connection closes now; the io_context ends when the last one is gone or the grace is over.
+    void end_drain_window();
     std::function<void()> on_drain_start;  // closes the acceptors
 
     const Provider* find_provider(std::string_view name) const;
@@ -67,7 +94,8 @@ struct Runtime {
     }
 };
 
-/// Hook for counters (the shared-memory segment implements it); called on the worker thread.
+/// Hook for counters and the worker's row of the worker table (the shared-memory segment
+/// implements it); called on the worker thread.
 class StatsSink {
 public:
     virtual ~StatsSink() = default;
@@ -86,7 +114,12 @@ public:
         std::chrono::microseconds overhead{0};
     };
     virtual void request_started(int provider) = 0;
+    /// Also records that the worker has answered a request (the table's `served`).
     virtual void request_finished(const Sample& s) = 0;
+    /// The worker's own row: listening, alive (about once a second until it exits), draining.
+    virtual void worker_ready() {}
+    virtual void worker_heartbeat() {}
+    virtual void worker_draining() {}
 };
 
 }  // namespace ccr::worker

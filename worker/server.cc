@@ -9,7 +9,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -17,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "shared/log/log.h"
 #include "worker/runtime.h"
 #include "worker/session.h"
 
@@ -27,6 +27,37 @@ using tcp = net::ip::tcp;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
 namespace {
+
+// The worker's io_context, able to destroy what is still pending before the objects those
+// coroutines refer to go: an immediate stop (SIGQUIT, a second SIGINT), a crash or the end of a
+// drain's grace leaves sessions suspended, and their frames' destructors touch the Runtime, which
+// is declared after the io_context and so dies first (that was a SIGSEGV at every such exit).
+class WorkerContext : public net::io_context {
+public:
+    using net::io_context::io_context;
+    /// Destroys every pending handler and coroutine frame now (the services stay until the
+    /// destructor, which repeats the shutdown harmlessly).
+    void destroy_pending() { shutdown(); }
+};
+
+// Completion of a session coroutine: an exception that escaped it (the session logs what it can
+// tie to a request id) ends that connection only; the worker serves on.
+void session_done(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("session ended by an exception: {}", ex.what());
+    } catch (...) {
+        spdlog::error("session ended by an unknown exception");
+    }
+}
+
+// Completion of the worker's own loops (accept, heartbeat): they must not fail, so an exception
+// leaves ioc.run() and the worker exits for a respawn (kExitCrashed).
+void loop_done(std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+}
 
 net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
     for (;;) {
@@ -40,16 +71,19 @@ net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
             continue;
         }
         if (rt.draining) co_return;
-        net::co_spawn(rt.ioc, run_session(rt, std::move(socket)), net::detached);
+        net::co_spawn(rt.ioc, run_session(rt, std::move(socket)), session_done);
     }
 }
 
-net::awaitable<void> heartbeat(Runtime& rt, std::function<void()> beat) {
+// For `cc-relay stats` and status: the worker is alive, draining or not, until it exits (the
+// io_context is stopped explicitly, so this timer holds nothing up).
+net::awaitable<void> heartbeat(Runtime& rt, StatsSink& sink) {
     net::steady_timer t(rt.ioc);
-    while (!rt.draining) {
-        beat();
+    for (;;) {
+        sink.worker_heartbeat();
         t.expires_after(std::chrono::seconds(1));
-        co_await t.async_wait(kTuple);
+        auto [ec] = co_await t.async_wait(kTuple);
+        if (ec) co_return;  // cancelled: the io_context is going away
     }
 }
 
@@ -58,7 +92,7 @@ net::awaitable<void> heartbeat(Runtime& rt, std::function<void()> beat) {
 int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& opts) {
     // One thread runs this io_context, so its reactor needs no locking (the resolver's helper
     // thread only posts completions through the scheduler, which keeps its own lock).
-    net::io_context ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
+    WorkerContext ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
     Runtime rt(ioc, std::move(cfg));
     rt.stats = opts.stats;
     rt.slot = opts.slot;
@@ -79,9 +113,11 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
             boost::system::error_code ignored;  // already closed is fine
             a->close(ignored);
         }
+        if (rt.stats) rt.stats->worker_draining();
     };
 
     net::signal_set signals(ioc, SIGTERM, SIGINT, SIGQUIT);
+    signals.add(kRetireSignal);
     int interrupts = 0;
     std::function<void(const boost::system::error_code&, int)> on_signal =
         [&](const boost::system::error_code& ec, int sig) {
@@ -92,18 +128,34 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
                 return;
             }
             if (sig == SIGINT) interrupts = 1;
-            spdlog::info("signal {}: draining ({} connection(s) open, window {} ms)", sig, rt.sessions,
-                         rt.config->server.drain_timeout_ms);
-            rt.start_drain(std::chrono::milliseconds(rt.config->server.drain_timeout_ms));
+            const bool stop = sig != kRetireSignal;
+            spdlog::info("signal {}: draining for a {} ({} connection(s) open, window {} ms)", sig,
+                         stop ? "stop" : "reload", rt.sessions, rt.config->server.drain_timeout_ms);
+            rt.start_drain(std::chrono::milliseconds(rt.config->server.drain_timeout_ms), stop);
             signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
 
-    for (auto& a : acceptors) net::co_spawn(ioc, accept_loop(rt, *a), net::detached);
-    if (opts.on_heartbeat) net::co_spawn(ioc, heartbeat(rt, opts.on_heartbeat), net::detached);
-    if (opts.on_ready) opts.on_ready();
-    ioc.run();
-    return 0;
+    for (auto& a : acceptors) net::co_spawn(ioc, accept_loop(rt, *a), loop_done);
+    if (rt.stats) {
+        net::co_spawn(ioc, heartbeat(rt, *rt.stats), loop_done);
+        rt.stats->worker_ready();
+    }
+    // Serving from here on: an exception is a crash, not a failed start-up (which the master
+    // would not respawn), and errors go to the configured log only.
+    shared::end_startup_logging();
+    int rc = kExitDrained;
+    try {
+        ioc.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("worker {} crashed: {}", rt.slot, e.what());
+        rc = kExitCrashed;
+    } catch (...) {
+        spdlog::critical("worker {} crashed: unknown exception", rt.slot);
+        rc = kExitCrashed;
+    }
+    ioc.destroy_pending();  // while rt, the acceptors and the signal set still live
+    return rc;
 }
 
 }  // namespace ccr::worker

@@ -1,10 +1,12 @@
 #pragma once
 // A worker process: one thread, one io_context, C++20 coroutines, no locks. It accepts on the
 // listening sockets it was given (inherited from the master), serves every request on them end to
-// end, and drains on SIGTERM/SIGINT (a second SIGINT or SIGQUIT ends it at once).
+// end, and drains: SIGTERM/SIGINT is a stop (idle connections close at once), kRetireSignal is a
+// reload's drain (idle connections answer their next request with Connection: close); a second
+// SIGINT or SIGQUIT ends it at once.
 
+#include <csignal>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <vector>
 
@@ -19,12 +21,20 @@ struct WorkerOptions {
     int slot = 0;
     int workers = 1;  // workers in the generation
     std::uint64_t generation = 0;
-    StatsSink* stats = nullptr;
-    std::function<void()> on_ready;       // after the acceptors are up
-    std::function<void()> on_heartbeat;   // about once a second while running
+    StatsSink* stats = nullptr;  // also told when the worker is ready, alive and draining
 };
 
-/// Runs until drained. Returns the process exit code.
+/// Sent by the master to the old generation after a reload: drain without closing idle
+/// connections (a stop sends SIGTERM).
+constexpr int kRetireSignal = SIGUSR2;
+
+/// Exit codes. kExitStartupFailed is for a worker whose start-up failed: the master does not
+/// respawn it (nginx's rule), so nothing after start-up may use it.
+constexpr int kExitDrained = 0;
+constexpr int kExitCrashed = 1;
+constexpr int kExitStartupFailed = 2;
+
+/// Runs until drained. Returns the process exit code; throws only before it starts serving.
 int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& opts);
 
 }  // namespace ccr::worker

@@ -382,20 +382,28 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         ctx.deadline = ctx.start + rt.timeout();
         ++rt.in_flight;
         rt.mark_busy(registration, true);
-        co_await handle(rt, stream, buffer, parser, ctx);
+        try {
+            co_await handle(rt, stream, buffer, parser, ctx);
+        } catch (const std::exception& e) {
+            // A bug, not a request error (nothing on the request path throws by design): log it
+            // with the request, close this connection, keep the worker serving.
+            spdlog::error("rid={} request ended by an exception: {}", ctx.request_id, e.what());
+            ctx.keep_alive = false;
+        }
         // Give a large body's read room back while the connection idles.
         if (buffer.size() == 0 && buffer.capacity() > kIdleBufferCapacity) buffer.shrink_to_fit();
         count_finished(rt, ctx);
         rt.mark_busy(registration, false);
         --rt.in_flight;
         log_access(ctx);
-        // A drain that began during this request closes the connection after the *next* answer
-        // (sent with Connection: close), so no client request races the close.
+        // A reload's drain that began during this request closes the connection after the *next*
+        // answer (sent with Connection: close), so no client request races the close; a stop
+        // closes it now (nothing would serve a next request).
         if (ctx.unread_body) {
             linger = true;
             break;
         }
-        if (!ctx.keep_alive) break;
+        if (!ctx.keep_alive || rt.stopping) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);  // may already be gone
     if (linger) co_await linger_close(stream);

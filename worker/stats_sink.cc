@@ -31,6 +31,8 @@ ShmStatsSink::ShmStatsSink(stats::Segment& seg,
     rows_.resize(provider_names_by_index.size(), nullptr);
     if (!valid_slot(worker_slot)) return;
     stats::Layout& l = seg.layout();
+    entry_ = &l.header.workers[worker_slot];
+    entry_->served.store(0, kRelaxed);  // a predecessor's, like its in-flight counts
     for (std::size_t i = 0; i < provider_names_by_index.size(); ++i) {
         const int r = seg.find_provider_row(provider_names_by_index[i]);
         if (r >= 0) rows_[i] = &l.counters[worker_slot][r];
@@ -57,6 +59,7 @@ void ShmStatsSink::request_finished(const Sample& s) {
     // Unsigned wrap-around: balanced with request_started, read back as signed by the reader.
     if (stats::ProviderCounters* started = row(s.started_provider >= 0 ? s.started_provider : s.provider))
         started->in_flight.fetch_sub(1, kRelaxed);
+    if (entry_ != nullptr && entry_->served.load(kRelaxed) == 0) entry_->served.store(1, kRelaxed);
     stats::ProviderCounters* c = row(s.provider);
     if (c == nullptr) return;
     if (s.status >= 200 && s.status < 300) {
@@ -81,20 +84,18 @@ void ShmStatsSink::request_finished(const Sample& s) {
     c->overhead_us[stats::bucket_of(micros(s.overhead))].fetch_add(1, kRelaxed);
 }
 
-void worker_heartbeat(stats::Segment& seg, int slot) {
-    if (!valid_slot(slot)) return;
-    seg.layout().header.workers[slot].heartbeat_unix_ms.store(stats::unix_ms_now(), kRelaxed);
+void ShmStatsSink::set_state(stats::WorkerState state) {
+    // Release, as the master's start-up and reload wait for `ready` with an acquire load.
+    if (entry_ != nullptr)
+        entry_->state.store(static_cast<std::uint32_t>(state), std::memory_order_release);
 }
 
-void mark_served(stats::Segment& seg, int slot) {
-    if (!valid_slot(slot)) return;
-    auto& served = seg.layout().header.workers[slot].served;
-    if (served.load(kRelaxed) == 0) served.store(1, kRelaxed);
-}
+void ShmStatsSink::worker_ready() { set_state(stats::WorkerState::ready); }
 
-void set_worker_state(stats::Segment& seg, int slot, stats::WorkerState state) {
-    if (!valid_slot(slot)) return;
-    seg.layout().header.workers[slot].state.store(static_cast<std::uint32_t>(state), kRelaxed);
+void ShmStatsSink::worker_draining() { set_state(stats::WorkerState::draining); }
+
+void ShmStatsSink::worker_heartbeat() {
+    if (entry_ != nullptr) entry_->heartbeat_unix_ms.store(stats::unix_ms_now(), kRelaxed);
 }
 
 }  // namespace ccr::worker

@@ -15,25 +15,24 @@ class ShmStatsSink : public StatsSink {
   public:
     /// `provider_names_by_index[i]` is the name of Runtime::providers[i]; the master registered a
     /// row for each before forking (a name without a row is not counted). A slot belongs to one
-    /// live process at a time, so the in-flight counts a dead predecessor left behind are zeroed.
+    /// live process at a time, so the in-flight counts and the `served` mark a dead predecessor
+    /// left behind are cleared.
     ShmStatsSink(shared::stats::Segment& seg,
                  int worker_slot,
                  const std::vector<std::string>& provider_names_by_index);
 
     void request_started(int provider) override;
     void request_finished(const Sample& s) override;
+    void worker_ready() override;
+    void worker_heartbeat() override;
+    void worker_draining() override;
 
   private:
     shared::stats::ProviderCounters* row(int provider) const;
+    void set_state(shared::stats::WorkerState state);
 
     std::vector<shared::stats::ProviderCounters*> rows_;  // by provider index; null: not counted
+    shared::stats::WorkerEntry* entry_ = nullptr;         // the slot's row; null: invalid slot
 };
-
-/// Writes the slot's heartbeat (now).
-void worker_heartbeat(shared::stats::Segment& seg, int slot);
-/// Records that the slot's worker has answered a request (cheap to call on every request).
-void mark_served(shared::stats::Segment& seg, int slot);
-/// The worker's own state changes (ready once listening, draining on drain).
-void set_worker_state(shared::stats::Segment& seg, int slot, shared::stats::WorkerState state);
 
 }  // namespace ccr::worker

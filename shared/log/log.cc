@@ -5,6 +5,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <vector>
+
 #include "shared/util/json.h"
 
 namespace ccr::shared {
@@ -34,16 +36,25 @@ bool valid_log_level(std::string_view level) {
            level == "error" || level == "critical" || level == "off";
 }
 
-void setup_logging(const LoggingConfig& cfg, const std::string& level_override, std::string_view tag) {
-    spdlog::sink_ptr sink;
+void setup_logging(const LoggingConfig& cfg,
+                   const std::string& level_override,
+                   std::string_view tag,
+                   bool startup) {
+    std::vector<spdlog::sink_ptr> sinks;
     if (cfg.output.empty() || cfg.output == "stdout") {
-        sink = std::make_shared<spdlog::sinks::stdout_sink_st>();
+        sinks.push_back(std::make_shared<spdlog::sinks::stdout_sink_st>());
     } else if (cfg.output == "stderr") {
-        sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
+        sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_st>());
     } else {
-        sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(cfg.output);
+        sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_st>(cfg.output));
+        if (startup) {
+            // The second sink: end_startup_logging() removes it.
+            auto terminal = std::make_shared<spdlog::sinks::stderr_sink_st>();
+            terminal->set_level(spdlog::level::err);
+            sinks.push_back(std::move(terminal));
+        }
     }
-    auto logger = std::make_shared<spdlog::logger>("cc-relay", std::move(sink));
+    auto logger = std::make_shared<spdlog::logger>("cc-relay", sinks.begin(), sinks.end());
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     std::string tag_str(tag);
     if (cfg.format == "json") {
@@ -59,6 +70,12 @@ void setup_logging(const LoggingConfig& cfg, const std::string& level_override, 
     // Every line is flushed: the access log is read by operators tailing it, and by the tests.
     logger->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(std::move(logger));
+}
+
+void end_startup_logging() {
+    // Single-threaded (the master): no log call runs while the sink list changes.
+    auto& sinks = spdlog::default_logger_raw()->sinks();
+    if (sinks.size() > 1) sinks.resize(1);
 }
 
 }  // namespace ccr::shared

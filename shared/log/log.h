@@ -12,7 +12,15 @@ namespace ccr::shared {
 
 /// Installs the default spdlog logger. `level_override` (from --log-level/--debug) wins over the
 /// config when non-empty. `tag` names the process in every line ("master", "worker 3").
-void setup_logging(const LoggingConfig& cfg, const std::string& level_override, std::string_view tag);
+/// `startup`: when the output is a file, errors also go to stderr until end_startup_logging(), so
+/// a start that fails (port in use, permission) says why on the terminal, not only in the file.
+void setup_logging(const LoggingConfig& cfg,
+                   const std::string& level_override,
+                   std::string_view tag,
+                   bool startup = false);
+
+/// Errors go to the configured output only from now on (the service is up).
+void end_startup_logging();
 
 /// True when `level` is a level name spdlog knows ("trace" .. "off").
 bool valid_log_level(std::string_view level);

@@ -1,12 +1,14 @@
 // Prefork master (issue 3), systemd notification without systemd: a test $NOTIFY_SOCKET receives
 // READY=1 once the workers are up, RELOADING=1 / READY=1 around a reload, and STOPPING=1 — all from
-// the master's own pid (the unit says NotifyAccess=main).
+// the master's own pid (the unit says NotifyAccess=main). A socket nobody reads (its queue full)
+// must not stall the master: notifications are dropped, supervision and reloads go on.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import {
-    masterConfig, postMessage, rewriteConfig, runCli, startNotifyListener, waitForExit,
+    currentWorkers, masterConfig, postMessage, rewriteConfig, runCli, startNotifyListener, statsJson,
+    waitFor, waitForExit,
 } from '../lib/process.mjs';
 import { startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
@@ -59,4 +61,34 @@ describe('prefork master: $NOTIFY_SOCKET', { timeout: 60_000 }, () => {
                 `every message comes from the master pid ${master}`);
         });
     }
+
+    it('a socket that is never read does not stall the master: reloads and respawns go on', async (t) => {
+        const notify = await startNotifyListener({ read: false });
+        t.after(() => notify.close());
+        const config = masterConfig(backend, { server: { workers: 2, drain_timeout_ms: 3000 } });
+        const relay = await startRelay(config, { env: { NOTIFY_SOCKET: notify.path } });
+        t.after(() => relay.stop());
+
+        // READY=1 plus two messages a reload: the kernel's queue (10 datagrams) fills at the fifth.
+        for (let i = 0; i < 7; i++) {
+            const rl = await runCli(['reload', '--config', relay.configFile], { timeoutMs: 10_000 });
+            assert.equal(rl.code, 0, `reload ${i + 1}: ${rl.stdout}${rl.stderr}\n${relay.logs().slice(-2000)}`);
+        }
+        assert.match(relay.logs(), /sd_notify: \S+ dropped/, 'the dropped notifications are logged');
+
+        // Supervision goes on: a killed worker is respawned.
+        const before = await statsJson(relay);
+        const victim = currentWorkers(before)[0];
+        process.kill(victim.pid, 'SIGKILL');
+        await waitFor(async () => {
+            const s = await statsJson(relay);
+            const w = currentWorkers(s).find((x) => x.slot === victim.slot && x.pid !== victim.pid);
+            return w && w.state === 'ready' ? w : null;
+        }, { timeoutMs: 10_000, what: `slot ${victim.slot} respawned` });
+        assert.equal((await postMessage(relay.url)).status, 200);
+
+        process.kill(relay.proc.pid, 'SIGTERM');
+        const exit = await waitForExit(relay, 8000);
+        assert.equal(exit.code, 0, JSON.stringify(exit));
+    });
 });

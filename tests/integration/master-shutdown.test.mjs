@@ -1,6 +1,6 @@
 // Prefork master (issue 3), shutdown: SIGTERM drains for server.drain_timeout_ms — a stream that
-// ends inside the window completes, one longer than the window is cut when the window ends — and
-// the master exits 0 soon after, removing its segment. A second SIGINT, or SIGQUIT, is immediate.
+// ends inside the window completes, one longer than the window is cut when the window ends (with a
+// terminal `event: error`, issue 7) — and the master exits 0 soon after, removing its segment. A second SIGINT, or SIGQUIT, is immediate.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -50,16 +50,17 @@ describe('prefork master: SIGTERM drain', { timeout: 60_000 }, () => {
         assert.ok(s.body.equals(upstreamOf(backend, shortModel).responseBody), 'short stream byte-identical');
         assert.ok(s.endedAt - t0 < WINDOW, `short stream ended ${s.endedAt - t0} ms after SIGTERM`);
 
-        // The long stream: the client sees a truncated body, cut when the window ended.
+        // The long stream: cut when the window ended, with a terminal error event and a clean end.
         assert.equal(l.status, 200);
-        assert.ok(!l.complete, `the long stream must be cut by the end of the window\n${log}`);
+        assert.ok(l.complete, `the cut stream ends its chunked body cleanly\n${log}`);
         assert.doesNotMatch(l.body.toString(), /message_stop/, 'the long stream did not reach its end');
-        assert.ok(l.body.length > 0);
+        assert.match(l.body.toString(), /event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error"[^\n]*\n\n$/);
         const cutAfter = l.endedAt - t0;
         assert.ok(cutAfter >= WINDOW - 250 && cutAfter <= WINDOW + 1500,
             `long stream cut ${cutAfter} ms after SIGTERM (window ${WINDOW} ms)`);
         const upLong = upstreamOf(backend, longModel);
         assert.ok(upLong.responseBody.length > l.body.length - 1000, 'the client got what arrived before the cut');
+        assert.ok(relay.logs().includes(`model=${longModel} stream=1 status=200`), 'the cut stream has its access line');
 
         // The master: exit 0 soon after the window; workers gone; segment removed.
         assert.deepEqual(exit, { code: 0, signal: null }, `master exit ${JSON.stringify(exit)}\n${log}`);

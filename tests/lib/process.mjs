@@ -298,6 +298,10 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # learn the sender's pid, as systemd does
 s.bind(("\0" + path[1:]) if path.startswith("@") else path)
 print("BOUND", flush=True)
+if len(sys.argv) > 2 and sys.argv[2] == "noread":  # a reader that never drains its queue
+    import time
+    while True:
+        time.sleep(3600)
 while True:
     data, anc, flags, addr = s.recvmsg(65536, socket.CMSG_SPACE(12))
     pid = 0
@@ -312,13 +316,15 @@ while True:
 /**
  * A $NOTIFY_SOCKET receiver: a python3 child binding an AF_UNIX datagram socket (node has none).
  * { path, messages: [string], senders: [pid], waitFor(pred|string, timeoutMs, fromIndex), close() }.
- * `abstract: true` binds an abstract name ('@...').
+ * `abstract: true` binds an abstract name ('@...'); `read: false` never reads (the kernel queues
+ * ~10 datagrams, then a blocking sender would stall).
  */
-export async function startNotifyListener({ abstract = false } = {}) {
+export async function startNotifyListener({ abstract = false, read = true } = {}) {
     const dir = await mkdtemp(path.join(tmpdir(), 'cc-relay-notify-'));
     const sockPath = abstract ? `@cc-relay-test-${process.pid}-${randomBytes(4).toString('hex')}`
         : path.join(dir, 'notify.sock');
-    const child = spawn('python3', ['-u', '-c', NOTIFY_PY, sockPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('python3', ['-u', '-c', NOTIFY_PY, sockPath, ...(read ? [] : ['noread'])],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
     const messages = [];
     const senders = []; // sender pid of each message (SCM_CREDENTIALS)
     const waiters = new Set();

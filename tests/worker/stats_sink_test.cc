@@ -150,8 +150,7 @@ TEST_F(ShmStatsSinkTest, SnapshotTotalsExactlyTheRequestsOfTwoWorkerProcesses) {
                 sink.request_started(provider);
                 sink.request_finished(ok(provider));
             }
-            mark_served(*mine, slot);
-            worker_heartbeat(*mine, slot);
+            sink.worker_heartbeat();  // what the worker's timer calls
             ::_exit(0);
         }
         children.push_back(pid);
@@ -188,10 +187,26 @@ TEST_F(ShmStatsSinkTest, ANewWorkerInASlotClearsTheInFlightItsPredecessorLeft) {
 }
 
 TEST_F(ShmStatsSinkTest, WorkerStateIsWrittenToItsSlot) {
-    set_worker_state(*seg_, 1, stats::WorkerState::draining);
+    ShmStatsSink sink(*seg_, 1, names_);
+    sink.worker_ready();
+    EXPECT_EQ(seg_->header().workers[1].state.load(), static_cast<std::uint32_t>(stats::WorkerState::ready));
+    sink.worker_draining();
     EXPECT_EQ(seg_->header().workers[1].state.load(),
               static_cast<std::uint32_t>(stats::WorkerState::draining));
-    set_worker_state(*seg_, stats::kMaxWorkers, stats::WorkerState::ready);  // ignored
+    EXPECT_EQ(seg_->header().workers[0].state.load(), 0u) << "another slot's row is untouched";
+    ShmStatsSink out_of_range(*seg_, stats::kMaxWorkers, names_);
+    out_of_range.worker_ready();  // ignored
+    out_of_range.worker_heartbeat();
+}
+
+TEST_F(ShmStatsSinkTest, ServedIsSetByTheFirstFinishedRequestOnly) {
+    ShmStatsSink sink(*seg_, 0, names_);
+    EXPECT_FALSE(stats::take_snapshot(*seg_).workers[0].served);
+    sink.request_started(0);
+    EXPECT_FALSE(stats::take_snapshot(*seg_).workers[0].served) << "started is not answered";
+    sink.request_finished(ok(0));
+    EXPECT_TRUE(stats::take_snapshot(*seg_).workers[0].served);
+    EXPECT_FALSE(stats::take_snapshot(*seg_).workers[1].served);
 }
 
 }  // namespace

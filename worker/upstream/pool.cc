@@ -114,7 +114,9 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
         ec = cec;
         co_return nullptr;
     }
-    stream.socket().set_option(tcp::no_delay(true));
+    beast::error_code nodelay_ec;
+    // Best effort, as for client sockets: without it the requests still go out, a little later.
+    stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
     if (origin.tls) {
         SSL* ssl_handle = conn->tls->native_handle();
         // SNI only for names, not for IP literals (RFC 6066).

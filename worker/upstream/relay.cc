@@ -151,6 +151,49 @@ void append_chunk_size(std::string& out, std::size_t n) {
     out.assign(buf, static_cast<std::size_t>(len));
 }
 
+// The last bytes relayed to the client of an SSE body, enough to tell whether they end an event.
+class SseTail {
+public:
+    void feed(std::string_view bytes) {
+        tail_ += bytes.substr(bytes.size() > kKeep ? bytes.size() - kKeep : 0);
+        if (tail_.size() > kKeep) tail_.erase(0, tail_.size() - kKeep);
+    }
+    /// What to write before a new event so that it starts on its own: nothing at an event
+    /// boundary (or before the first byte), else the line ends that close the event in progress.
+    /// A trailing CR may be the first half of a CRLF, so it is not counted as a line end.
+    std::string_view separator() const {
+        const std::string_view t = tail_;
+        if (t.empty() || t.ends_with("\n\n") || t.ends_with("\r\r") || t.ends_with("\n\r") ||
+            t.ends_with("\r\n\r\n"))
+            return {};
+        if (t.ends_with('\n')) return "\n";
+        return "\n\n";
+    }
+
+private:
+    static constexpr std::size_t kKeep = 4;
+    std::string tail_;
+};
+
+// The end of a drain window cut this SSE stream: end it with an `event: error` the SDKs report
+// (overloaded_error, so they retry) and a clean chunked end, rather than a truncated body.
+net::awaitable<void> write_terminal_event(beast::tcp_stream& client,
+                                          const RequestContext& ctx,
+                                          const SseTail& tail) {
+    std::string event(tail.separator());
+    event += "event: error\ndata: ";
+    event += shared::error_body(Errc::overloaded, "the relay is shutting down", ctx.request_id);
+    event += "\n\n";
+    std::string chunk;
+    append_chunk_size(chunk, event.size());
+    chunk += event;
+    chunk += "\r\n0\r\n\r\n";
+    client.expires_after(Runtime::kCutGrace);
+    // A client that does not take it is closed by the runtime when the grace ends.
+    auto [ec, n] = co_await net::async_write(client, net::buffer(chunk), kTuple);
+    if (ec) spdlog::debug("rid={} terminal event not delivered: {}", ctx.request_id, ec.message());
+}
+
 template <class Stream>
 net::awaitable<Outcome> exchange(Runtime& rt,
                                  Stream& up,
@@ -262,12 +305,21 @@ net::awaitable<Outcome> exchange(Runtime& rt,
     // the socket is read only when the buffer is empty. The head goes out with the first piece,
     // or alone when no body byte is buffered yet (the client sees the status at once).
     const auto body_t0 = clock::now();
+    // Registered while the body is relayed: the end of a drain window cuts it (see below).
+    struct Registration {
+        Runtime& rt;
+        Runtime::RelayList::iterator it;
+        ~Registration() { rt.unregister_relay(it); }
+    } registration{rt, rt.register_relay(client, up_tcp)};
+    const bool can_end_with_event = sse && chunked_out;
+    SseTail sse_tail;
     // Not zero-filled: a 64 KiB memset per request was half of the relay's instructions.
     auto buf_mem = std::make_unique_for_overwrite<char[]>(kRelayBuffer);
     const std::span<char> buf(buf_mem.get(), kRelayBuffer);
     std::string chunk_head;
     bool head_pending = true;
     bool upstream_ok = true;
+    bool complete = false;  // the whole body went to the client
     for (;;) {
         std::size_t got = 0;
         beast::error_code perr;
@@ -295,6 +347,7 @@ net::awaitable<Outcome> exchange(Runtime& rt,
             if (head_pending) out[n++] = net::buffer(head);
             if (got > 0) {
                 tap.feed(std::string_view(buf.data(), got));
+                if (can_end_with_event) sse_tail.feed(std::string_view(buf.data(), got));
                 if (chunked_out) {
                     append_chunk_size(chunk_head, got);
                     out[n++] = net::buffer(chunk_head);
@@ -318,12 +371,16 @@ net::awaitable<Outcome> exchange(Runtime& rt,
                 co_return Outcome::relayed;
             }
         }
-        if (done) break;
+        if (done) {
+            complete = true;
+            break;
+        }
         if (perr) {
             upstream_ok = false;
             break;
         }
         if (got > 0) continue;  // more may be buffered
+        if (registration.it->cut) break;
         up_tcp.expires_at(ctx.deadline);
         auto [rec, rn] = co_await up.async_read_some(conn.buffer.prepare(kRelayBuffer), kTuple);
         conn.buffer.commit(rn);
@@ -347,6 +404,15 @@ net::awaitable<Outcome> exchange(Runtime& rt,
     ctx.upstream_time += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - body_t0);
     tap.finish();
     ctx.usage = tap.usage();
+    if (registration.it->cut && !complete) {
+        // The drain window ended. The upstream did nothing wrong; the client gets a last event
+        // when the framing allows one (SSE, chunked), else the cut itself is the signal.
+        ctx.keep_alive = false;
+        spdlog::warn("rid={} stream cut at the end of the drain window{}", ctx.request_id,
+                     can_end_with_event ? "; sent event: error (overloaded_error)" : "");
+        if (can_end_with_event) co_await write_terminal_event(client, ctx, sse_tail);
+        co_return Outcome::relayed;
+    }
     if (!upstream_ok) {
         // The status line is gone; the only honest signal left is an incomplete message. Close
         // without the terminating chunk so the client sees the truncation.
