@@ -23,6 +23,7 @@ describe('start-up errors', { timeout: 30_000 }, () => {
         await writeFile(configFile, configText({
             server: { listen: `127.0.0.1:${port}`, shm_name: uniqueShmName(), workers: 1 },
             logging: { output: logFile },
+            providers: [{ name: 'a', type: 'anthropic', enabled: true }],
         }));
 
         const r = await runCli(['serve', '--config', configFile], { timeoutMs: 10_000 });
