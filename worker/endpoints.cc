@@ -5,6 +5,7 @@
 #include <set>
 
 #include "shared/util/json.h"
+#include "worker/providers/provider.h"
 
 namespace ccr::worker {
 

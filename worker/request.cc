@@ -77,10 +77,10 @@ net::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
                                           net::buffer(body.data(), head_only ? 0 : body.size())};
     stream.expires_at(std::max(ctx.deadline, RequestContext::clock::now() + std::chrono::seconds(30)));
     auto [ec, n] = co_await net::async_write(stream, bufs, net::as_tuple(net::use_awaitable));
-    ctx.status = status;
-    ctx.bytes_out += head_only ? 0 : body.size();
-    if (!ctx.ttfb.count())
-        ctx.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(
+    ctx.rec.status = status;
+    ctx.rec.bytes_out += head_only ? 0 : body.size();
+    if (!ctx.rec.ttfb.count())
+        ctx.rec.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(
             RequestContext::clock::now() - ctx.start);
     if (ec) ctx.keep_alive = false;
     co_return !ec;

@@ -1,6 +1,6 @@
 #pragma once
-// One request as it moves through a session: identity, timing, the choices made for it, and the
-// figures its access line and counters report.
+// One request as it moves through a session: who sent it and what it is (identity, deadline,
+// credentials), how the connection carries on after it, and its record (record.h).
 
 #include <chrono>
 #include <cstdint>
@@ -12,11 +12,9 @@
 
 #include "shared/error/error.h"
 #include "worker/filters/auth.h"
-#include "worker/upstream/usage_tap.h"
+#include "worker/record.h"
 
 namespace ccr::worker {
-
-class Provider;
 
 struct RequestContext {
     using clock = std::chrono::steady_clock;
@@ -29,25 +27,14 @@ struct RequestContext {
     clock::time_point start = clock::now();
     clock::time_point deadline;  // start + server.timeout_ms
 
-    // Outcome.
-    int provider_index = -1;    // provider of the current (last) attempt
-    int counted_provider = -1;  // provider the stats counted the request under at its start
-    const Provider* provider = nullptr;
-    std::string model;
-    bool stream = false;  // the body asked for SSE
-    int status = 0;
-    std::uint64_t bytes_in = 0;
-    std::uint64_t bytes_out = 0;
-    Usage usage;
-    std::chrono::microseconds ttfb{0};
-    std::chrono::microseconds upstream_time{0};  // spent waiting on the upstream
-    int failovers = 0;
-    bool upstream_error = false;
-    bool timed_out = false;
-    bool keep_alive = true;  // false: close the connection after this response
+    ClientCredentials credentials;  // read and judged once, by the auth filter
+    bool debug_headers = false;     // routing.debug: X-CC-Relay-* on relayed answers
+
+    // How the connection carries on after this request.
+    bool keep_alive = true;    // false: close the connection after this response
     bool unread_body = false;  // answered before reading the body: linger, then close
-    bool debug_headers = false;
-    ClientCredentials credentials;  // read and judged once, by the auth step
+
+    RequestRecord rec;  // what it did, for the access log and the stats
 };
 
 /// Writes a complete response made by the relay itself (not relayed).

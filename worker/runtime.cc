@@ -6,13 +6,21 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "worker/providers/provider.h"
+#include "worker/routing/router.h"
+#include "worker/upstream/pool.h"
+
 namespace ccr::worker {
 
 Runtime::Runtime(boost::asio::io_context& io, std::shared_ptr<const shared::Config> cfg)
-    : ioc(io), config(std::move(cfg)), pool(io), json(make_json_parser()) {
+    : ioc(io),
+      config(std::move(cfg)),
+      pool(std::make_unique<upstream::Pool>(io)),
+      json(make_json_parser()) {
     for (const auto& pc : config->providers) {
         if (pc.enabled) providers.push_back(make_provider(pc));
     }
+    router = std::make_unique<routing::Router>(*config, providers);
 }
 
 Runtime::~Runtime() = default;
@@ -43,7 +51,7 @@ void Runtime::start_drain(std::chrono::milliseconds window, bool stop) {
     draining = true;
     drain_deadline = now + window;
     if (on_drain_start) on_drain_start();
-    pool.clear();
+    pool->clear();
     if (!stopping) {
         // A reload: idle keep-alive connections wait for their next request (answered with
         // Connection: close) until their idle timeout or the deadline, whichever is first.

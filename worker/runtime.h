@@ -15,12 +15,21 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "shared/config/config.h"
-#include "worker/providers/provider.h"
-#include "worker/upstream/pool.h"
+#include "worker/body.h"
+#include "worker/record.h"
+
+// Kept out of this widely included header: the pool pulls in Beast's SSL stream and OpenSSL.
+namespace ccr::worker::upstream {
+class Pool;
+}
 
 namespace ccr::worker {
 
+class Provider;
 class StatsSink;
+namespace routing {
+class Router;
+}
 
 struct Runtime {
     Runtime(boost::asio::io_context& ioc, std::shared_ptr<const shared::Config> cfg);
@@ -29,7 +38,8 @@ struct Runtime {
     boost::asio::io_context& ioc;
     std::shared_ptr<const shared::Config> config;
     std::vector<std::unique_ptr<Provider>> providers;  // enabled ones, in config order
-    upstream::Pool pool;
+    std::unique_ptr<routing::Router> router;           // built once per generation
+    std::unique_ptr<upstream::Pool> pool;
     std::unique_ptr<JsonParser, JsonParserDeleter> json;
     StatsSink* stats = nullptr;  // null: counting off
     int slot = 0;                // worker slot (process index), for logs and stats
@@ -99,20 +109,8 @@ struct Runtime {
 class StatsSink {
 public:
     virtual ~StatsSink() = default;
-    struct Sample {
-        int provider = -1;          // index into Runtime::providers that answered (last attempt)
-        int started_provider = -1;  // index passed to request_started (its in-flight count)
-        int status = 0;
-        bool upstream_error = false;
-        bool timeout = false;
-        int failovers = 0;
-        std::uint64_t bytes_in = 0;
-        std::uint64_t bytes_out = 0;
-        std::int64_t input_tokens = 0, output_tokens = 0, cache_read = 0, cache_creation = 0;
-        std::chrono::microseconds ttfb{0};
-        std::chrono::microseconds total{0};
-        std::chrono::microseconds overhead{0};
-    };
+    /// A finished request, as its record says (provider indices into Runtime::providers).
+    using Sample = RequestRecord;
     virtual void request_started(int provider) = 0;
     /// Also records that the worker has answered a request (the table's `served`).
     virtual void request_finished(const Sample& s) = 0;

@@ -1,6 +1,7 @@
 #pragma once
-// Steps 4-6 of the request path: choose candidates, forward over a pooled connection, fail over
-// before the first response byte, then relay the answer to the client as it arrives.
+// Steps 4-6 of the request path, put together: ask the router for candidates, then try them in
+// order (upstream/exchange.h), failing over before the first response byte reaches the client;
+// the relay's own answers when nothing can serve (503, the count_tokens estimate).
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -9,11 +10,10 @@
 #include "worker/body.h"
 #include "worker/request.h"
 #include "worker/request_body.h"
+#include "worker/routes.h"
 #include "worker/runtime.h"
 
 namespace ccr::worker {
-
-enum class Endpoint { messages, count_tokens };
 
 /// Forwards an authenticated, inspected request and writes the answer (relayed or an error) to
 /// the client. Sets ctx.keep_alive = false when the connection cannot carry another request.
@@ -23,8 +23,5 @@ boost::asio::awaitable<void> relay(Runtime& rt,
                                    const BodyInfo& body,
                                    RequestContext& ctx,
                                    Endpoint endpoint);
-
-/// Providers to try for `model`, best first (routing strategy over enabled providers).
-std::vector<int> route(const Runtime& rt, std::string_view model, Endpoint endpoint);
 
 }  // namespace ccr::worker

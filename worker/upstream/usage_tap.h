@@ -7,14 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace ccr::worker {
+#include "worker/usage.h"
 
-struct Usage {
-    std::int64_t input_tokens = 0;
-    std::int64_t output_tokens = 0;
-    std::int64_t cache_read_input_tokens = 0;
-    std::int64_t cache_creation_input_tokens = 0;
-};
+namespace ccr::worker {
 
 class UsageTap {
 public:

@@ -1,0 +1,52 @@
+#pragma once
+// Step 7 of the request path: what one request did. Filled as the request moves (the relay sets
+// the provider, status, bytes and usage; the session the timings) and read once at its end, by
+// the access log and by the stats sink, so the figures are declared here and nowhere else.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "worker/usage.h"
+
+namespace ccr::worker {
+
+struct RequestRecord {
+    /// Provider the request was counted under when it started (its in-flight count); -1: the
+    /// request never reached a provider and is not counted per provider.
+    int started_provider = -1;
+    int provider = -1;               // provider of the last attempt (the one that answered)
+    std::string_view provider_name;  // its name (owned by the Runtime's providers), "" if none
+    std::string model;               // as the client asked for it
+    bool stream = false;             // the body asked for SSE
+    int status = 0;                  // sent to the client; 499: the client went away first
+    bool upstream_error = false;     // the last attempt failed (5xx, transport, cut stream)
+    bool timeout = false;            // an upstream timeout happened on the way
+    int failovers = 0;               // attempts after the first
+    std::uint64_t bytes_in = 0;      // request body
+    std::uint64_t bytes_out = 0;     // response body
+    std::int64_t input_tokens = 0, output_tokens = 0, cache_read = 0, cache_creation = 0;
+    std::chrono::microseconds ttfb{0};           // to the first response byte sent; 0: none
+    std::chrono::microseconds upstream_time{0};  // spent waiting on upstreams
+    std::chrono::microseconds total{0};          // set when the request ends
+    std::chrono::microseconds overhead{0};       // total - upstream_time, set with total
+
+    void set_usage(const Usage& u) {
+        input_tokens = u.input_tokens;
+        output_tokens = u.output_tokens;
+        cache_read = u.cache_read_input_tokens;
+        cache_creation = u.cache_creation_input_tokens;
+    }
+    /// Closes the record: the total and the relay's own share of it.
+    void finish(std::chrono::microseconds elapsed) {
+        total = elapsed;
+        overhead = total > upstream_time ? total - upstream_time : std::chrono::microseconds(0);
+    }
+};
+
+struct RequestContext;
+/// The access line of a finished request (nothing is formatted when info is off).
+void log_access(const RequestContext& ctx);
+
+}  // namespace ccr::worker

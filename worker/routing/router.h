@@ -1,0 +1,40 @@
+#pragma once
+/// Step 4 of the request path: the candidates for a request, best first. The router keeps what
+/// may serve it (the endpoint, what the client's credential allows) and lets the configured
+/// strategy order the rest.
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "shared/config/config.h"
+#include "worker/filters/auth.h"
+#include "worker/routes.h"
+#include "worker/routing/strategy.h"
+
+namespace ccr::worker::routing {
+
+struct RouteResult {
+    enum class Refusal {
+        none,
+        no_provider,       // nothing serves this model / endpoint
+        passthrough_only,  // only providers that would add their own key: not for this credential
+    };
+    std::vector<int> candidates;  // indices into the worker's providers, best first
+    Refusal refusal = Refusal::none;
+};
+
+class Router {
+public:
+    /// `providers` must outlive the router (both belong to the worker's Runtime).
+    Router(const shared::Config& cfg, const Providers& providers);
+    ~Router();
+
+    RouteResult route(std::string_view model, Endpoint endpoint, AuthGrant grant) const;
+
+private:
+    const Providers& providers_;
+    std::unique_ptr<Strategy> strategy_;
+};
+
+}  // namespace ccr::worker::routing

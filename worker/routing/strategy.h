@@ -1,0 +1,50 @@
+#pragma once
+/// Step 4 of the request path: a routing strategy orders the providers that may serve a request,
+/// best first. One strategy a file; the router picks one per config generation from
+/// `routing.strategy`, parsed once (no string compared per request).
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "shared/config/config.h"
+
+namespace ccr::worker {
+class Provider;
+}
+
+namespace ccr::worker::routing {
+
+enum class StrategyKind {
+    failover,
+    round_robin,
+    weighted_round_robin,
+    shuffle,
+    weighted_failover,
+    least_loaded,
+    model_based,
+};
+
+/// The kind named by `routing.strategy` (validated at load, so nullopt only for a bad name).
+std::optional<StrategyKind> strategy_kind(std::string_view name);
+
+/// What a strategy sees of the request.
+struct RouteRequest {
+    std::string_view model;
+};
+
+class Strategy {
+public:
+    virtual ~Strategy() = default;
+    /// Orders `candidates` (indices into the worker's providers, config order on entry, already
+    /// limited to those that serve the endpoint) best first; a strategy may also narrow them.
+    virtual void order(std::vector<int>& candidates, const RouteRequest& req) const = 0;
+};
+
+using Providers = std::vector<std::unique_ptr<Provider>>;
+
+std::unique_ptr<Strategy> make_failover();
+std::unique_ptr<Strategy> make_model_based(const shared::RoutingConfig& cfg, const Providers& providers);
+
+}  // namespace ccr::worker::routing

@@ -1,0 +1,111 @@
+#include "worker/upstream/client_sink.h"
+
+#include <array>
+#include <cstdio>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "shared/error/error.h"
+#include "worker/request.h"
+#include "worker/runtime.h"
+
+namespace ccr::worker::upstream {
+
+namespace net = boost::asio;
+using clock = std::chrono::steady_clock;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+namespace {
+
+void append_chunk_size(std::string& out, std::size_t n) {
+    char buf[24];
+    int len = std::snprintf(buf, sizeof buf, "%zx\r\n", n);
+    out.assign(buf, static_cast<std::size_t>(len));
+}
+
+}  // namespace
+
+ClientSink::ClientSink(boost::beast::tcp_stream& client,
+                       RequestContext& ctx,
+                       std::string head,
+                       bool chunked,
+                       bool sse,
+                       UsageTap::Mode tap_mode)
+    : client_(client), ctx_(ctx), head_(std::move(head)), chunked_(chunked), sse_(sse), tap_(tap_mode) {}
+
+net::awaitable<bool> ClientSink::write(std::span<const char> bytes, bool last) {
+    const std::size_t got = bytes.size();
+    if (got == 0 && !head_pending_ && !(last && chunked_)) co_return true;
+    std::array<net::const_buffer, 5> out{};
+    std::size_t n = 0;
+    if (head_pending_) out[n++] = net::buffer(head_);
+    if (got > 0) {
+        const std::string_view piece(bytes.data(), got);
+        tap_.feed(piece);
+        if (can_end_with_event()) tail_.feed(piece);
+        if (chunked_) {
+            append_chunk_size(chunk_head_, got);
+            out[n++] = net::buffer(chunk_head_);
+            out[n++] = net::buffer(bytes.data(), got);
+            out[n++] = net::buffer("\r\n", 2);
+        } else {
+            out[n++] = net::buffer(bytes.data(), got);
+        }
+    }
+    if (last && chunked_) out[n++] = net::buffer("0\r\n\r\n", 5);
+    client_.expires_at(ctx_.deadline);
+    auto [ec, written] = co_await net::async_write(client_, std::span(out.data(), n), kTuple);
+    if (head_pending_) {
+        ctx_.rec.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx_.start);
+        head_pending_ = false;
+    }
+    ctx_.rec.bytes_out += got;
+    if (ec) {
+        // The client went away mid-answer: the caller stops reading the upstream.
+        ctx_.keep_alive = false;
+        co_return false;
+    }
+    co_return true;
+}
+
+net::awaitable<void> ClientSink::end_with_error_event() {
+    std::string event(tail_.separator());
+    event += "event: error\ndata: ";
+    event += shared::error_body(shared::Errc::overloaded, "the relay is shutting down", ctx_.request_id);
+    event += "\n\n";
+    std::string chunk;
+    append_chunk_size(chunk, event.size());
+    chunk += event;
+    chunk += "\r\n0\r\n\r\n";
+    client_.expires_after(Runtime::kCutGrace);
+    // A client that does not take it is closed by the runtime when the grace ends.
+    auto [ec, n] = co_await net::async_write(client_, net::buffer(chunk), kTuple);
+    if (ec) spdlog::debug("rid={} terminal event not delivered: {}", ctx_.request_id, ec.message());
+}
+
+const Usage& ClientSink::finish_usage() {
+    tap_.finish();
+    return tap_.usage();
+}
+
+void ClientSink::SseTail::feed(std::string_view bytes) {
+    tail_ += bytes.substr(bytes.size() > kKeep ? bytes.size() - kKeep : 0);
+    if (tail_.size() > kKeep) tail_.erase(0, tail_.size() - kKeep);
+}
+
+std::string_view ClientSink::SseTail::separator() const {
+    // Nothing at an event boundary (or before the first byte), else the line ends that close
+    // the event in progress. A trailing CR may be the first half of a CRLF, so it is not counted
+    // as a line end.
+    const std::string_view t = tail_;
+    if (t.empty() || t.ends_with("\n\n") || t.ends_with("\r\r") || t.ends_with("\n\r") ||
+        t.ends_with("\r\n\r\n"))
+        return {};
+    if (t.ends_with('\n')) return "\n";
+    return "\n\n";
+}
+
+}  // namespace ccr::worker::upstream

@@ -1,0 +1,71 @@
+#pragma once
+/// Step 6's output: where a committed answer's bytes go. Writes the response head with the first
+/// bytes (or alone, at once, when none are ready), frames the body (chunked when the upstream
+/// gave no length), feeds the usage tap on the way, and can end a cut SSE stream with a terminal
+/// `event: error` instead of a bare truncation.
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "worker/upstream/usage_tap.h"
+
+namespace ccr::worker {
+struct RequestContext;
+}
+
+namespace ccr::worker::upstream {
+
+class ClientSink {
+public:
+    /// `head`: the complete response head. `chunked`: frame the body in chunks. `sse`: the body
+    /// is an event stream (the tap reads its events; a cut may end it with an error event).
+    ClientSink(boost::beast::tcp_stream& client,
+               RequestContext& ctx,
+               std::string head,
+               bool chunked,
+               bool sse,
+               UsageTap::Mode tap_mode);
+
+    /// Writes the next body bytes (the head first if it has not gone yet). `last`: the body is
+    /// complete (a chunked body gets its terminating chunk). Returns false when the client is
+    /// gone (the request's connection is then not kept alive).
+    boost::asio::awaitable<bool> write(std::span<const char> bytes, bool last);
+
+    /// Whether a cut can be signalled in-band (an SSE body in chunks).
+    bool can_end_with_event() const { return chunked_ && sse_; }
+    /// Ends a cut stream with `event: error` (overloaded_error, "the relay is shutting down")
+    /// and a clean chunked end.
+    boost::asio::awaitable<void> end_with_error_event();
+
+    /// The body ended (or was cut): parses a buffered JSON body and returns the usage seen.
+    const Usage& finish_usage();
+
+private:
+    // The last bytes of an SSE body, enough to tell whether they end an event.
+    class SseTail {
+    public:
+        void feed(std::string_view bytes);
+        /// What to write before a new event so that it starts on its own.
+        std::string_view separator() const;
+
+    private:
+        static constexpr std::size_t kKeep = 4;
+        std::string tail_;
+    };
+
+    boost::beast::tcp_stream& client_;
+    RequestContext& ctx_;
+    std::string head_;
+    bool head_pending_ = true;
+    bool chunked_;
+    bool sse_;
+    UsageTap tap_;
+    SseTail tail_;
+    std::string chunk_head_;
+};
+
+}  // namespace ccr::worker::upstream

@@ -1,0 +1,304 @@
+#include "worker/upstream/exchange.h"
+
+#include <array>
+#include <cstdio>
+#include <optional>
+#include <span>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <spdlog/spdlog.h>
+
+#include "worker/providers/provider.h"
+#include "worker/request.h"
+#include "worker/runtime.h"
+#include "worker/upstream/client_sink.h"
+#include "worker/upstream/pool.h"
+
+namespace ccr::worker::upstream {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using shared::Errc;
+using clock = std::chrono::steady_clock;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+
+namespace {
+
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+// Bytes relayed per write at most, and read from the upstream per read.
+constexpr std::size_t kRelayBuffer = 64 * 1024;
+
+bool retryable_status(unsigned status) { return status == 429 || status >= 500; }
+
+std::chrono::microseconds since(clock::time_point t0) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
+}
+
+// Phase 1: the request head and body in one gather write. Nothing when it went out.
+template <class Stream>
+net::awaitable<std::optional<Outcome>> send_request(Stream& up, Conn& conn, RequestContext& ctx, Attempt& at) {
+    std::vector<net::const_buffer> out;
+    out.reserve(at.body.size() + 1);
+    out.emplace_back(net::buffer(at.head));
+    out.insert(out.end(), at.body.begin(), at.body.end());
+    conn.tcp().expires_at(ctx.deadline);
+    auto [ec, n] = co_await net::async_write(up, out, kTuple);
+    if (!ec) co_return std::nullopt;
+    if (conn.reused) co_return Outcome::retry_fresh;
+    at.error = Errc::upstream_failed;
+    at.error_message = "upstream connection failed: " + ec.message();
+    co_return Outcome::failover;
+}
+
+// Phase 2: the response head, within the response header timeout, and the decision it carries:
+// nothing (commit: this upstream answers the client) or why not.
+template <class Stream>
+net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
+                                                          Stream& up,
+                                                          Conn& conn,
+                                                          ResponseParser& parser,
+                                                          RequestContext& ctx,
+                                                          Attempt& at) {
+    parser.header_limit(64 * 1024);
+    parser.body_limit(boost::none);
+    const auto header_timeout = rt.config->server.response_header_timeout_ms > 0
+                                    ? std::chrono::milliseconds(rt.config->server.response_header_timeout_ms)
+                                    : rt.timeout();
+    conn.tcp().expires_at(std::min(ctx.deadline, clock::now() + header_timeout));
+    auto [ec, n] = co_await http::async_read_header(up, conn.buffer, parser, kTuple);
+    if (ec) {
+        if (conn.reused && n == 0 && ec != beast::error::timeout) co_return Outcome::retry_fresh;
+        if (ec == beast::error::timeout) {
+            at.error = Errc::upstream_timeout;
+            at.error_message = "upstream did not answer within the response header timeout";
+            ctx.rec.timeout = true;
+        } else {
+            at.error = Errc::upstream_failed;
+            at.error_message = "upstream connection failed: " + ec.message();
+        }
+        co_return Outcome::failover;
+    }
+    const unsigned status = parser.get().result_int();
+    if (at.endpoint == Endpoint::count_tokens && status == 404) co_return Outcome::local_answer;
+    if (retryable_status(status) && !at.last_candidate) {
+        at.error_message = "upstream answered " + std::to_string(status);
+        co_return Outcome::failover;
+    }
+    co_return std::nullopt;
+}
+
+// How the committed answer travels to the client.
+struct Shape {
+    bool sse = false;
+    bool has_length = false;
+    bool no_body = false;
+    bool chunked = false;  // no length from the upstream: chunked to the client
+    UsageTap::Mode tap = UsageTap::Mode::none;
+};
+
+Shape shape_of(const ResponseParser& parser, const RequestContext& ctx) {
+    const auto& res = parser.get();
+    std::string_view content_type;
+    if (auto it = res.find(http::field::content_type); it != res.end()) content_type = it->value();
+    const unsigned status = res.result_int();
+    Shape s;
+    s.sse = content_type.substr(0, 17) == "text/event-stream";
+    s.has_length = parser.content_length().has_value();
+    s.no_body = status == 204 || status == 304 || ctx.method == "HEAD";
+    s.chunked = !s.has_length && !s.no_body;
+    s.tap = s.sse ? UsageTap::Mode::sse
+                  : (content_type.find("json") != std::string_view::npos ? UsageTap::Mode::json
+                                                                         : UsageTap::Mode::none);
+    return s;
+}
+
+// The client's response head: the upstream's, less hop-by-hop headers, with the relay's framing,
+// SSE headers, request id and (routing.debug) X-CC-Relay-* headers.
+std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ctx, const ResponseParser& parser,
+                        const Shape& shape) {
+    const auto& res = parser.get();
+    std::string head;
+    head.reserve(1024);
+    append_status_line(head, static_cast<int>(res.result_int()));
+    for (const auto& f : res) {
+        std::string_view name = f.name_string();
+        if (is_hop_by_hop(name) || iequals(name, "x-request-id")) continue;
+        if (shape.sse && (iequals(name, "cache-control") || iequals(name, "x-accel-buffering"))) continue;
+        head += name;
+        head += ": ";
+        head += f.value();
+        head += "\r\n";
+    }
+    if (shape.sse) head += "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
+    if (shape.has_length) {
+        head += "Content-Length: ";
+        head += std::to_string(*parser.content_length());
+        head += "\r\n";
+    } else if (shape.chunked) {
+        head += "Transfer-Encoding: chunked\r\n";
+    }
+    head += "X-Request-ID: ";
+    head += ctx.request_id;
+    head += "\r\n";
+    if (ctx.debug_headers) {
+        // Time spent in the relay so far, excluding connect and waiting on the upstream.
+        auto overhead = since(ctx.start) - ctx.rec.upstream_time;
+        char ms[32];
+        std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(std::max<std::int64_t>(overhead.count(), 0)) / 1000.0);
+        head += "X-CC-Relay-Provider: ";
+        head += at.provider.name();
+        head += "\r\nX-CC-Relay-Strategy: ";
+        head += rt.config->routing.strategy;
+        head += "\r\nX-CC-Relay-Overhead-Ms: ";
+        head += ms;
+        head += "\r\n";
+    }
+    if (!ctx.keep_alive) head += "Connection: close\r\n";
+    head += "\r\n";
+    return head;
+}
+
+// How pumping a body ended.
+enum class PumpEnd { complete, client_gone, upstream_failed, cut };
+
+// Phase 3: the body, from the upstream through the sink. Whatever the parser has buffered is
+// decoded synchronously (put) into one piece and written with one writev, so N small events read
+// at once cost one write, not N; the socket is read only when the buffer is empty. The head goes
+// out with the first piece, or alone when no body byte is buffered yet (the client sees the
+// status at once).
+template <class Stream>
+net::awaitable<PumpEnd> pump_body(Stream& up,
+                                  Conn& conn,
+                                  ResponseParser& parser,
+                                  bool no_body,
+                                  ClientSink& sink,
+                                  const Runtime::ActiveRelay& registration,
+                                  RequestContext& ctx) {
+    // Not zero-filled: a 64 KiB memset per request was half of the relay's instructions.
+    auto buf_mem = std::make_unique_for_overwrite<char[]>(kRelayBuffer);
+    const std::span<char> buf(buf_mem.get(), kRelayBuffer);
+    beast::tcp_stream& up_tcp = conn.tcp();
+    for (;;) {
+        std::size_t got = 0;
+        beast::error_code perr;
+        if (!no_body && !parser.is_done()) {
+            auto& b = parser.get().body();
+            b.data = buf.data();
+            b.size = buf.size();
+            while (!parser.is_done() && b.size > 0 && conn.buffer.size() > 0) {
+                beast::error_code pec;
+                const std::size_t used = parser.put(conn.buffer.data(), pec);
+                conn.buffer.consume(used);
+                if (pec == http::error::need_more || pec == http::error::need_buffer) break;
+                if (pec) {
+                    perr = pec;
+                    break;
+                }
+                if (used == 0) break;
+            }
+            got = buf.size() - b.size;
+        }
+        const bool done = no_body || parser.is_done();
+        if (!co_await sink.write(buf.first(got), done && !perr)) co_return PumpEnd::client_gone;
+        if (done) co_return PumpEnd::complete;
+        if (perr) co_return PumpEnd::upstream_failed;
+        if (got > 0) continue;  // more may be buffered
+        if (registration.cut) co_return PumpEnd::cut;
+        up_tcp.expires_at(ctx.deadline);
+        auto [rec, rn] = co_await up.async_read_some(conn.buffer.prepare(kRelayBuffer), kTuple);
+        conn.buffer.commit(rn);
+        if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) {
+            // A body delimited by the connection's end is complete now; any other is cut short.
+            beast::error_code eec;
+            parser.put_eof(eec);
+            if (eec) co_return PumpEnd::upstream_failed;
+            if (rn == 0) continue;
+        } else if (rec) {
+            if (rec == beast::error::timeout) ctx.rec.timeout = true;
+            co_return PumpEnd::upstream_failed;
+        }
+    }
+}
+
+template <class Stream>
+net::awaitable<Outcome> run(Runtime& rt,
+                            Stream& up,
+                            Conn& conn,
+                            beast::tcp_stream& client,
+                            RequestContext& ctx,
+                            Attempt& at,
+                            bool& reusable) {
+    reusable = false;
+    const auto t0 = clock::now();
+    if (auto failed = co_await send_request(up, conn, ctx, at)) co_return *failed;
+    ResponseParser parser;
+    if (auto decided = co_await read_response_head(rt, up, conn, parser, ctx, at)) co_return *decided;
+
+    // Commit: from here on the answer is this upstream's.
+    const Shape shape = shape_of(parser, ctx);
+    ctx.rec.upstream_time += since(t0);
+    ClientSink sink(client, ctx, client_head(rt, at, ctx, parser, shape), shape.chunked, shape.sse, shape.tap);
+    const unsigned status = parser.get().result_int();
+    ctx.rec.status = static_cast<int>(status);
+    ctx.rec.upstream_error = status >= 500;
+
+    const auto body_t0 = clock::now();
+    // Registered while the body is relayed: the end of a drain window cuts it.
+    struct Registration {
+        Runtime& rt;
+        Runtime::RelayList::iterator it;
+        ~Registration() { rt.unregister_relay(it); }
+    } registration{rt, rt.register_relay(client, conn.tcp())};
+    PumpEnd end = co_await pump_body(up, conn, parser, shape.no_body, sink, *registration.it, ctx);
+    // A read the cut cancelled ends as a failed one: it was the cut.
+    if (end == PumpEnd::upstream_failed && registration.it->cut) end = PumpEnd::cut;
+    // The body phase is paced by the upstream; count it as upstream time (the relay's own share of
+    // it is the decode and write, small next to the wait).
+    ctx.rec.upstream_time += since(body_t0);
+    ctx.rec.set_usage(sink.finish_usage());
+    switch (end) {
+        case PumpEnd::complete:
+            reusable = parser.keep_alive();
+            break;
+        case PumpEnd::client_gone:
+            break;
+        case PumpEnd::cut:
+            // The drain window ended. The upstream did nothing wrong; the client gets a last event
+            // when the framing allows one (SSE, chunked), else the cut itself is the signal.
+            ctx.keep_alive = false;
+            spdlog::warn("rid={} stream cut at the end of the drain window{}", ctx.request_id,
+                         sink.can_end_with_event() ? "; sent event: error (overloaded_error)" : "");
+            if (sink.can_end_with_event()) co_await sink.end_with_error_event();
+            break;
+        case PumpEnd::upstream_failed:
+            // The status line is gone; the only honest signal left is an incomplete message.
+            // Close without the terminating chunk so the client sees the truncation.
+            ctx.rec.upstream_error = true;
+            ctx.keep_alive = false;
+            break;
+    }
+    co_return Outcome::relayed;
+}
+
+}  // namespace
+
+net::awaitable<Outcome> exchange(Runtime& rt,
+                                 Conn& conn,
+                                 beast::tcp_stream& client,
+                                 RequestContext& ctx,
+                                 Attempt& at,
+                                 bool& reusable) {
+    if (conn.tls) co_return co_await run(rt, *conn.tls, conn, client, ctx, at, reusable);
+    co_return co_await run(rt, *conn.plain, conn, client, ctx, at, reusable);
+}
+
+}  // namespace ccr::worker::upstream

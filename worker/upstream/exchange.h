@@ -1,0 +1,52 @@
+#pragma once
+/// Step 6 of the request path, for one attempt at one provider: send the request, read the
+/// response head and decide there whether to fail over, then pump the committed body to the
+/// client through a ClientSink.
+
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "shared/error/error.h"
+#include "worker/routes.h"
+
+namespace ccr::worker {
+class Provider;
+struct RequestContext;
+struct Runtime;
+}  // namespace ccr::worker
+
+namespace ccr::worker::upstream {
+
+struct Conn;
+
+/// One provider tried for one request.
+struct Attempt {
+    const Provider& provider;
+    std::string head;                                 // the upstream request head
+    std::vector<boost::asio::const_buffer> body;      // the (spliced) body
+    bool last_candidate;                              // no failover after this one
+    Endpoint endpoint;
+    shared::Errc error = shared::Errc::upstream_failed;  // why it failed, when it did
+    std::string error_message;
+};
+
+enum class Outcome {
+    relayed,      // the answer (or its start) went to the client
+    retry_fresh,  // a pooled connection was stale: try again on a new one
+    failover,     // nothing sent to the client; the next candidate may try
+    local_answer, // the upstream cannot serve it; answer locally (count_tokens 404)
+};
+
+/// Runs the attempt over `conn`. `reusable`: the connection may go back to the pool.
+boost::asio::awaitable<Outcome> exchange(Runtime& rt,
+                                         Conn& conn,
+                                         boost::beast::tcp_stream& client,
+                                         RequestContext& ctx,
+                                         Attempt& at,
+                                         bool& reusable);
+
+}  // namespace ccr::worker::upstream
