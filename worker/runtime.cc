@@ -20,7 +20,8 @@ Runtime::Runtime(boost::asio::io_context& io, std::shared_ptr<const shared::Conf
     for (const auto& pc : config->providers) {
         if (pc.enabled) providers.push_back(make_provider(pc));
     }
-    router = std::make_unique<routing::Router>(*config, providers);
+    routing_state = std::make_unique<routing::LocalRoutingState>();
+    router = std::make_unique<routing::Router>(*config, providers, *routing_state);
 }
 
 Runtime::~Runtime() = default;

@@ -29,6 +29,7 @@ class Provider;
 class StatsSink;
 namespace routing {
 class Router;
+class RoutingState;
 }
 
 struct Runtime {
@@ -38,7 +39,8 @@ struct Runtime {
     boost::asio::io_context& ioc;
     std::shared_ptr<const shared::Config> config;
     std::vector<std::unique_ptr<Provider>> providers;  // enabled ones, in config order
-    std::unique_ptr<routing::Router> router;           // built once per generation
+    std::unique_ptr<routing::RoutingState> routing_state;  // service-wide facts for strategies
+    std::unique_ptr<routing::Router> router;               // built once per generation
     std::unique_ptr<upstream::Pool> pool;
     std::unique_ptr<JsonParser, JsonParserDeleter> json;
     StatsSink* stats = nullptr;  // null: counting off

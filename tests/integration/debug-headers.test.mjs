@@ -28,6 +28,7 @@ describe('routing.debug headers', { timeout: 30_000 }, () => {
         assert.equal(res.status, 200);
         assert.equal(res.headers['x-cc-relay-provider'], mockProvider(backend).name);
         assert.equal(res.headers['x-cc-relay-strategy'], 'failover');
+        assert.equal(res.headers['x-cc-relay-attempts'], '1');
         const overhead = Number(res.headers['x-cc-relay-overhead-ms']);
         assert.ok(Number.isFinite(overhead) && overhead >= 0 && overhead < 1000,
             `X-CC-Relay-Overhead-Ms: ${res.headers['x-cc-relay-overhead-ms']}`);
@@ -36,7 +37,7 @@ describe('routing.debug headers', { timeout: 30_000 }, () => {
     it('adds none of them when routing.debug is off', async () => {
         const res = await postJson(plainRelay.url, '/v1/messages', messagesBody());
         assert.equal(res.status, 200);
-        for (const h of ['x-cc-relay-provider', 'x-cc-relay-strategy', 'x-cc-relay-overhead-ms']) {
+        for (const h of ['x-cc-relay-provider', 'x-cc-relay-strategy', 'x-cc-relay-overhead-ms', 'x-cc-relay-attempts']) {
             assert.equal(res.headers[h], undefined, h);
         }
     });

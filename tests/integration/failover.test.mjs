@@ -27,7 +27,7 @@ describe('failover', { timeout: 40_000 }, () => {
         second.reset();
         const relay = await startRelay({
             server: { connect_timeout_ms: 2000 },
-            routing: { strategy: 'failover' },
+            routing: { strategy: 'failover', debug: true },
             providers: [
                 { name: 'first', type: 'anthropic', enabled: true, base_url: firstUrl,
                     keys: [{ key: 'sk-first' }] },
@@ -55,6 +55,8 @@ describe('failover', { timeout: 40_000 }, () => {
         assert.equal(second.requests.length, 1);
         assert.ok(res.body.equals(second.requests[0].responseBody), 'the client gets the second answer');
         assert.equal(second.requests[0].headers['x-api-key'], 'sk-second');
+        assert.equal(res.headers['x-cc-relay-provider'], 'second');
+        assert.equal(res.headers['x-cc-relay-attempts'], '2');
     });
 
     for (const status of [429, 500, 529]) {

@@ -47,6 +47,10 @@ public:
     /// Forwards the client's own credentials (an anthropic provider without keys): the only kind
     /// a pass-through bearer token (AuthGrant::passthrough) may reach.
     bool passes_client_credentials() const { return cfg_.keys.empty() && cfg_.type == "anthropic"; }
+    /// Routing priority (keys[0].priority, 0..2, higher first; 0 without keys), as the Go relay.
+    int priority() const { return cfg_.keys.empty() ? 0 : cfg_.keys.front().priority; }
+    /// Routing weight (keys[0].weight; 0 or less counts as 1).
+    int weight() const { return cfg_.keys.empty() || cfg_.keys.front().weight <= 0 ? 1 : cfg_.keys.front().weight; }
 
     /// Sets the upstream credential on `out`. With configured keys the provider's key is used in
     /// its header style and the client's credentials are dropped; an anthropic provider without

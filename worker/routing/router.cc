@@ -13,6 +13,7 @@ std::optional<StrategyKind> strategy_kind(std::string_view name) {
         {"weighted_failover", StrategyKind::weighted_failover},
         {"least_loaded", StrategyKind::least_loaded},
         {"model_based", StrategyKind::model_based},
+        {"latency_based", StrategyKind::latency_based},
     };
     for (const auto& [n, kind] : kNames) {
         if (n == name) return kind;
@@ -20,18 +21,33 @@ std::optional<StrategyKind> strategy_kind(std::string_view name) {
     return std::nullopt;
 }
 
-Router::Router(const shared::Config& cfg, const Providers& providers) : providers_(providers) {
-    switch (strategy_kind(cfg.routing.strategy).value_or(StrategyKind::failover)) {
+std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const shared::RoutingConfig& cfg, const Providers& providers) {
+    switch (kind) {
+        case StrategyKind::failover:
+            return make_failover(providers);
+        case StrategyKind::round_robin:
+            return make_round_robin();
+        case StrategyKind::weighted_round_robin:
+            return make_weighted_round_robin(providers);
+        case StrategyKind::shuffle:
+            return make_shuffle();
+        case StrategyKind::weighted_failover:
+            return make_weighted_failover(providers);
+        case StrategyKind::least_loaded:
+            return make_least_loaded(providers);
         case StrategyKind::model_based:
-            strategy_ = make_model_based(cfg.routing, providers);
-            break;
-        default:
-            // The other strategies of the Go schema are not in effect yet (config validate says
-            // so): config order, as failover.
-            strategy_ = make_failover();
-            break;
+            return make_model_based(cfg, providers);
+        case StrategyKind::latency_based:
+            return make_latency_based();
     }
+    return make_failover(providers);
 }
+
+Router::Router(const shared::Config& cfg, const Providers& providers, RoutingState& state)
+    : providers_(providers),
+      state_(state),
+      strategy_(make_strategy(strategy_kind(cfg.routing.strategy).value_or(StrategyKind::failover), cfg.routing,
+                              providers)) {}
 
 Router::~Router() = default;
 
@@ -41,7 +57,7 @@ RouteResult Router::route(std::string_view model, Endpoint endpoint, AuthGrant g
         if (endpoint != Endpoint::count_tokens || providers_[static_cast<std::size_t>(i)]->serves_count_tokens())
             r.candidates.push_back(i);
     }
-    strategy_->order(r.candidates, RouteRequest{model});
+    strategy_->order(r.candidates, RouteRequest{model, state_});
     if (r.candidates.empty()) {
         r.refusal = RouteResult::Refusal::no_provider;
         return r;

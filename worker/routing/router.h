@@ -26,14 +26,15 @@ struct RouteResult {
 
 class Router {
 public:
-    /// `providers` must outlive the router (both belong to the worker's Runtime).
-    Router(const shared::Config& cfg, const Providers& providers);
+    /// `providers` and `state` must outlive the router (all belong to the worker's Runtime).
+    Router(const shared::Config& cfg, const Providers& providers, RoutingState& state);
     ~Router();
 
     RouteResult route(std::string_view model, Endpoint endpoint, AuthGrant grant) const;
 
 private:
     const Providers& providers_;
+    RoutingState& state_;
     std::unique_ptr<Strategy> strategy_;
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "shared/config/config.h"
+#include "worker/routing/state.h"
 
 namespace ccr::worker {
 class Provider;
@@ -24,6 +25,7 @@ enum class StrategyKind {
     weighted_failover,
     least_loaded,
     model_based,
+    latency_based,
 };
 
 /// The kind named by `routing.strategy` (validated at load, so nullopt only for a bad name).
@@ -32,6 +34,7 @@ std::optional<StrategyKind> strategy_kind(std::string_view name);
 /// What a strategy sees of the request.
 struct RouteRequest {
     std::string_view model;
+    RoutingState& state;  // service-wide facts (turns, load, latency)
 };
 
 class Strategy {
@@ -44,7 +47,24 @@ public:
 
 using Providers = std::vector<std::unique_ptr<Provider>>;
 
-std::unique_ptr<Strategy> make_failover();
+/// The strategy `kind` names, over `providers` (which outlive it).
+std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const shared::RoutingConfig& cfg, const Providers& providers);
+
+// One factory a file.
+std::unique_ptr<Strategy> make_failover(const Providers& providers);
 std::unique_ptr<Strategy> make_model_based(const shared::RoutingConfig& cfg, const Providers& providers);
+std::unique_ptr<Strategy> make_round_robin();
+std::unique_ptr<Strategy> make_weighted_round_robin(const Providers& providers);
+std::unique_ptr<Strategy> make_shuffle();
+std::unique_ptr<Strategy> make_weighted_failover(const Providers& providers);
+std::unique_ptr<Strategy> make_least_loaded(const Providers& providers);
+std::unique_ptr<Strategy> make_latency_based();
+
+// Shared by several strategies.
+/// Stable sort by provider priority, highest first (config order among equals).
+void sort_by_priority(std::vector<int>& candidates, const Providers& providers);
+/// Moves the element at `first` to the front, keeping the others' order behind it rotated
+/// (candidates[first], candidates[first+1], ..., candidates[first-1]).
+void rotate_to(std::vector<int>& candidates, std::size_t first);
 
 }  // namespace ccr::worker::routing

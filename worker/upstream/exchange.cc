@@ -156,6 +156,8 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
         std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(std::max<std::int64_t>(overhead.count(), 0)) / 1000.0);
         head += "X-CC-Relay-Provider: ";
         head += at.provider.name();
+        head += "\r\nX-CC-Relay-Attempts: ";
+        head += std::to_string(ctx.rec.failovers + 1);
         head += "\r\nX-CC-Relay-Strategy: ";
         head += rt.config->routing.strategy;
         head += "\r\nX-CC-Relay-Overhead-Ms: ";
