@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { messagesBody, postJson, request } from '../lib/http.mjs';
 import { assertRelayError, ctx } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
+import { mockProvider, relayOverMock, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
 
 function authSuite(title, serverConfig, cases, providers = (backend) => [
@@ -159,17 +159,10 @@ describe('a pass-through bearer token only reaches providers that forward the cl
 describe('with auth configured, every route but /health and the HEAD probes requires it', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({
-            server: { auth: { api_key: 'proxy-key-5' } },
-            providers: [mockProvider(backend, { keys: [{ key: 'sk-upstream-5' }] })],
-        });
-    });
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; }, (backend) => ({
+        server: { auth: { api_key: 'proxy-key-5' } },
+        providers: [mockProvider(backend, { keys: [{ key: 'sk-upstream-5' }] })],
+    }));
 
     for (const [method, path] of [['GET', '/v1/models'], ['GET', '/v1/providers'], ['HEAD', '/v1/models'],
         ['GET', '/'], ['GET', '/no/such/route'], ['POST', '/v1/models']]) {
