@@ -14,7 +14,7 @@
 namespace ccr::worker {
 
 class JsonParser {
-public:
+  public:
     simdjson::ondemand::parser parser;
 };
 

@@ -67,8 +67,8 @@ struct Element {
 // separator after it (a kept element follows, or the run is the whole array). Increasing order,
 // adjacent at most.
 void removal_ranges(const std::vector<Element>& elements, std::vector<ByteRange>& out) {
-    const bool all = std::all_of(elements.begin(), elements.end(),
-                                 [](const Element& e) { return e.remove; });
+    const bool all =
+        std::all_of(elements.begin(), elements.end(), [](const Element& e) { return e.remove; });
     if (all) {
         if (!elements.empty()) {
             out.push_back({elements.front().start, elements.back().end - elements.front().start});
@@ -97,7 +97,7 @@ struct Message {
 };
 
 class Scanner {
-public:
+  public:
     Scanner(std::string_view body, const char* base) : body_(body), base_(base) {}
 
     std::size_t offset_of(od::value& v) {
@@ -196,7 +196,7 @@ public:
         return simdjson::SUCCESS;
     }
 
-private:
+  private:
     // Merges the whole-message removals with those inside kept messages, in offset order.
     static void removal_ranges_of_marked(const std::vector<Element>& messages,
                                          const std::vector<ByteRange>& inside,

@@ -128,7 +128,7 @@ std::optional<RoutingStrategy> parse_routing_strategy(std::string_view name);
 const std::vector<RoutingStrategy>& all_routing_strategies();
 
 struct RoutingConfig {
-    std::string strategy = "failover";           // as written (for display)
+    std::string strategy = "failover";                 // as written (for display)
     RoutingStrategy kind = RoutingStrategy::failover;  // what the router acts on
     /// Providers tried for one request, failovers included; 0: every candidate.
     int max_attempts = 0;
@@ -180,10 +180,10 @@ struct HealthConfig {
 /// One user of a shared host (`clients:`): its own key, limits and providers. Limits are
 /// service-wide; 0 means unlimited.
 struct ClientConfig {
-    std::string name;  // unique; names the client's rows in stats
-    std::string key;   // unique secret, sent as x-api-key or bearer; never logged
-    std::int64_t rpm_limit = 0;           // requests per minute
-    std::int64_t tpm_limit = 0;           // tokens (input + output) per minute
+    std::string name;            // unique; names the client's rows in stats
+    std::string key;             // unique secret, sent as x-api-key or bearer; never logged
+    std::int64_t rpm_limit = 0;  // requests per minute
+    std::int64_t tpm_limit = 0;  // tokens (input + output) per minute
     std::int64_t daily_token_budget = 0;  // tokens per UTC day
     /// Provider names this client may reach; empty: every provider.
     std::vector<std::string> allowed_providers;

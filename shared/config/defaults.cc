@@ -92,7 +92,8 @@ const ModelPrice* find_price(const PriceTable& pricing, std::string_view model) 
     std::size_t best_length = 0;
     for (const auto& [name, price] : pricing) {
         if (name == model) return &price;
-        if (model.substr(0, name.size()) == name && (best == nullptr || name.size() > best_length)) {
+        if (model.substr(0, name.size()) == name &&
+            (best == nullptr || name.size() > best_length)) {
             best = &price;
             best_length = name.size();
         }

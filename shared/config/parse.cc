@@ -162,9 +162,8 @@ class Reader {
 
     /// A decimal number (prices); infinities and NaN are refused.
     Field real(const char* key, double& out) {
-        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
-                    read_real(v, p, out);
-                }};
+        return {key,
+                [this, &out](const YAML::Node& v, const std::string& p) { read_real(v, p, out); }};
     }
 
     Field flag(const char* key, bool& out) {
@@ -195,8 +194,9 @@ class Reader {
 
     /// A mapping of model names (or prefixes) to their prices, kept in file order.
     Field prices(const char* key, PriceTable& out) {
-        return {key,
-                [this, &out](const YAML::Node& v, const std::string& p) { read_prices(v, p, out); }};
+        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+                    read_prices(v, p, out);
+                }};
     }
 
     Field section(const char* key, Handler read) { return {key, std::move(read)}; }
@@ -418,8 +418,10 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
 }
 
 std::vector<Field> routing_fields(Reader& r, RoutingConfig& c) {
-    return {r.text("strategy", c.strategy), r.number("failover_timeout", c.failover_timeout),
-            r.flag("debug", c.debug), r.pairs("model_mapping", c.model_mapping),
+    return {r.text("strategy", c.strategy),
+            r.number("failover_timeout", c.failover_timeout),
+            r.flag("debug", c.debug),
+            r.pairs("model_mapping", c.model_mapping),
             r.text("default_provider", c.default_provider),
             r.number("max_attempts", c.max_attempts)};
 }
@@ -556,9 +558,8 @@ void read_document(
                   }),
         r.section("clients",
                   [&](const YAML::Node& v, const std::string& p) {
-                      r.list_of_maps<ClientConfig>(v, p, cfg.clients, [&r](ClientConfig& c) {
-                          return client_fields(r, c);
-                      });
+                      r.list_of_maps<ClientConfig>(
+                          v, p, cfg.clients, [&r](ClientConfig& c) { return client_fields(r, c); });
                   }),
     };
     // Go schema sections this relay accepts and does not use.

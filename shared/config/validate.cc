@@ -492,11 +492,13 @@ class Validator {
                                 report_.where(first->second) + "; each client needs its own key");
         }
         if (c.key == s.effective_api_key()) {
-            error(key_path, key_path + " is the same as the relay's own key (server.auth.api_key "
-                                       "or server.api_key); a client needs a key of its own");
+            error(key_path, key_path +
+                                " is the same as the relay's own key (server.auth.api_key "
+                                "or server.api_key); a client needs a key of its own");
         } else if (c.key == s.auth.bearer_secret) {
-            error(key_path, key_path + " is the same as server.auth.bearer_secret; a client "
-                                       "needs a key of its own");
+            error(key_path, key_path +
+                                " is the same as server.auth.bearer_secret; a client "
+                                "needs a key of its own");
         }
     }
 

@@ -72,9 +72,11 @@ TEST(Thinking, BlockFirstInContentGoesWithTheCommaAfterIt) {
 }
 
 TEST(Thinking, BlockInTheMiddleGoesWithTheCommaBeforeIt) {
-    EXPECT_EQ(stripped(conversation(R"({"type":"text","text":"a"},)" + kThinking +
-                                    R"(,{"type":"tool_use","id":"t","name":"n","input":{}})")),
-              conversation(R"({"type":"text","text":"a"},{"type":"tool_use","id":"t","name":"n","input":{}})"));
+    EXPECT_EQ(
+        stripped(conversation(R"({"type":"text","text":"a"},)" + kThinking +
+                              R"(,{"type":"tool_use","id":"t","name":"n","input":{}})")),
+        conversation(
+            R"({"type":"text","text":"a"},{"type":"tool_use","id":"t","name":"n","input":{}})"));
 }
 
 TEST(Thinking, BlockLastInContentGoesWithTheCommaBeforeIt) {
@@ -83,9 +85,10 @@ TEST(Thinking, BlockLastInContentGoesWithTheCommaBeforeIt) {
 }
 
 TEST(Thinking, LeadingRunAndScatteredBlocksAllGo) {
-    EXPECT_EQ(stripped(conversation(kThinking + "," + kRedacted + R"(,{"type":"text","text":"a"},)" +
-                                    kThinking + R"(,{"type":"text","text":"b"},)" + kRedacted)),
-              conversation(R"({"type":"text","text":"a"},{"type":"text","text":"b"})"));
+    EXPECT_EQ(
+        stripped(conversation(kThinking + "," + kRedacted + R"(,{"type":"text","text":"a"},)" +
+                              kThinking + R"(,{"type":"text","text":"b"},)" + kRedacted)),
+        conversation(R"({"type":"text","text":"a"},{"type":"text","text":"b"})"));
 }
 
 TEST(Thinking, AssistantMessageOfOnlyThinkingIsRemovedWhole) {
@@ -99,28 +102,33 @@ TEST(Thinking, AssistantMessageOfOnlyThinkingIsRemovedWhole) {
     EXPECT_EQ(stripped(R"({"messages":[{"role":"assistant","content":[)" + kThinking +
                        R"(]},{"role":"user","content":"x"}]})"),
               R"({"messages":[{"role":"user","content":"x"}]})");
-    EXPECT_EQ(stripped(R"({"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[)" +
-                       kThinking + R"(]}]})"),
-              R"({"messages":[{"role":"user","content":"x"}]})");
+    EXPECT_EQ(
+        stripped(R"({"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[)" +
+                 kThinking + R"(]}]})"),
+        R"({"messages":[{"role":"user","content":"x"}]})");
 }
 
 TEST(Thinking, SeveralAssistantTurnsAreAllStripped) {
     const std::string body =
         R"({"model":"m","messages":[{"role":"user","content":"q"},)"
-        R"({"role":"assistant","content":[)" + kThinking + R"(,{"type":"tool_use","id":"a","name":"n","input":{}}]},)"
+        R"({"role":"assistant","content":[)" +
+        kThinking +
+        R"(,{"type":"tool_use","id":"a","name":"n","input":{}}]},)"
         R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"ok"}]},)"
-        R"({"role":"assistant","content":[)" + kRedacted + "," + kThinking + R"(,{"type":"text","text":"done"}]}]})";
+        R"({"role":"assistant","content":[)" +
+        kRedacted + "," + kThinking + R"(,{"type":"text","text":"done"}]}]})";
     const ThinkingInfo info = scan(body);
     ASSERT_TRUE(info.valid);
     EXPECT_TRUE(info.has_thinking);
     EXPECT_EQ(info.block_count, 3u);
     EXPECT_EQ(info.removals.size(), 3u);
     EXPECT_TRUE(info.last_assistant_starts_with_thinking);
-    EXPECT_EQ(stripped(body),
-              R"({"model":"m","messages":[{"role":"user","content":"q"},)"
-              R"({"role":"assistant","content":[{"type":"tool_use","id":"a","name":"n","input":{}}]},)"
-              R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"ok"}]},)"
-              R"({"role":"assistant","content":[{"type":"text","text":"done"}]}]})");
+    EXPECT_EQ(
+        stripped(body),
+        R"({"model":"m","messages":[{"role":"user","content":"q"},)"
+        R"({"role":"assistant","content":[{"type":"tool_use","id":"a","name":"n","input":{}}]},)"
+        R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"ok"}]},)"
+        R"({"role":"assistant","content":[{"type":"text","text":"done"}]}]})");
 }
 
 TEST(Thinking, PrettyPrintedBodyKeepsItsLayout) {
@@ -179,8 +187,9 @@ TEST(Thinking, EscapedTypeAndRoleAreReadUnescaped) {
     const std::string body =
         R"({"messages":[{"r\u006fle":"assist\u0061nt","content":[{"type":"thinkin\u0067","thinking":"t","signature":"s"},)"
         R"({"type":"text","text":"a"}]}]})";
-    EXPECT_EQ(stripped(body),
-              R"({"messages":[{"r\u006fle":"assist\u0061nt","content":[{"type":"text","text":"a"}]}]})");
+    EXPECT_EQ(
+        stripped(body),
+        R"({"messages":[{"r\u006fle":"assist\u0061nt","content":[{"type":"text","text":"a"}]}]})");
 }
 
 TEST(Thinking, RoleAfterContentStillCounts) {
@@ -206,7 +215,8 @@ TEST(Thinking, StringContentAndNoThinkingLeaveTheBodyAlone) {
 TEST(Thinking, ThinkingIsDisabledWhenTheLastAssistantTurnStartedWithABlock) {
     const std::string body =
         R"({"model":"m","thinking" : {"type":"enabled","budget_tokens":2048},"messages":[)"
-        R"({"role":"user","content":"q"},{"role":"assistant","content":[)" + kThinking +
+        R"({"role":"user","content":"q"},{"role":"assistant","content":[)" +
+        kThinking +
         R"(,{"type":"tool_use","id":"a","name":"n","input":{}}]},)"
         R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"ok"}]}]})";
     const ThinkingInfo info = scan(body);
@@ -215,11 +225,12 @@ TEST(Thinking, ThinkingIsDisabledWhenTheLastAssistantTurnStartedWithABlock) {
     EXPECT_EQ(body.substr(info.thinking_value->offset, info.thinking_value->length),
               R"({"type":"enabled","budget_tokens":2048})");
     EXPECT_TRUE(disables_thinking(info));
-    EXPECT_EQ(stripped(body),
-              R"({"model":"m","thinking" : {"type":"disabled"},"messages":[)"
-              R"({"role":"user","content":"q"},{"role":"assistant","content":[)"
-              R"({"type":"tool_use","id":"a","name":"n","input":{}}]},)"
-              R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"ok"}]}]})");
+    EXPECT_EQ(
+        stripped(body),
+        R"({"model":"m","thinking" : {"type":"disabled"},"messages":[)"
+        R"({"role":"user","content":"q"},{"role":"assistant","content":[)"
+        R"({"type":"tool_use","id":"a","name":"n","input":{}}]},)"
+        R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":"ok"}]}]})");
 }
 
 TEST(Thinking, AdaptiveThinkingAfterTheMessagesIsDisabledToo) {
@@ -231,29 +242,32 @@ TEST(Thinking, AdaptiveThinkingAfterTheMessagesIsDisabledToo) {
 }
 
 TEST(Thinking, ThinkingStaysOnWhenTheLastAssistantTurnDidNotStartWithABlock) {
-    const std::string body =
-        R"({"thinking":{"type":"enabled","budget_tokens":1024},"messages":[)"
-        R"({"role":"assistant","content":[)" + kThinking + R"(,{"type":"text","text":"a"}]},)"
-        R"({"role":"user","content":"q"},)"
-        R"({"role":"assistant","content":[{"type":"text","text":"b"},)" + kThinking + R"(]}]})";
+    const std::string body = R"({"thinking":{"type":"enabled","budget_tokens":1024},"messages":[)"
+                             R"({"role":"assistant","content":[)" +
+                             kThinking +
+                             R"(,{"type":"text","text":"a"}]},)"
+                             R"({"role":"user","content":"q"},)"
+                             R"({"role":"assistant","content":[{"type":"text","text":"b"},)" +
+                             kThinking + R"(]}]})";
     const ThinkingInfo info = scan(body);
     EXPECT_FALSE(info.last_assistant_starts_with_thinking);
     EXPECT_FALSE(disables_thinking(info));
-    EXPECT_EQ(stripped(body),
-              R"({"thinking":{"type":"enabled","budget_tokens":1024},"messages":[)"
-              R"({"role":"assistant","content":[{"type":"text","text":"a"}]},)"
-              R"({"role":"user","content":"q"},)"
-              R"({"role":"assistant","content":[{"type":"text","text":"b"}]}]})");
+    EXPECT_EQ(stripped(body), R"({"thinking":{"type":"enabled","budget_tokens":1024},"messages":[)"
+                              R"({"role":"assistant","content":[{"type":"text","text":"a"}]},)"
+                              R"({"role":"user","content":"q"},)"
+                              R"({"role":"assistant","content":[{"type":"text","text":"b"}]}]})");
 }
 
 TEST(Thinking, DisabledThinkingIsLeftAsWritten) {
-    const std::string body = R"({"thinking":{"type":"disabled"},"messages":[{"role":"assistant","content":[)" +
-                             kThinking + R"(,{"type":"text","text":"a"}]}]})";
+    const std::string body =
+        R"({"thinking":{"type":"disabled"},"messages":[{"role":"assistant","content":[)" +
+        kThinking + R"(,{"type":"text","text":"a"}]}]})";
     const ThinkingInfo info = scan(body);
     EXPECT_FALSE(info.thinking_enabled);
     EXPECT_FALSE(disables_thinking(info));
-    EXPECT_EQ(stripped(body),
-              R"({"thinking":{"type":"disabled"},"messages":[{"role":"assistant","content":[{"type":"text","text":"a"}]}]})");
+    EXPECT_EQ(
+        stripped(body),
+        R"({"thinking":{"type":"disabled"},"messages":[{"role":"assistant","content":[{"type":"text","text":"a"}]}]})");
 }
 
 TEST(Thinking, ModelReplacementBeforeOrAfterTheStripMergesInOrder) {
@@ -285,8 +299,9 @@ TEST(Thinking, ModelReplacementBeforeOrAfterTheStripMergesInOrder) {
     BodySplice splice(first);
     ASSERT_TRUE(strip_thinking(scan(first), splice));
     ASSERT_TRUE(splice.replace(first.find(model), model.size(), R"("glm")"));
-    EXPECT_EQ(splice.str(),
-              R"({"model":"glm","messages":[{"role":"assistant","content":[{"type":"text","text":"a"}]}]})");
+    EXPECT_EQ(
+        splice.str(),
+        R"({"model":"glm","messages":[{"role":"assistant","content":[{"type":"text","text":"a"}]}]})");
 }
 
 TEST(Thinking, StripIsAllOrNothingWhenAnEditWouldOverlap) {
@@ -345,28 +360,30 @@ TEST(BodySplice, OverlappingOrOutOfRangeEditsAreRefused) {
 }
 
 TEST(ThinkingErrors, InvalidSignatureAndRelatedRefusalsAreRecognised) {
-    for (const char* body : {
-             R"({"type":"error","error":{"type":"invalid_request_error","message":"messages.1.content.0: Invalid `signature` in `thinking` block"}})",
-             R"({"type":"error","error":{"type":"invalid_request_error","message":"messages.3.content.0.thinking.signature: Field required"}})",
-             R"({"type":"error","error":{"type":"invalid_request_error","message":"messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a thinking block."}})",
-             R"({"error":{"message":"messages.1.content.0.type: Expected 'thinking' or 'redacted_thinking', but found 'tool_use'"}})",
-             R"({"type":"error","error":{"message":"thinking or redacted_thinking blocks in the latest assistant message cannot be modified"}})",
-             R"({"message":"Invalid SIGNATURE in THINKING block"})",
-             R"({"error":{"message":"expected \"thinking\" block first"}})",
-         }) {
+    for (
+        const char* body : {
+            R"({"type":"error","error":{"type":"invalid_request_error","message":"messages.1.content.0: Invalid `signature` in `thinking` block"}})",
+            R"({"type":"error","error":{"type":"invalid_request_error","message":"messages.3.content.0.thinking.signature: Field required"}})",
+            R"({"type":"error","error":{"type":"invalid_request_error","message":"messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a thinking block."}})",
+            R"({"error":{"message":"messages.1.content.0.type: Expected 'thinking' or 'redacted_thinking', but found 'tool_use'"}})",
+            R"({"type":"error","error":{"message":"thinking or redacted_thinking blocks in the latest assistant message cannot be modified"}})",
+            R"({"message":"Invalid SIGNATURE in THINKING block"})",
+            R"({"error":{"message":"expected \"thinking\" block first"}})",
+        }) {
         EXPECT_TRUE(is_invalid_signature_error(body)) << body;
     }
 }
 
 TEST(ThinkingErrors, OtherBadRequestsAreNot) {
-    for (const char* body : {
-             R"({"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: Field required"}})",
-             R"({"type":"error","error":{"type":"invalid_request_error","message":"`max_tokens` must be greater than `thinking.budget_tokens`"}})",
-             R"({"error":{"message":"thinking.budget_tokens: Expected an integer"}})",
-             R"({"error":{"message":"invalid x-api-key signature"}})",
-             R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})",
-             "",
-         }) {
+    for (
+        const char* body : {
+            R"({"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: Field required"}})",
+            R"({"type":"error","error":{"type":"invalid_request_error","message":"`max_tokens` must be greater than `thinking.budget_tokens`"}})",
+            R"({"error":{"message":"thinking.budget_tokens: Expected an integer"}})",
+            R"({"error":{"message":"invalid x-api-key signature"}})",
+            R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})",
+            "",
+        }) {
         EXPECT_FALSE(is_invalid_signature_error(body)) << body;
     }
 }
@@ -380,7 +397,7 @@ struct Generated {
 };
 
 class Generator {
-public:
+  public:
     explicit Generator(unsigned seed) : rng_(seed) {}
 
     Generated conversation() {
@@ -409,12 +426,13 @@ public:
         }
         with += "]";
         without += "]";
-        g.body = "{" + ws() + R"("model":"m",)" + ws() + R"("messages":)" + ws() + with + ws() + "}";
+        g.body =
+            "{" + ws() + R"("model":"m",)" + ws() + R"("messages":)" + ws() + with + ws() + "}";
         g.expected = R"({"model":"m","messages":)" + without + "}";
         return g;
     }
 
-private:
+  private:
     int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
 
     std::string ws() {
@@ -434,18 +452,19 @@ private:
                                         true);
                     break;
                 case 1:
-                    blocks.emplace_back("{" + ws() + R"("data":"x[{",)" + ws() +
-                                            R"("type":"redacted_thinking"})",
-                                        true);
+                    blocks.emplace_back(
+                        "{" + ws() + R"("data":"x[{",)" + ws() + R"("type":"redacted_thinking"})",
+                        true);
                     break;
                 case 2:
-                    blocks.emplace_back(R"({"type":"tool_use","id":"t","name":"n","input":{"a":[1,{"b":"thinking"}]}})",
-                                        false);
+                    blocks.emplace_back(
+                        R"({"type":"tool_use","id":"t","name":"n","input":{"a":[1,{"b":"thinking"}]}})",
+                        false);
                     break;
                 default:
-                    blocks.emplace_back(R"({"type":"text","text":"t)" + std::to_string(i) +
-                                            R"( \"thinking\""})",
-                                        false);
+                    blocks.emplace_back(
+                        R"({"type":"text","text":"t)" + std::to_string(i) + R"( \"thinking\""})",
+                        false);
             }
         }
         std::string with = "[" + ws();
@@ -462,7 +481,8 @@ private:
         }
         with += ws() + "]";
         without += "]";
-        const std::string head = "{" + ws() + R"("role":"assistant",)" + ws() + R"("content":)" + ws();
+        const std::string head =
+            "{" + ws() + R"("role":"assistant",)" + ws() + R"("content":)" + ws();
         return {head + with + ws() + "}",
                 kept_any ? R"({"role":"assistant","content":)" + without + "}" : std::string()};
     }

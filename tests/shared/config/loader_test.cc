@@ -232,7 +232,8 @@ TEST_F(ConfigLoader, PriceOfAModelIsTheExactEntryElseTheLongestPrefix) {
 
 TEST_F(ConfigLoader, EveryClientKeyReachesItsField) {
     fake_vars()["ALICE_KEY"] = "ka";
-    const Config cfg = load(std::string(kOneProvider) + R"(  - {name: zai, type: zai, enabled: true, keys: [{key: z}]}
+    const Config cfg = load(std::string(kOneProvider) +
+                            R"(  - {name: zai, type: zai, enabled: true, keys: [{key: z}]}
 clients:
   - name: alice
     key: "${ALICE_KEY}"
@@ -243,7 +244,8 @@ clients:
   - {name: bob, key: kb}
 )");
     ASSERT_EQ(cfg.clients.size(), 2u);
-    EXPECT_EQ(cfg.clients[0], (ClientConfig{"alice", "ka", 30, 200000, 5000000, {"anthropic", "zai"}}));
+    EXPECT_EQ(cfg.clients[0],
+              (ClientConfig{"alice", "ka", 30, 200000, 5000000, {"anthropic", "zai"}}));
     EXPECT_EQ(cfg.clients[1], (ClientConfig{"bob", "kb", 0, 0, 0, {}}));
     EXPECT_THAT(cfg.warnings, ElementsAre(HasSubstr("clients is not in effect yet")));
 }
@@ -257,9 +259,10 @@ TEST_F(ConfigLoader, MaxAttemptsReachesItsField) {
 }
 
 TEST_F(ConfigLoader, UnknownKeyInAClientWarnsWithTheClosestKnownKey) {
-    const Config cfg = load(std::string(kOneProvider) + "clients:\n  - {name: a, key: k, rpm: 5}\n");
-    EXPECT_THAT(cfg.warnings, ::testing::Contains(HasSubstr(
-                                  "config.yaml:7:23: unknown key \"clients[0].rpm\"")));
+    const Config cfg =
+        load(std::string(kOneProvider) + "clients:\n  - {name: a, key: k, rpm: 5}\n");
+    EXPECT_THAT(cfg.warnings,
+                ::testing::Contains(HasSubstr("config.yaml:7:23: unknown key \"clients[0].rpm\"")));
 }
 
 TEST_F(ConfigLoader, ZeroMeansTheDefaultForTimeoutsButUnlimitedForMaxBodyBytes) {

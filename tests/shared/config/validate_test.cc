@@ -337,9 +337,9 @@ TEST_F(ConfigValidation, EveryRoutingStrategyNameIsParsedIntoItsKind) {
     for (const RoutingStrategy kind : all_routing_strategies()) {
         const std::string name(to_string(kind));
         EXPECT_EQ(parse_routing_strategy(name), kind) << name;
-        const Config cfg = load("routing: {strategy: " + name +
-                                ", model_mapping: {claude: anthropic}}\n" + kOneProvider +
-                                "    pricing: {claude: {input_per_mtok: 3}}\n");
+        const Config cfg =
+            load("routing: {strategy: " + name + ", model_mapping: {claude: anthropic}}\n" +
+                 kOneProvider + "    pricing: {claude: {input_per_mtok: 3}}\n");
         EXPECT_EQ(cfg.routing.kind, kind) << name;
         EXPECT_EQ(cfg.routing.strategy, name);
     }
@@ -349,8 +349,8 @@ TEST_F(ConfigValidation, EveryRoutingStrategyNameIsParsedIntoItsKind) {
 }
 
 TEST_F(ConfigValidation, UnknownStrategyListsCostAndLatencyBasedAndSuggestsTheClosest) {
-    const std::string error = load_error("routing:\n  strategy: cost-based\n" +
-                                         std::string(kOneProvider));
+    const std::string error =
+        load_error("routing:\n  strategy: cost-based\n" + std::string(kOneProvider));
     EXPECT_THAT(error, HasSubstr("config.yaml:2:13: routing.strategy must be one of \"failover\", "
                                  "\"round_robin\", \"weighted_round_robin\", \"shuffle\", "
                                  "\"weighted_failover\", \"least_loaded\", \"model_based\", "
@@ -447,8 +447,9 @@ TEST_F(ConfigValidation, PricingWarnsThatItIsNotInEffectYet) {
 }
 
 std::string with_clients(const std::string& clients_body) {
-    return std::string(kOneProvider) + "  - {name: zai, type: zai, enabled: true, keys: [{key: z}]}\n" +
-           "clients:\n" + clients_body;
+    return std::string(kOneProvider) +
+           "  - {name: zai, type: zai, enabled: true, keys: [{key: z}]}\n" + "clients:\n" +
+           clients_body;
 }
 
 TEST_F(ConfigValidation, ClientNameAndKeyAreRequired) {
@@ -477,17 +478,18 @@ TEST_F(ConfigValidation, DuplicateClientKeyIsAnErrorThatDoesNotPrintTheKey) {
 }
 
 TEST_F(ConfigValidation, ClientKeyMustDifferFromTheRelaysKeyAndBearerSecret) {
-    const std::string error = load_error("server:\n  auth: {api_key: main, allow_bearer: true, "
-                                         "bearer_secret: bs}\n" +
-                                         with_clients("  - {name: a, key: main}\n"
-                                                      "  - {name: b, key: bs}\n"));
+    const std::string error = load_error(
+        "server:\n  auth: {api_key: main, allow_bearer: true, "
+        "bearer_secret: bs}\n" +
+        with_clients("  - {name: a, key: main}\n"
+                     "  - {name: b, key: bs}\n"));
     EXPECT_THAT(error, HasSubstr("config.yaml:10:20: clients[0].key is the same as the relay's "
                                  "own key (server.auth.api_key or server.api_key)"));
     EXPECT_THAT(error, HasSubstr("config.yaml:11:20: clients[1].key is the same as "
                                  "server.auth.bearer_secret"));
-    EXPECT_THAT(load_error("server:\n  api_key: legacy\n" +
-                           with_clients("  - {name: a, key: legacy}\n")),
-                HasSubstr("clients[0].key is the same as the relay's own key"));
+    EXPECT_THAT(
+        load_error("server:\n  api_key: legacy\n" + with_clients("  - {name: a, key: legacy}\n")),
+        HasSubstr("clients[0].key is the same as the relay's own key"));
 }
 
 TEST_F(ConfigValidation, NegativeClientLimitsAreErrors) {
