@@ -513,5 +513,32 @@ TEST(Thinking, GeneratedShapesStayValidAndLoseOnlyTheirThinkingBlocks) {
     }
 }
 
+TEST(Thinking, TruncatedOrCorruptedBodiesAreRefusedWithoutEdits) {
+    Generator gen(11);
+    std::mt19937 rng(5);
+    for (int round = 0; round < 500; ++round) {
+        const Generated g = gen.conversation();
+        std::string body = g.body;
+        if (round % 2 == 0) {
+            body.resize(std::uniform_int_distribution<std::size_t>(0, body.size() - 1)(rng));
+        } else {
+            const std::size_t at =
+                std::uniform_int_distribution<std::size_t>(0, body.size() - 1)(rng);
+            if (body[at] != '{' && body[at] != '}' && body[at] != '[' && body[at] != ']' &&
+                body[at] != ',' && body[at] != '"') {
+                continue;  // corrupt structure only, so the result is never valid JSON
+            }
+            body.erase(at, 1);
+        }
+        SCOPED_TRACE(body);
+        const ThinkingInfo info = scan(body);
+        BodySplice splice(body);
+        EXPECT_EQ(strip_thinking(info, splice), info.valid);
+        if (!info.valid) {
+            EXPECT_TRUE(splice.empty());
+        }
+    }
+}
+
 }  // namespace
 }  // namespace ccr::worker
