@@ -1,17 +1,14 @@
 #include "worker/body.h"
 
-#include <simdjson.h>
+#include <algorithm>
 
 #include "shared/util/json.h"
+#include "worker/json_parser.h"
 
 namespace ccr::worker {
 
 namespace od = simdjson::ondemand;
 
-class JsonParser {
-public:
-    od::parser parser;
-};
 void JsonParserDeleter::operator()(JsonParser* p) const { delete p; }
 std::unique_ptr<JsonParser, JsonParserDeleter> make_json_parser() {
     return std::unique_ptr<JsonParser, JsonParserDeleter>(new JsonParser);
@@ -25,26 +22,12 @@ std::string_view trim_right(std::string_view s) {
     return s;
 }
 
-// simdjson needs readable padding after the input; copy only when the buffer has none.
-struct Padded {
-    simdjson::padded_string copy;
-    simdjson::padded_string_view view;
-    Padded(std::string_view body, std::size_t capacity) {
-        if (capacity >= body.size() + kJsonPadding) {
-            view = simdjson::padded_string_view(body.data(), body.size(), capacity);
-        } else {
-            copy = simdjson::padded_string(body);
-            view = copy;
-        }
-    }
-};
-
 }  // namespace
 
 BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacity) {
     od::parser& parser = jp.parser;
     BodyInfo info;
-    Padded padded(body, capacity);
+    PaddedJson padded(body, capacity);
     od::document doc;
     if (auto err = parser.iterate(padded.view).get(doc)) {
         info.error = std::string("malformed JSON: ") + simdjson::error_message(err);
@@ -103,8 +86,20 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacit
     return info;
 }
 
-void BodySplice::replace(std::size_t offset, std::size_t length, std::string replacement) {
-    edits_.push_back({offset, length, std::move(replacement)});
+bool BodySplice::replace(std::size_t offset, std::size_t length, std::string replacement) {
+    // Kept sorted by offset: the edits of independent steps (model mapping, stripped thinking
+    // blocks) arrive in any order.
+    const auto at = std::upper_bound(edits_.begin(), edits_.end(), offset,
+                                     [](std::size_t o, const Edit& e) { return o < e.offset; });
+    const bool overlaps_previous =
+        at != edits_.begin() && std::prev(at)->offset + std::prev(at)->length > offset;
+    const bool overlaps_next = at != edits_.end() && offset + length > at->offset;
+    if (offset + length > original_.size() || offset + length < offset || overlaps_previous ||
+        overlaps_next) {
+        return false;
+    }
+    edits_.insert(at, {offset, length, std::move(replacement)});
+    return true;
 }
 
 std::size_t BodySplice::size() const {
@@ -175,7 +170,7 @@ std::size_t count_text(od::value v, int depth) {
 
 std::size_t estimate_input_tokens(JsonParser& jp, std::string_view body, std::size_t capacity) {
     od::parser& parser = jp.parser;
-    Padded padded(body, capacity);
+    PaddedJson padded(body, capacity);
     od::document doc;
     std::size_t chars = 0;
     od::object obj;

@@ -37,13 +37,14 @@ struct BodyInfo {
 /// leaves at least kJsonPadding spare bytes, no copy is made.
 BodyInfo inspect_body(JsonParser& parser, std::string_view body, std::size_t capacity);
 
-/// An ordered list of byte-range replacements over an original body, sent as a gather list.
+/// Byte-range replacements over an original body, kept in offset order, sent as a gather list.
 class BodySplice {
 public:
     explicit BodySplice(std::string_view original) : original_(original) {}
-    /// Replace [offset, offset+length) with `replacement`. Edits must not overlap and must be added
-    /// in increasing offset order.
-    void replace(std::size_t offset, std::size_t length, std::string replacement);
+    /// Replace [offset, offset+length) with `replacement` (length 0 inserts, an empty replacement
+    /// removes). Edits may be added in any order. An edit that overlaps one already added, or
+    /// reaches past the end of the body, is refused (false) and changes nothing.
+    bool replace(std::size_t offset, std::size_t length, std::string replacement);
     bool empty() const { return edits_.empty(); }
     std::size_t size() const;
     /// Buffers to write: original pieces interleaved with replacements (no copy of the body).

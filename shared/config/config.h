@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +30,22 @@ struct PoolingConfig {
     friend bool operator==(const PoolingConfig&, const PoolingConfig&) = default;
 };
 
+/// USD per million tokens for one model (or model-name prefix) of a provider (`pricing:`).
+struct ModelPrice {
+    double input_per_mtok = 0;
+    double output_per_mtok = 0;
+    double cache_read_per_mtok = 0;
+    double cache_write_per_mtok = 0;
+    friend bool operator==(const ModelPrice&, const ModelPrice&) = default;
+};
+
+/// Model name or model-name prefix -> its price, in file order.
+using PriceTable = std::vector<std::pair<std::string, ModelPrice>>;
+
+/// The price of `model`: the entry whose name equals it, else the one with the longest name that
+/// is a prefix of it; nullptr when none is.
+const ModelPrice* find_price(const PriceTable& pricing, std::string_view model);
+
 struct ProviderConfig {
     std::string name;
     std::string type;  // anthropic, zai, minimax, deepseek, moonshot, openrouter, ollama, ...
@@ -46,6 +63,11 @@ struct ProviderConfig {
     std::string aws_region, aws_access_key_id, aws_secret_access_key;
     std::string gcp_project_id, gcp_region;
     std::string azure_resource_name, azure_api_version, azure_deployment_id;
+    /// Prices of this provider's models (for cost_based routing and spend in stats).
+    PriceTable pricing;
+
+    /// find_price() over this provider's `pricing`.
+    const ModelPrice* price_for(std::string_view model) const { return find_price(pricing, model); }
     friend bool operator==(const ProviderConfig&, const ProviderConfig&) = default;
 };
 
@@ -85,8 +107,31 @@ struct ServerConfig {
     friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
+/// `routing.strategy`, parsed once by the loader.
+enum class RoutingStrategy {
+    failover,
+    round_robin,
+    weighted_round_robin,
+    shuffle,
+    weighted_failover,
+    least_loaded,
+    model_based,
+    cost_based,
+    latency_based,
+};
+
+/// The config name of a strategy ("weighted_round_robin").
+std::string_view to_string(RoutingStrategy strategy);
+/// The strategy a config name denotes; nullopt for an unknown name.
+std::optional<RoutingStrategy> parse_routing_strategy(std::string_view name);
+/// Every strategy, in the order the documentation lists them.
+const std::vector<RoutingStrategy>& all_routing_strategies();
+
 struct RoutingConfig {
-    std::string strategy = "failover";
+    std::string strategy = "failover";                 // as written (for display)
+    RoutingStrategy kind = RoutingStrategy::failover;  // what the router acts on
+    /// Providers tried for one request, failovers included; 0: every candidate.
+    int max_attempts = 0;
     std::int64_t failover_timeout = 5000;
     bool debug = false;
     /// Model-name prefix -> provider name (strategy model_based), in file order.
@@ -132,15 +177,35 @@ struct HealthConfig {
     friend bool operator==(const HealthConfig&, const HealthConfig&) = default;
 };
 
+/// One user of a shared host (`clients:`): its own key, limits and providers. Limits are
+/// service-wide; 0 means unlimited.
+struct ClientConfig {
+    std::string name;            // unique; names the client's rows in stats
+    std::string key;             // unique secret, sent as x-api-key or bearer; never logged
+    std::int64_t rpm_limit = 0;  // requests per minute
+    std::int64_t tpm_limit = 0;  // tokens (input + output) per minute
+    std::int64_t daily_token_budget = 0;  // tokens per UTC day
+    /// Provider names this client may reach; empty: every provider.
+    std::vector<std::string> allowed_providers;
+    friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
+};
+
 struct Config {
     ServerConfig server;
     RoutingConfig routing;
     std::vector<ProviderConfig> providers;
     LoggingConfig logging;
     HealthConfig health;
+    std::vector<ClientConfig> clients;
 
     std::string source;                 // file path, or "<built-in>"
     std::vector<std::string> warnings;  // unknown keys etc., "file:line:col: message"
+
+    /// Whether every request (but /health and the HEAD probes) must authenticate: the relay's
+    /// key, bearer tokens or client keys are configured.
+    bool auth_required() const {
+        return !server.effective_api_key().empty() || server.bearer_enabled() || !clients.empty();
+    }
 };
 
 /// One problem found while loading; `line`/`column` are 1-based, 0 when unknown.

@@ -43,6 +43,64 @@ std::vector<std::string> default_models(const std::string& type) {
     return {};
 }
 
+namespace {
+
+struct StrategyName {
+    RoutingStrategy strategy;
+    std::string_view name;
+};
+
+constexpr StrategyName kStrategyNames[] = {
+    {RoutingStrategy::failover, "failover"},
+    {RoutingStrategy::round_robin, "round_robin"},
+    {RoutingStrategy::weighted_round_robin, "weighted_round_robin"},
+    {RoutingStrategy::shuffle, "shuffle"},
+    {RoutingStrategy::weighted_failover, "weighted_failover"},
+    {RoutingStrategy::least_loaded, "least_loaded"},
+    {RoutingStrategy::model_based, "model_based"},
+    {RoutingStrategy::cost_based, "cost_based"},
+    {RoutingStrategy::latency_based, "latency_based"},
+};
+
+}  // namespace
+
+std::string_view to_string(RoutingStrategy strategy) {
+    for (const StrategyName& s : kStrategyNames) {
+        if (s.strategy == strategy) return s.name;
+    }
+    return "unknown";
+}
+
+std::optional<RoutingStrategy> parse_routing_strategy(std::string_view name) {
+    for (const StrategyName& s : kStrategyNames) {
+        if (s.name == name) return s.strategy;
+    }
+    return std::nullopt;
+}
+
+const std::vector<RoutingStrategy>& all_routing_strategies() {
+    static const std::vector<RoutingStrategy> v = [] {
+        std::vector<RoutingStrategy> out;
+        for (const StrategyName& s : kStrategyNames) out.push_back(s.strategy);
+        return out;
+    }();
+    return v;
+}
+
+const ModelPrice* find_price(const PriceTable& pricing, std::string_view model) {
+    const ModelPrice* best = nullptr;
+    std::size_t best_length = 0;
+    for (const auto& [name, price] : pricing) {
+        if (name == model) return &price;
+        if (model.substr(0, name.size()) == name &&
+            (best == nullptr || name.size() > best_length)) {
+            best = &price;
+            best_length = name.size();
+        }
+    }
+    return best;
+}
+
 Config default_config() {
     Config cfg;
     ProviderConfig anthropic;
@@ -69,8 +127,8 @@ server:
   #   api_key: "${CC_RELAY_API_KEY}"
 
 routing:
-  # failover, round_robin, weighted_round_robin, shuffle, model_based, least_loaded,
-  # weighted_failover.
+  # failover, round_robin, weighted_round_robin, shuffle, weighted_failover, least_loaded,
+  # model_based, cost_based, latency_based.
   strategy: failover
 
 providers:
@@ -177,6 +235,8 @@ void apply_defaults(Config& cfg, const std::string& base_dir) {
 
     const RoutingConfig routing_defaults;
     default_if_empty(cfg.routing.strategy, "failover");
+    // An unknown name is an error from validate(); the kind stays failover until then.
+    if (const auto kind = parse_routing_strategy(cfg.routing.strategy)) cfg.routing.kind = *kind;
     default_if_zero(cfg.routing.failover_timeout, routing_defaults.failover_timeout);
 
     LoggingConfig& l = cfg.logging;
@@ -210,9 +270,11 @@ void apply_defaults(Config& cfg, const std::string& base_dir) {
 }
 
 const std::vector<std::string>& routing_strategies() {
-    static const std::vector<std::string> v = {
-        "failover",    "round_robin",  "weighted_round_robin", "shuffle",
-        "model_based", "least_loaded", "weighted_failover"};
+    static const std::vector<std::string> v = [] {
+        std::vector<std::string> out;
+        for (const RoutingStrategy s : all_routing_strategies()) out.emplace_back(to_string(s));
+        return out;
+    }();
     return v;
 }
 

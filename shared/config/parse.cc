@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <string>
@@ -159,6 +160,12 @@ class Reader {
                 }};
     }
 
+    /// A decimal number (prices); infinities and NaN are refused.
+    Field real(const char* key, double& out) {
+        return {key,
+                [this, &out](const YAML::Node& v, const std::string& p) { read_real(v, p, out); }};
+    }
+
     Field flag(const char* key, bool& out) {
         return {key, [this, &out](const YAML::Node& v, const std::string& p) {
                     if (auto b = read_bool(v, p)) out = *b;
@@ -183,6 +190,13 @@ class Reader {
     Field pairs(const char* key, std::vector<std::pair<std::string, std::string>>& out) {
         return {key,
                 [this, &out](const YAML::Node& v, const std::string& p) { read_pairs(v, p, out); }};
+    }
+
+    /// A mapping of model names (or prefixes) to their prices, kept in file order.
+    Field prices(const char* key, PriceTable& out) {
+        return {key, [this, &out](const YAML::Node& v, const std::string& p) {
+                    read_prices(v, p, out);
+                }};
     }
 
     Field section(const char* key, Handler read) { return {key, std::move(read)}; }
@@ -270,6 +284,22 @@ class Reader {
         return true;
     }
 
+    bool read_real(const YAML::Node& n, const std::string& path, double& out) {
+        auto s = scalar(n, path, "a number");
+        if (!s) return false;
+        std::string_view digits = *s;
+        if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+        double value = 0;
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() ||
+            !std::isfinite(value)) {
+            report_.error(pos(n, path), path + " must be a number (got \"" + *s + "\")");
+            return false;
+        }
+        out = value;
+        return true;
+    }
+
     std::optional<bool> read_bool(const YAML::Node& n, const std::string& path) {
         auto s = scalar(n, path, "true or false");
         if (!s) return std::nullopt;
@@ -314,6 +344,45 @@ class Reader {
         }
     }
 
+    /// Each key a model name or prefix, each value a mapping of the four prices.
+    void read_prices(const YAML::Node& n, const std::string& path, PriceTable& out) {
+        if (n.IsNull()) return;
+        if (!n.IsMap()) {
+            type_error(n, path, "a mapping of model names to prices");
+            return;
+        }
+        std::map<std::string, Position> seen;
+        for (const auto& kv : n) {
+            const Position key_pos = position_of(kv.first.Mark());
+            if (!kv.first.IsScalar() || kv.first.Scalar().empty()) {
+                report_.error(key_pos, "keys of \"" + path + "\" must be model names or prefixes");
+                continue;
+            }
+            const std::string model = kv.first.Scalar();
+            const std::string p = path + "." + model;
+            const auto [first, inserted] = seen.emplace(model, key_pos);
+            if (!inserted) {
+                report_.error(key_pos, "duplicate key \"" + p + "\" (first defined at " +
+                                           report_.where(first->second) + ")");
+                continue;
+            }
+            const Position value_pos = position_of(kv.second.Mark());
+            where_.set(p, value_pos.line > 0 ? value_pos : key_pos);
+            if (!kv.second.IsMap()) {
+                type_error(kv.second, p,
+                           "a mapping of input_per_mtok, output_per_mtok, cache_read_per_mtok and "
+                           "cache_write_per_mtok");
+                continue;
+            }
+            ModelPrice& price = out.emplace_back(model, ModelPrice{}).second;
+            map(kv.second, p,
+                {real("input_per_mtok", price.input_per_mtok),
+                 real("output_per_mtok", price.output_per_mtok),
+                 real("cache_read_per_mtok", price.cache_read_per_mtok),
+                 real("cache_write_per_mtok", price.cache_write_per_mtok)});
+        }
+    }
+
     SourceMap& where_;
     Report& report_;
     EnvLookup env_;
@@ -349,9 +418,12 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
 }
 
 std::vector<Field> routing_fields(Reader& r, RoutingConfig& c) {
-    return {r.text("strategy", c.strategy), r.number("failover_timeout", c.failover_timeout),
-            r.flag("debug", c.debug), r.pairs("model_mapping", c.model_mapping),
-            r.text("default_provider", c.default_provider)};
+    return {r.text("strategy", c.strategy),
+            r.number("failover_timeout", c.failover_timeout),
+            r.flag("debug", c.debug),
+            r.pairs("model_mapping", c.model_mapping),
+            r.text("default_provider", c.default_provider),
+            r.number("max_attempts", c.max_attempts)};
 }
 
 std::vector<Field> key_fields(Reader& r, KeyConfig& k) {
@@ -393,7 +465,17 @@ std::vector<Field> provider_fields(Reader& r, ProviderConfig& p) {
         r.text("azure_resource_name", p.azure_resource_name),
         r.text("azure_api_version", p.azure_api_version),
         r.text("azure_deployment_id", p.azure_deployment_id),
+        r.prices("pricing", p.pricing),
     };
+}
+
+std::vector<Field> client_fields(Reader& r, ClientConfig& c) {
+    return {r.text("name", c.name),
+            r.text("key", c.key),
+            r.number("rpm_limit", c.rpm_limit),
+            r.number("tpm_limit", c.tpm_limit),
+            r.number("daily_token_budget", c.daily_token_budget),
+            r.texts("allowed_providers", c.allowed_providers)};
 }
 
 std::vector<Field> logging_fields(Reader& r, LoggingConfig& l) {
@@ -473,6 +555,11 @@ void read_document(
                   [&](const YAML::Node& v, const std::string& p) {
                       // check_interval_seconds: the Go `config init` template.
                       r.map(v, p, health_fields(r, cfg.health), {"check_interval_seconds"});
+                  }),
+        r.section("clients",
+                  [&](const YAML::Node& v, const std::string& p) {
+                      r.list_of_maps<ClientConfig>(
+                          v, p, cfg.clients, [&r](ClientConfig& c) { return client_fields(r, c); });
                   }),
     };
     // Go schema sections this relay accepts and does not use.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -34,6 +35,7 @@ class Validator {
         routing();
         logging();
         health();
+        clients();
         not_in_effect();
         if (!any_provider_invalid() &&
             std::none_of(cfg_.providers.begin(), cfg_.providers.end(),
@@ -150,6 +152,19 @@ class Validator {
         if (!p.ca_file.empty()) ca_file(path + ".ca_file", p.ca_file);
         for (std::size_t k = 0; k < p.keys.size(); ++k) {
             key(p.keys[k], path + ".keys[" + std::to_string(k) + "]", info, p.enabled);
+        }
+        for (const auto& [model, price] : p.pricing) {
+            const std::string pp = path + ".pricing." + model;
+            for (const auto& [field, value] :
+                 {std::pair{"input_per_mtok", price.input_per_mtok},
+                  std::pair{"output_per_mtok", price.output_per_mtok},
+                  std::pair{"cache_read_per_mtok", price.cache_read_per_mtok},
+                  std::pair{"cache_write_per_mtok", price.cache_write_per_mtok}}) {
+                if (value < 0) {
+                    const std::string fp = pp + "." + field;
+                    error(fp, fp + " must be >= 0 (got " + number_text(value) + ")");
+                }
+            }
         }
         if (info != nullptr && info->needs_key && p.enabled && p.keys.empty()) {
             error(path, "provider " + label(p, path) + " of type " + in_quotes(p.type) +
@@ -283,11 +298,27 @@ class Validator {
         at_least_zero(path + ".weight", k.weight);
     }
 
+    static std::string number_text(double value) {
+        std::string text = std::to_string(value);  // "-1.500000": drop the trailing zeros
+        while (text.size() > 1 && text.back() == '0') text.pop_back();
+        if (!text.empty() && text.back() == '.') text.pop_back();
+        return text;
+    }
+
     void routing() {
         const RoutingConfig& r = cfg_.routing;
         one_of("routing.strategy", r.strategy, routing_strategies());
+        const bool known = parse_routing_strategy(r.strategy).has_value();
         at_least_zero("routing.failover_timeout", r.failover_timeout);
-        if (r.strategy == "model_based") {
+        at_least_zero("routing.max_attempts", r.max_attempts);
+        if (known && r.kind == RoutingStrategy::cost_based &&
+            std::none_of(cfg_.providers.begin(), cfg_.providers.end(),
+                         [](const ProviderConfig& p) { return p.enabled && !p.pricing.empty(); })) {
+            error("routing.strategy",
+                  "routing.strategy \"cost_based\" needs prices: add pricing: to the enabled "
+                  "providers (model or prefix -> input_per_mtok, output_per_mtok, ...)");
+        }
+        if (known && r.kind == RoutingStrategy::model_based) {
             if (r.model_mapping.empty()) {
                 error("routing.strategy",
                       "routing.model_mapping (model-name prefix -> provider name) is required "
@@ -332,13 +363,38 @@ class Validator {
                                   routing_work + "); it is ignored");
         }
         const std::string& strategy = cfg_.routing.strategy;
-        if (strategy != "failover" && strategy != "model_based" &&
-            contains(routing_strategies(), strategy)) {
+        const RoutingStrategy kind = cfg_.routing.kind;
+        const bool known = contains(routing_strategies(), strategy);
+        if (known && kind != RoutingStrategy::failover && kind != RoutingStrategy::model_based &&
+            kind != RoutingStrategy::cost_based && kind != RoutingStrategy::latency_based) {
             warning("routing.strategy", "routing.strategy " + in_quotes(strategy) +
                                             " is not in effect yet (" + routing_work +
                                             "); providers are tried in config order (failover)");
         }
+        if (known &&
+            (kind == RoutingStrategy::cost_based || kind == RoutingStrategy::latency_based)) {
+            warning("routing.strategy", "routing.strategy " + in_quotes(strategy) +
+                                            " is not in effect yet (cost- and latency-based "
+                                            "routing: " +
+                                            routing_work +
+                                            "); providers are tried in config order (failover)");
+        }
         warn_set("routing.failover_timeout", routing_work);
+        warn_set("routing.max_attempts", routing_work + "; every candidate is tried");
+        for (std::size_t i = 0; i < cfg_.providers.size(); ++i) {
+            warn_set("providers[" + std::to_string(i) + "].pricing",
+                     "prices: cost-based routing and spend in stats come with the routing, health "
+                     "and limits work");
+        }
+        if (!cfg_.clients.empty()) {
+            warning("clients",
+                    "clients is not in effect yet (client keys and quotas: " + routing_work +
+                        "); it is ignored: client keys are not accepted, and their limits and "
+                        "allowed_providers do not apply" +
+                        (cfg_.server.effective_api_key().empty() && !cfg_.server.bearer_enabled()
+                             ? " (with no server.auth.api_key the relay accepts any client)"
+                             : ""));
+        }
         const DebugOptions& d = cfg_.logging.debug_options;
         if (d.log_response_headers) {
             warn_set("logging.debug_options.log_response_headers", "it comes with the observability work");
@@ -389,6 +445,70 @@ class Validator {
         } else if (!it->enabled) {
             warning(path, path + " names provider " + in_quotes(name) + ", which is not enabled");
         }
+    }
+
+    void clients() {
+        std::map<std::string, Position> names;
+        std::map<std::string, Position> keys;
+        const ServerConfig& s = cfg_.server;
+        for (std::size_t i = 0; i < cfg_.clients.size(); ++i) {
+            const ClientConfig& c = cfg_.clients[i];
+            const std::string path = "clients[" + std::to_string(i) + "]";
+            if (where_.is_invalid(path)) continue;
+            if (c.name.empty()) {
+                error(path + ".name", path + ".name is required");
+            } else if (const auto [first, inserted] =
+                           names.emplace(c.name, where_.find(path + ".name"));
+                       !inserted) {
+                error(path + ".name", "duplicate client name " + in_quotes(c.name) +
+                                          " (first defined at " + report_.where(first->second) +
+                                          ")");
+            }
+            client_key(c, path, keys, s);
+            at_least_zero(path + ".rpm_limit", c.rpm_limit);
+            at_least_zero(path + ".tpm_limit", c.tpm_limit);
+            at_least_zero(path + ".daily_token_budget", c.daily_token_budget);
+            for (std::size_t k = 0; k < c.allowed_providers.size(); ++k) {
+                provider_reference(path + ".allowed_providers[" + std::to_string(k) + "]",
+                                   c.allowed_providers[k]);
+            }
+        }
+    }
+
+    // Messages name where the clashing key sits, never the key itself: it is a secret.
+    void client_key(const ClientConfig& c,
+                    const std::string& path,
+                    std::map<std::string, Position>& keys,
+                    const ServerConfig& s) {
+        const std::string key_path = path + ".key";
+        if (c.key.empty()) {
+            error(key_path, key_path + " is required (e.g. key: \"${CC_RELAY_KEY_" +
+                                (c.name.empty() ? std::string("NAME") : upper_name(c.name)) +
+                                "}\")");
+            return;
+        }
+        if (const auto [first, inserted] = keys.emplace(c.key, where_.find(key_path)); !inserted) {
+            error(key_path, key_path + " is the same as the key of the client defined at " +
+                                report_.where(first->second) + "; each client needs its own key");
+        }
+        if (c.key == s.effective_api_key()) {
+            error(key_path, key_path +
+                                " is the same as the relay's own key (server.auth.api_key "
+                                "or server.api_key); a client needs a key of its own");
+        } else if (c.key == s.auth.bearer_secret) {
+            error(key_path, key_path +
+                                " is the same as server.auth.bearer_secret; a client "
+                                "needs a key of its own");
+        }
+    }
+
+    static std::string upper_name(const std::string& name) {
+        std::string out;
+        for (const char ch : name) {
+            const auto u = static_cast<unsigned char>(ch);
+            out += std::isalnum(u) ? static_cast<char>(std::toupper(u)) : '_';
+        }
+        return out;
     }
 
     void logging() {

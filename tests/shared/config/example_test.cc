@@ -51,17 +51,21 @@ TEST(ConfigExample, DocumentsEveryKeyOfTheSchema) {
         "pid_file", "stats_group", "auth", "allow_bearer", "allow_subscription", "bearer_secret",
         // routing
         "strategy", "failover_timeout", "debug", "model_mapping", "default_provider",
+        "max_attempts",
         // providers
         "name", "type", "enabled", "base_url", "models", "keys", "key", "rpm_limit", "itpm_limit",
         "otpm_limit", "tpm_limit", "priority", "weight", "pooling", "ca_file", "count_tokens",
         "aws_region", "aws_access_key_id", "aws_secret_access_key", "gcp_project_id", "gcp_region",
-        "azure_resource_name", "azure_api_version", "azure_deployment_id",
+        "azure_resource_name", "azure_api_version", "azure_deployment_id", "pricing",
+        "input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok",
         // logging
         "level", "format", "output", "pretty", "debug_options", "log_request_body",
         "log_response_headers", "log_tls_metrics", "max_body_log_size",
         // health
         "health_check", "interval_ms", "circuit_breaker", "failure_threshold", "open_duration_ms",
-        "half_open_probes"};
+        "half_open_probes",
+        // clients
+        "clients", "tpm_limit", "daily_token_budget", "allowed_providers"};
     for (const char* key : keys) {
         EXPECT_NE(text.find(std::string(key) + ":"), std::string::npos) << key;
     }

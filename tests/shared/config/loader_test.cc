@@ -178,8 +178,91 @@ TEST_F(ConfigLoader, AbsentKeysKeepTheDocumentedDefaults) {
     EXPECT_EQ(cfg.routing, RoutingConfig{});
     EXPECT_EQ(cfg.logging, LoggingConfig{});
     EXPECT_EQ(cfg.health, HealthConfig{});
+    EXPECT_THAT(cfg.clients, IsEmpty());
+    EXPECT_THAT(cfg.providers[0].pricing, IsEmpty());
+    EXPECT_EQ(cfg.routing.kind, RoutingStrategy::failover);
+    EXPECT_EQ(cfg.routing.max_attempts, 0);
     EXPECT_EQ(cfg.server.max_body_bytes, 32 * 1024 * 1024);
     EXPECT_EQ(cfg.source, "config.yaml");
+}
+
+TEST_F(ConfigLoader, PricingReachesItsFieldsInFileOrder) {
+    const Config cfg = load(std::string(kOneProvider) + R"(    pricing:
+      claude-sonnet-4-5: {input_per_mtok: 3, output_per_mtok: 15, cache_read_per_mtok: 0.3,
+                          cache_write_per_mtok: 3.75}
+      claude: {input_per_mtok: +1e1, output_per_mtok: "${OUT:-20}"}
+      claude-haiku: {}
+)");
+    const PriceTable& pricing = cfg.providers[0].pricing;
+    ASSERT_EQ(pricing.size(), 3u);
+    EXPECT_EQ(pricing[0].first, "claude-sonnet-4-5");
+    EXPECT_EQ(pricing[0].second, (ModelPrice{3, 15, 0.3, 3.75}));
+    EXPECT_EQ(pricing[1].first, "claude");
+    EXPECT_EQ(pricing[1].second, (ModelPrice{10, 20, 0, 0}));
+    EXPECT_EQ(pricing[2].first, "claude-haiku");
+    EXPECT_EQ(pricing[2].second, ModelPrice{});
+    // No value is a mistake here rather than "the default": no entry means no price, not zero.
+    EXPECT_THAT(load_error(std::string(kOneProvider) + "    pricing:\n      claude-haiku: ~\n"),
+                HasSubstr("config.yaml:7:21: providers[0].pricing.claude-haiku must be a mapping"));
+}
+
+TEST_F(ConfigLoader, PriceOfAModelIsTheExactEntryElseTheLongestPrefix) {
+    const PriceTable pricing = {{"claude", {1, 0, 0, 0}},
+                                {"claude-sonnet-4-5-20250929", {2, 0, 0, 0}},
+                                {"claude-sonnet", {3, 0, 0, 0}},
+                                {"claude-sonnet-4", {4, 0, 0, 0}},
+                                {"glm", {5, 0, 0, 0}}};
+    const auto input_of = [&](std::string_view model) {
+        const ModelPrice* p = find_price(pricing, model);
+        return p == nullptr ? -1.0 : p->input_per_mtok;
+    };
+    EXPECT_EQ(input_of("claude-sonnet-4-5-20250929"), 2);
+    EXPECT_EQ(input_of("claude-sonnet-4-5"), 4);
+    EXPECT_EQ(input_of("claude-sonnet-3"), 3);
+    EXPECT_EQ(input_of("claude-opus-4"), 1);
+    EXPECT_EQ(input_of("claude"), 1);
+    EXPECT_EQ(input_of("glm-4.7"), 5);
+    EXPECT_EQ(input_of("clau"), -1);
+    EXPECT_EQ(input_of(""), -1);
+    EXPECT_EQ(find_price({}, "claude"), nullptr);
+    ProviderConfig p;
+    p.pricing = pricing;
+    EXPECT_EQ(p.price_for("glm-5"), &p.pricing[4].second);
+}
+
+TEST_F(ConfigLoader, EveryClientKeyReachesItsField) {
+    fake_vars()["ALICE_KEY"] = "ka";
+    const Config cfg = load(std::string(kOneProvider) +
+                            R"(  - {name: zai, type: zai, enabled: true, keys: [{key: z}]}
+clients:
+  - name: alice
+    key: "${ALICE_KEY}"
+    rpm_limit: 30
+    tpm_limit: 200000
+    daily_token_budget: 5000000
+    allowed_providers: [anthropic, zai]
+  - {name: bob, key: kb}
+)");
+    ASSERT_EQ(cfg.clients.size(), 2u);
+    EXPECT_EQ(cfg.clients[0],
+              (ClientConfig{"alice", "ka", 30, 200000, 5000000, {"anthropic", "zai"}}));
+    EXPECT_EQ(cfg.clients[1], (ClientConfig{"bob", "kb", 0, 0, 0, {}}));
+    EXPECT_THAT(cfg.warnings, ElementsAre(HasSubstr("clients is not in effect yet")));
+}
+
+TEST_F(ConfigLoader, MaxAttemptsReachesItsField) {
+    EXPECT_EQ(load("routing: {max_attempts: 3}\n" + std::string(kOneProvider)).routing.max_attempts,
+              3);
+    EXPECT_THAT(load_error("routing: {max_attempts: lots}\n" + std::string(kOneProvider)),
+                HasSubstr("config.yaml:1:25: routing.max_attempts must be an integer (got "
+                          "\"lots\")"));
+}
+
+TEST_F(ConfigLoader, UnknownKeyInAClientWarnsWithTheClosestKnownKey) {
+    const Config cfg =
+        load(std::string(kOneProvider) + "clients:\n  - {name: a, key: k, rpm: 5}\n");
+    EXPECT_THAT(cfg.warnings,
+                ::testing::Contains(HasSubstr("config.yaml:7:23: unknown key \"clients[0].rpm\"")));
 }
 
 TEST_F(ConfigLoader, ZeroMeansTheDefaultForTimeoutsButUnlimitedForMaxBodyBytes) {

@@ -330,5 +330,216 @@ providers:
     EXPECT_EQ(cfg.providers[1].keys[0].key, "z");
 }
 
+// ---- issue 8: strategies as an enum, max_attempts, pricing, clients ----
+
+TEST_F(ConfigValidation, EveryRoutingStrategyNameIsParsedIntoItsKind) {
+    ASSERT_EQ(all_routing_strategies().size(), 9u);
+    for (const RoutingStrategy kind : all_routing_strategies()) {
+        const std::string name(to_string(kind));
+        EXPECT_EQ(parse_routing_strategy(name), kind) << name;
+        const Config cfg =
+            load("routing: {strategy: " + name + ", model_mapping: {claude: anthropic}}\n" +
+                 kOneProvider + "    pricing: {claude: {input_per_mtok: 3}}\n");
+        EXPECT_EQ(cfg.routing.kind, kind) << name;
+        EXPECT_EQ(cfg.routing.strategy, name);
+    }
+    EXPECT_EQ(parse_routing_strategy("cost-based"), std::nullopt);
+    EXPECT_EQ(to_string(RoutingStrategy::weighted_round_robin), "weighted_round_robin");
+    EXPECT_EQ(load(kOneProvider).routing.kind, RoutingStrategy::failover);
+}
+
+TEST_F(ConfigValidation, UnknownStrategyListsCostAndLatencyBasedAndSuggestsTheClosest) {
+    const std::string error =
+        load_error("routing:\n  strategy: cost-based\n" + std::string(kOneProvider));
+    EXPECT_THAT(error, HasSubstr("config.yaml:2:13: routing.strategy must be one of \"failover\", "
+                                 "\"round_robin\", \"weighted_round_robin\", \"shuffle\", "
+                                 "\"weighted_failover\", \"least_loaded\", \"model_based\", "
+                                 "\"cost_based\", \"latency_based\" (got \"cost-based\"); did you "
+                                 "mean \"cost_based\"?"));
+}
+
+TEST_F(ConfigValidation, CostAndLatencyBasedStrategiesWarnThatTheyAreNotInEffectYet) {
+    const Config cfg = load("routing:\n  strategy: latency_based\n" + std::string(kOneProvider));
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0],
+                HasSubstr("config.yaml:2:13: routing.strategy \"latency_based\" is not in effect "
+                          "yet (cost- and latency-based routing: it comes with the routing, "
+                          "health and limits work); providers are tried in config order"));
+}
+
+TEST_F(ConfigValidation, CostBasedRoutingNeedsPricesOnAnEnabledProvider) {
+    EXPECT_THAT(load_error("routing:\n  strategy: cost_based\n" + std::string(kOneProvider)),
+                HasSubstr("config.yaml:2:13: routing.strategy \"cost_based\" needs prices: add "
+                          "pricing: to the enabled providers"));
+    // Prices on a disabled provider do not count.
+    EXPECT_THAT(load_error("routing:\n  strategy: cost_based\n" + std::string(kOneProvider) +
+                           "  - {name: z, type: zai, pricing: {glm: {input_per_mtok: 1}}}\n"),
+                HasSubstr("needs prices"));
+    EXPECT_EQ(load_error("routing:\n  strategy: cost_based\n" + std::string(kOneProvider) +
+                         "    pricing: {claude: {input_per_mtok: 3}}\n"),
+              "");
+}
+
+TEST_F(ConfigValidation, MaxAttemptsMustNotBeNegative) {
+    EXPECT_THAT(load_error("routing:\n  max_attempts: -1\n" + std::string(kOneProvider)),
+                HasSubstr("config.yaml:2:17: routing.max_attempts must be >= 0 (got -1)"));
+}
+
+TEST_F(ConfigValidation, MaxAttemptsWarnsThatItIsNotInEffectYet) {
+    const Config cfg = load("routing:\n  max_attempts: 2\n" + std::string(kOneProvider));
+    EXPECT_EQ(cfg.routing.max_attempts, 2);
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:2:17: routing.max_attempts is not in "
+                                           "effect yet (it comes with the routing, health and "
+                                           "limits work; every candidate is tried)"));
+}
+
+TEST_F(ConfigValidation, NegativePriceIsAnErrorAtItsValue) {
+    const std::string error = load_error(std::string(kOneProvider) + R"(    pricing:
+      claude-opus: {input_per_mtok: -1.5, output_per_mtok: 75}
+      glm-4.5: {cache_write_per_mtok: -2}
+)");
+    EXPECT_THAT(error, HasSubstr("with 2 errors"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:7:37: providers[0].pricing.claude-opus."
+                                 "input_per_mtok must be >= 0 (got -1.5)"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:8:39: providers[0].pricing.glm-4.5."
+                                 "cache_write_per_mtok must be >= 0 (got -2)"));
+}
+
+TEST_F(ConfigValidation, PriceThatIsNotAFiniteNumberIsAnError) {
+    for (const char* bad : {"cheap", "nan", "inf", "1.5x", "''"}) {
+        EXPECT_THAT(load_error(std::string(kOneProvider) +
+                               "    pricing: {m: {output_per_mtok: " + bad + "}}\n"),
+                    HasSubstr("config.yaml:6:36: providers[0].pricing.m.output_per_mtok must be "
+                              "a number"))
+            << bad;
+    }
+}
+
+TEST_F(ConfigValidation, PricingMustMapModelsToMappingsOfPrices) {
+    EXPECT_THAT(load_error(std::string(kOneProvider) + "    pricing: [a, b]\n"),
+                HasSubstr("config.yaml:6:14: providers[0].pricing must be a mapping of model "
+                          "names to prices (got a list)"));
+    EXPECT_THAT(load_error(std::string(kOneProvider) + "    pricing: {claude: 3}\n"),
+                HasSubstr("config.yaml:6:23: providers[0].pricing.claude must be a mapping of "
+                          "input_per_mtok, output_per_mtok, cache_read_per_mtok and "
+                          "cache_write_per_mtok (got \"3\")"));
+    EXPECT_THAT(load_error(std::string(kOneProvider) +
+                           "    pricing:\n      m: {input_per_mtok: 1}\n      m: {}\n"),
+                HasSubstr("config.yaml:8:7: duplicate key \"providers[0].pricing.m\" (first "
+                          "defined at config.yaml:7:7)"));
+}
+
+TEST_F(ConfigValidation, UnknownPriceFieldWarnsWithTheClosestOne) {
+    const Config cfg = load(std::string(kOneProvider) + "    pricing: {m: {input_per_mtoks: 1}}\n");
+    EXPECT_THAT(cfg.warnings,
+                ::testing::Contains(HasSubstr("config.yaml:6:19: unknown key "
+                                              "\"providers[0].pricing.m.input_per_mtoks\" (did "
+                                              "you mean \"input_per_mtok\"?)")));
+}
+
+TEST_F(ConfigValidation, PricingWarnsThatItIsNotInEffectYet) {
+    const Config cfg = load(std::string(kOneProvider) + "    pricing: {m: {input_per_mtok: 1}}\n");
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:6:14: providers[0].pricing is not in "
+                                           "effect yet (prices: cost-based routing and spend in "
+                                           "stats come with"));
+}
+
+std::string with_clients(const std::string& clients_body) {
+    return std::string(kOneProvider) +
+           "  - {name: zai, type: zai, enabled: true, keys: [{key: z}]}\n" + "clients:\n" +
+           clients_body;
+}
+
+TEST_F(ConfigValidation, ClientNameAndKeyAreRequired) {
+    const std::string error = load_error(with_clients("  - {rpm_limit: 1}\n  - {name: bob}\n"));
+    EXPECT_THAT(error, HasSubstr("with 3 errors"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:8:5: clients[0].name is required"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:8:5: clients[0].key is required (e.g. key: "
+                                 "\"${CC_RELAY_KEY_NAME}\")"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:9:5: clients[1].key is required (e.g. key: "
+                                 "\"${CC_RELAY_KEY_BOB}\")"));
+}
+
+TEST_F(ConfigValidation, DuplicateClientNameNamesTheFirstDefinition) {
+    EXPECT_THAT(load_error(with_clients("  - {name: a, key: k1}\n  - {name: a, key: k2}\n")),
+                HasSubstr("config.yaml:9:12: duplicate client name \"a\" (first defined at "
+                          "config.yaml:8:12)"));
+}
+
+TEST_F(ConfigValidation, DuplicateClientKeyIsAnErrorThatDoesNotPrintTheKey) {
+    const std::string error = load_error(
+        with_clients("  - {name: a, key: sk-secret-1}\n  - {name: b, key: sk-secret-1}\n"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:9:20: clients[1].key is the same as the key of the "
+                                 "client defined at config.yaml:8:20; each client needs its own "
+                                 "key"));
+    EXPECT_THAT(error, ::testing::Not(HasSubstr("sk-secret-1")));
+}
+
+TEST_F(ConfigValidation, ClientKeyMustDifferFromTheRelaysKeyAndBearerSecret) {
+    const std::string error = load_error(
+        "server:\n  auth: {api_key: main, allow_bearer: true, "
+        "bearer_secret: bs}\n" +
+        with_clients("  - {name: a, key: main}\n"
+                     "  - {name: b, key: bs}\n"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:10:20: clients[0].key is the same as the relay's "
+                                 "own key (server.auth.api_key or server.api_key)"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:11:20: clients[1].key is the same as "
+                                 "server.auth.bearer_secret"));
+    EXPECT_THAT(
+        load_error("server:\n  api_key: legacy\n" + with_clients("  - {name: a, key: legacy}\n")),
+        HasSubstr("clients[0].key is the same as the relay's own key"));
+}
+
+TEST_F(ConfigValidation, NegativeClientLimitsAreErrors) {
+    const std::string error = load_error(with_clients(
+        "  - {name: a, key: k, rpm_limit: -1, tpm_limit: -2, daily_token_budget: -3}\n"));
+    EXPECT_THAT(error, HasSubstr("with 3 errors"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:8:34: clients[0].rpm_limit must be >= 0 (got -1)"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:8:49: clients[0].tpm_limit must be >= 0 (got -2)"));
+    EXPECT_THAT(error,
+                HasSubstr("config.yaml:8:73: clients[0].daily_token_budget must be >= 0 (got -3)"));
+}
+
+TEST_F(ConfigValidation, ClientAllowedProvidersMustNameProviders) {
+    EXPECT_THAT(load_error(with_clients("  - name: a\n    key: k\n"
+                                        "    allowed_providers: [anthropic, zia]\n")),
+                HasSubstr("config.yaml:10:36: clients[0].allowed_providers[1] names provider "
+                          "\"zia\", which is not defined in providers; did you mean \"zai\"?"));
+}
+
+TEST_F(ConfigValidation, ClientKeysExpandVariablesAndAnUnsetOneIsAnError) {
+    fake_vars()["KEY_A"] = "from-env";
+    const Config cfg = load_config_text(with_clients("  - {name: a, key: \"${KEY_A}\"}\n"),
+                                        "config.yaml", &testing::fake_env);
+    ASSERT_EQ(cfg.clients.size(), 1u);
+    EXPECT_EQ(cfg.clients[0].key, "from-env");
+    const std::string error = load_error(with_clients("  - {name: b, key: \"${KEY_B}\"}\n"));
+    EXPECT_THAT(error, HasSubstr("with 1 error:"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:8:20: environment variable KEY_B is not set"));
+    EXPECT_THAT(error, HasSubstr("KEY_B"));
+}
+
+TEST_F(ConfigValidation, ClientsMakeAuthRequiredAndWarnThatTheyAreNotInEffectYet) {
+    const Config cfg = load(with_clients("  - {name: a, key: k}\n"));
+    EXPECT_TRUE(cfg.auth_required());
+    EXPECT_FALSE(cfg.server.bearer_enabled());
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:8:3: clients is not in effect yet (client "
+                                           "keys and quotas: it comes with the routing, health "
+                                           "and limits work); it is ignored"));
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("with no server.auth.api_key the relay accepts any "
+                                           "client"));
+    EXPECT_FALSE(load(kOneProvider).auth_required());
+}
+
+TEST_F(ConfigValidation, ClientsThatAreNotAListOrItemsNotMappingsAreErrors) {
+    EXPECT_THAT(load_error(std::string(kOneProvider) + "clients: {name: a}\n"),
+                HasSubstr("config.yaml:6:10: clients must be a list (got a mapping)"));
+    EXPECT_THAT(load_error(std::string(kOneProvider) + "clients: [alice]\n"),
+                HasSubstr("config.yaml:6:11: clients[0] must be a mapping (got \"alice\")"));
+}
+
 }  // namespace
 }  // namespace ccr::shared
