@@ -71,6 +71,9 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacit
         } else if (key == "stream") {
             bool b = false;
             if (value.get_bool().get(b) == simdjson::SUCCESS) info.stream = b;
+        } else if (key == "max_tokens") {
+            std::uint64_t n = 0;
+            if (value.get_uint64().get(n) == simdjson::SUCCESS) info.max_tokens = n;
         }
         // Other values are skipped by the next iteration step, whose errors surface above.
     }

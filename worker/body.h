@@ -28,6 +28,7 @@ struct BodyInfo {
     std::string error;         // why not (for the 400 body)
     std::string_view model;    // unescaped value of "model" (points into the body, or into model_buf)
     bool stream = false;
+    std::uint64_t max_tokens = 0;  // 0: absent or not a number (the upstream says why)
     std::size_t model_offset = 0;  // byte range of the model's JSON string literal, quotes included
     std::size_t model_length = 0;
     std::string model_buf;         // holds `model` when it had escapes

@@ -4,40 +4,26 @@
 
 namespace ccr::worker::routing {
 
-std::optional<StrategyKind> strategy_kind(std::string_view name) {
-    static constexpr std::pair<std::string_view, StrategyKind> kNames[] = {
-        {"failover", StrategyKind::failover},
-        {"round_robin", StrategyKind::round_robin},
-        {"weighted_round_robin", StrategyKind::weighted_round_robin},
-        {"shuffle", StrategyKind::shuffle},
-        {"weighted_failover", StrategyKind::weighted_failover},
-        {"least_loaded", StrategyKind::least_loaded},
-        {"model_based", StrategyKind::model_based},
-        {"latency_based", StrategyKind::latency_based},
-    };
-    for (const auto& [n, kind] : kNames) {
-        if (n == name) return kind;
-    }
-    return std::nullopt;
-}
-
-std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const shared::RoutingConfig& cfg, const Providers& providers) {
-    switch (kind) {
-        case StrategyKind::failover:
+std::unique_ptr<Strategy> make_strategy(const shared::RoutingConfig& cfg, const Providers& providers) {
+    using shared::RoutingStrategy;
+    switch (cfg.kind) {
+        case RoutingStrategy::failover:
             return make_failover(providers);
-        case StrategyKind::round_robin:
+        case RoutingStrategy::round_robin:
             return make_round_robin();
-        case StrategyKind::weighted_round_robin:
+        case RoutingStrategy::weighted_round_robin:
             return make_weighted_round_robin(providers);
-        case StrategyKind::shuffle:
+        case RoutingStrategy::shuffle:
             return make_shuffle();
-        case StrategyKind::weighted_failover:
+        case RoutingStrategy::weighted_failover:
             return make_weighted_failover(providers);
-        case StrategyKind::least_loaded:
+        case RoutingStrategy::least_loaded:
             return make_least_loaded(providers);
-        case StrategyKind::model_based:
+        case RoutingStrategy::model_based:
             return make_model_based(cfg, providers);
-        case StrategyKind::latency_based:
+        case RoutingStrategy::cost_based:
+            return make_cost_based(providers);
+        case RoutingStrategy::latency_based:
             return make_latency_based();
     }
     return make_failover(providers);
@@ -46,18 +32,20 @@ std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const shared::Routing
 Router::Router(const shared::Config& cfg, const Providers& providers, RoutingState& state)
     : providers_(providers),
       state_(state),
-      strategy_(make_strategy(strategy_kind(cfg.routing.strategy).value_or(StrategyKind::failover), cfg.routing,
-                              providers)) {}
+      strategy_(make_strategy(cfg.routing, providers)) {}
 
 Router::~Router() = default;
 
-RouteResult Router::route(std::string_view model, Endpoint endpoint, AuthGrant grant) const {
+RouteResult Router::route(const RouteQuery& q) const {
+    const std::string_view model = q.model;
+    const Endpoint endpoint = q.endpoint;
+    const AuthGrant grant = q.grant;
     RouteResult r;
     for (int i = 0; i < static_cast<int>(providers_.size()); ++i) {
         if (endpoint != Endpoint::count_tokens || providers_[static_cast<std::size_t>(i)]->serves_count_tokens())
             r.candidates.push_back(i);
     }
-    strategy_->order(r.candidates, RouteRequest{model, state_});
+    strategy_->order(r.candidates, RouteRequest{model, state_, q.input_tokens, q.max_output_tokens});
     if (r.candidates.empty()) {
         r.refusal = RouteResult::Refusal::no_provider;
         return r;

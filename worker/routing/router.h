@@ -24,13 +24,22 @@ struct RouteResult {
     Refusal refusal = Refusal::none;
 };
 
+/// The request as the router sees it.
+struct RouteQuery {
+    std::string_view model;
+    Endpoint endpoint = Endpoint::messages;
+    AuthGrant grant = AuthGrant::open;
+    std::uint64_t input_tokens = 0;       // estimated
+    std::uint64_t max_output_tokens = 0;  // the body's max_tokens
+};
+
 class Router {
 public:
     /// `providers` and `state` must outlive the router (all belong to the worker's Runtime).
     Router(const shared::Config& cfg, const Providers& providers, RoutingState& state);
     ~Router();
 
-    RouteResult route(std::string_view model, Endpoint endpoint, AuthGrant grant) const;
+    RouteResult route(const RouteQuery& query) const;
 
 private:
     const Providers& providers_;

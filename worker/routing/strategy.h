@@ -1,7 +1,7 @@
 #pragma once
 /// Step 4 of the request path: a routing strategy orders the providers that may serve a request,
 /// best first. One strategy a file; the router picks one per config generation from
-/// `routing.strategy`, parsed once (no string compared per request).
+/// `routing.strategy`, parsed once into shared::RoutingStrategy (no string compared per request).
 
 #include <memory>
 #include <optional>
@@ -17,24 +17,12 @@ class Provider;
 
 namespace ccr::worker::routing {
 
-enum class StrategyKind {
-    failover,
-    round_robin,
-    weighted_round_robin,
-    shuffle,
-    weighted_failover,
-    least_loaded,
-    model_based,
-    latency_based,
-};
-
-/// The kind named by `routing.strategy` (validated at load, so nullopt only for a bad name).
-std::optional<StrategyKind> strategy_kind(std::string_view name);
-
 /// What a strategy sees of the request.
 struct RouteRequest {
     std::string_view model;
-    RoutingState& state;  // service-wide facts (turns, load, latency)
+    RoutingState& state;                 // service-wide facts (turns, load, latency)
+    std::uint64_t input_tokens = 0;      // estimated from the body's size
+    std::uint64_t max_output_tokens = 0; // the body's max_tokens
 };
 
 class Strategy {
@@ -47,8 +35,9 @@ public:
 
 using Providers = std::vector<std::unique_ptr<Provider>>;
 
-/// The strategy `kind` names, over `providers` (which outlive it).
-std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const shared::RoutingConfig& cfg, const Providers& providers);
+/// The strategy `routing.strategy` names (parsed once, at load), over `providers` (which
+/// outlive it).
+std::unique_ptr<Strategy> make_strategy(const shared::RoutingConfig& cfg, const Providers& providers);
 
 // One factory a file.
 std::unique_ptr<Strategy> make_failover(const Providers& providers);
@@ -59,6 +48,7 @@ std::unique_ptr<Strategy> make_shuffle();
 std::unique_ptr<Strategy> make_weighted_failover(const Providers& providers);
 std::unique_ptr<Strategy> make_least_loaded(const Providers& providers);
 std::unique_ptr<Strategy> make_latency_based();
+std::unique_ptr<Strategy> make_cost_based(const Providers& providers);
 
 // Shared by several strategies.
 /// Stable sort by provider priority, highest first (config order among equals).

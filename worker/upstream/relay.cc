@@ -150,7 +150,9 @@ net::awaitable<void> relay(Runtime& rt,
                            RequestContext& ctx,
                            Endpoint endpoint) {
     using upstream::Outcome;
-    const routing::RouteResult route = rt.router->route(body.model, endpoint, ctx.credentials.grant);
+    // Input tokens for cost_based: about four bytes of JSON per token.
+    const routing::RouteResult route = rt.router->route(
+        {body.model, endpoint, ctx.credentials.grant, req.body().size() / 4, body.max_tokens});
     switch (route.refusal) {
         case routing::RouteResult::Refusal::none:
             break;

@@ -26,6 +26,8 @@ struct P {
     std::string name;
     int priority = 0;
     int weight = 0;
+    shared::PriceTable pricing = {};
+    std::vector<std::pair<std::string, std::string>> mapping = {};
 };
 
 Providers make(const std::vector<P>& ps) {
@@ -41,6 +43,8 @@ Providers make(const std::vector<P>& ps) {
         k.priority = p.priority;
         k.weight = p.weight;
         c.keys.push_back(k);
+        c.pricing = p.pricing;
+        c.model_mapping = p.mapping;
         out.push_back(make_provider(c));
     }
     return out;
@@ -161,6 +165,40 @@ TEST(LatencyBased, FastestFirstUnmeasuredFirstAndSometimesExplores) {
     EXPECT_EQ(order(*s, ps, st).front(), 0);
 }
 
+shared::ModelPrice price(double in, double out) {
+    shared::ModelPrice p;
+    p.input_per_mtok = in;
+    p.output_per_mtok = out;
+    return p;
+}
+
+TEST(CostBased, CheapestForTheRequestedModelFirstUnpricedLast) {
+    Providers ps = make({{"unpriced", 2},
+                         {"dear", 0, 0, {{"claude", price(15, 75)}}},
+                         {"cheap", 0, 0, {{"claude-sonnet", price(3, 15)}, {"claude", price(20, 90)}}},
+                         {"mapped", 1, 0, {{"glm-4.7", price(0.6, 2.2)}}, {{"claude-sonnet-4-5", "glm-4.7"}}}});
+    FakeState st;
+    auto s = make_cost_based(ps);
+    std::vector<int> c = all(ps);
+    s->order(c, RouteRequest{"claude-sonnet-4-5", st, 10'000, 1'000});
+    EXPECT_EQ(c, (std::vector<int>{3, 2, 1, 0}));  // the mapped model's price counts
+    c = all(ps);
+    s->order(c, RouteRequest{"claude-opus-4-6", st, 10'000, 1'000});
+    EXPECT_EQ(c, (std::vector<int>{1, 2, 0, 3}));  // "claude" prices: 15/75 beats 20/90
+}
+
+TEST(CostBased, OutputHeavyRequestsWeighTheOutputPrice) {
+    Providers ps = make({{"cheap-in", 0, 0, {{"m", price(1, 100)}}}, {"cheap-out", 0, 0, {{"m", price(10, 10)}}}});
+    FakeState st;
+    auto s = make_cost_based(ps);
+    std::vector<int> c = all(ps);
+    s->order(c, RouteRequest{"m", st, 100'000, 10});
+    EXPECT_EQ(c.front(), 0);
+    c = all(ps);
+    s->order(c, RouteRequest{"m", st, 100, 10'000});
+    EXPECT_EQ(c.front(), 1);
+}
+
 TEST(ModelBased, LongestPrefixThenDefaultElseAll) {
     Providers ps = make({{"anthropic"}, {"zai"}, {"other"}});
     shared::RoutingConfig cfg;
@@ -184,11 +222,11 @@ TEST(Router, APassThroughCredentialOnlyReachesProvidersThatForwardIt) {
     shared::Config cfg;
     FakeState st;
     Router r(cfg, ps, st);
-    EXPECT_EQ(r.route("m", Endpoint::messages, AuthGrant::relay_key).candidates, (std::vector<int>{0, 1}));
-    EXPECT_EQ(r.route("m", Endpoint::messages, AuthGrant::passthrough).candidates, (std::vector<int>{1}));
+    EXPECT_EQ(r.route({"m", Endpoint::messages, AuthGrant::relay_key}).candidates, (std::vector<int>{0, 1}));
+    EXPECT_EQ(r.route({"m", Endpoint::messages, AuthGrant::passthrough}).candidates, (std::vector<int>{1}));
     ps.pop_back();
     Router only_keyed(cfg, ps, st);
-    EXPECT_EQ(only_keyed.route("m", Endpoint::messages, AuthGrant::passthrough).refusal,
+    EXPECT_EQ(only_keyed.route({"m", Endpoint::messages, AuthGrant::passthrough}).refusal,
               RouteResult::Refusal::passthrough_only);
 }
 
