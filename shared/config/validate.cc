@@ -346,8 +346,7 @@ class Validator {
             const auto& keys = cfg_.providers[i].keys;
             for (std::size_t k = 0; k < keys.size(); ++k) {
                 const std::string kp = path + ".keys[" + std::to_string(k) + "]";
-                for (const char* field : {"rpm_limit", "itpm_limit", "otpm_limit", "tpm_limit",
-                                          "priority", "weight"}) {
+                for (const char* field : {"rpm_limit", "itpm_limit", "otpm_limit", "tpm_limit"}) {
                     warn_set(kp + "." + field, routing_work);
                 }
             }
@@ -362,25 +361,6 @@ class Validator {
             warning("health", "health (circuit breakers and health checks) is not in effect yet (" +
                                   routing_work + "); it is ignored");
         }
-        const std::string& strategy = cfg_.routing.strategy;
-        const RoutingStrategy kind = cfg_.routing.kind;
-        const bool known = contains(routing_strategies(), strategy);
-        if (known && kind != RoutingStrategy::failover && kind != RoutingStrategy::model_based &&
-            kind != RoutingStrategy::cost_based && kind != RoutingStrategy::latency_based) {
-            warning("routing.strategy", "routing.strategy " + in_quotes(strategy) +
-                                            " is not in effect yet (" + routing_work +
-                                            "); providers are tried in config order (failover)");
-        }
-        if (known &&
-            (kind == RoutingStrategy::cost_based || kind == RoutingStrategy::latency_based)) {
-            warning("routing.strategy", "routing.strategy " + in_quotes(strategy) +
-                                            " is not in effect yet (cost- and latency-based "
-                                            "routing: " +
-                                            routing_work +
-                                            "); providers are tried in config order (failover)");
-        }
-        warn_set("routing.failover_timeout", routing_work);
-        warn_set("routing.max_attempts", routing_work + "; every candidate is tried");
         for (std::size_t i = 0; i < cfg_.providers.size(); ++i) {
             warn_set("providers[" + std::to_string(i) + "].pricing",
                      "prices: cost-based routing and spend in stats come with the routing, health "

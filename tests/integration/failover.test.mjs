@@ -22,12 +22,12 @@ describe('failover', { timeout: 40_000 }, () => {
         await second?.close();
     });
 
-    async function relayFor(t, firstUrl) {
+    async function relayFor(t, firstUrl, routing = {}) {
         first.reset();
         second.reset();
         const relay = await startRelay({
             server: { connect_timeout_ms: 2000 },
-            routing: { strategy: 'failover', debug: true },
+            routing: { strategy: 'failover', debug: true, ...routing },
             providers: [
                 { name: 'first', type: 'anthropic', enabled: true, base_url: firstUrl,
                     keys: [{ key: 'sk-first' }] },
@@ -104,6 +104,37 @@ describe('failover', { timeout: 40_000 }, () => {
         assert.equal(second.requests.length, 1);
         assert.equal(res.status, 500, ctx(res, relay));
         assert.ok(res.body.equals(second.requests[0].responseBody), 'the second answer, unmodified');
+    });
+
+    it('routing.max_attempts stops after that many providers: the last one\'s error, unmodified', async (t) => {
+        const relay = await relayFor(t, first.url, { max_attempts: 1 });
+        first.setMode({ kind: 'error', status: 529 });
+        const res = await postJson(relay.url, '/v1/messages', messagesBody());
+        assert.equal(res.status, 529, ctx(res, relay));
+        assert.equal(second.requests.length, 0, 'no second attempt');
+        assert.ok(res.body.equals(first.requests[0].responseBody));
+    });
+
+    it('routing.failover_timeout gives up on a stream whose provider stalls before its head', async (t) => {
+        const relay = await relayFor(t, first.url, { failover_timeout: 400 });
+        first.setMode({ kind: 'hang' });
+        const started = Date.now();
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(undefined, { stream: true }), { timeoutMs: 8000 });
+        const took = Date.now() - started;
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(second.requests.length, 1);
+        assert.ok(res.body.equals(second.requests[0].responseBody));
+        assert.equal(res.headers['x-cc-relay-attempts'], '2');
+        assert.ok(took >= 350 && took < 4000, `moved on after the failover timeout (${took} ms)`);
+    });
+
+    it('routing.failover_timeout does not cut a non-streaming answer, which comes whole', async (t) => {
+        const relay = await relayFor(t, first.url, { failover_timeout: 300 });
+        first.setMode({ kind: 'json', firstByteDelay: 900 });
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(), { timeoutMs: 8000 });
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(second.requests.length, 0, 'the slow but working provider answered');
+        assert.ok(res.body.equals(first.requests[0].responseBody));
     });
 
     it('never sends to a disabled provider, and skips it in the failover order', async (t) => {

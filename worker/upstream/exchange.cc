@@ -70,9 +70,13 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
                                                           Attempt& at) {
     parser.header_limit(64 * 1024);
     parser.body_limit(boost::none);
-    const auto header_timeout = rt.config->server.response_header_timeout_ms > 0
-                                    ? std::chrono::milliseconds(rt.config->server.response_header_timeout_ms)
-                                    : rt.timeout();
+    auto header_timeout = rt.config->server.response_header_timeout_ms > 0
+                              ? std::chrono::milliseconds(rt.config->server.response_header_timeout_ms)
+                              : rt.timeout();
+    // A stream's head comes as soon as the upstream starts (a non-streaming answer's only when it
+    // is complete, so that wait is not bounded here): with a next candidate waiting, a stalled
+    // one is given up after routing.failover_timeout.
+    if (!at.last_candidate && ctx.rec.stream) header_timeout = std::min(header_timeout, failover_wait(rt));
     conn.tcp().expires_at(std::min(ctx.deadline, clock::now() + header_timeout));
     auto [ec, n] = co_await http::async_read_header(up, conn.buffer, parser, kTuple);
     if (ec) {
@@ -292,6 +296,10 @@ net::awaitable<Outcome> run(Runtime& rt,
 }
 
 }  // namespace
+
+std::chrono::milliseconds failover_wait(const Runtime& rt) {
+    return std::chrono::milliseconds(rt.config->routing.failover_timeout);
+}
 
 net::awaitable<Outcome> exchange(Runtime& rt,
                                  Conn& conn,

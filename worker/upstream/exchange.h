@@ -3,6 +3,7 @@
 /// response head and decide there whether to fail over, then pump the committed body to the
 /// client through a ClientSink.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ enum class Outcome {
     failover,     // nothing sent to the client; the next candidate may try
     local_answer, // the upstream cannot serve it; answer locally (count_tokens 404)
 };
+
+/// routing.failover_timeout: how long an attempt with a next candidate behind it may wait for a
+/// connection, and, for a streaming request, for the response head, before the relay moves on.
+std::chrono::milliseconds failover_wait(const Runtime& rt);
 
 /// Runs the attempt over `conn`. `reusable`: the connection may go back to the pool.
 boost::asio::awaitable<Outcome> exchange(Runtime& rt,

@@ -106,9 +106,11 @@ net::awaitable<upstream::Outcome> attempt(Runtime& rt,
                                           ClientWatch& watch) {
     using upstream::Outcome;
     const Provider& p = at.provider;
-    const auto connect_timeout = std::min(
+    auto connect_timeout = std::min(
         std::chrono::milliseconds(rt.config->server.connect_timeout_ms),
         std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - clock::now()));
+    // With a next candidate waiting, routing.failover_timeout caps the wait for a connection.
+    if (!at.last_candidate) connect_timeout = std::min(connect_timeout, upstream::failover_wait(rt));
     Outcome outcome = Outcome::failover;
     for (int tries = 0; tries < 2; ++tries) {
         beast::error_code ec;
@@ -167,7 +169,9 @@ net::awaitable<void> relay(Runtime& rt,
                                  "no enabled provider serves model " + std::string(body.model));
             co_return;
     }
-    const std::vector<int>& candidates = route.candidates;
+    std::vector<int> candidates = route.candidates;
+    if (const int max = rt.config->routing.max_attempts; max > 0 && candidates.size() > static_cast<std::size_t>(max))
+        candidates.resize(static_cast<std::size_t>(max));
     ctx.rec.started_provider = candidates.front();
     if (rt.stats) rt.stats->request_started(ctx.rec.started_provider);
 

@@ -266,12 +266,7 @@ health: {circuit_breaker: {failure_threshold: 3}}
     EXPECT_THAT(cfg.warnings,
                 ::testing::ElementsAre(
                     HasSubstr("config.yaml:2:24: server.enable_http2 is not in effect yet"),
-                    HasSubstr("config.yaml:3:21: routing.strategy \"round_robin\" is not in effect "
-                              "yet (it comes with the routing, health and limits work); providers "
-                              "are tried in config order (failover)"),
-                    HasSubstr("config.yaml:3:52: routing.failover_timeout is not in effect yet"),
                     HasSubstr("config.yaml:8:32: providers[0].keys[0].rpm_limit is not in effect"),
-                    HasSubstr("config.yaml:8:45: providers[0].keys[0].priority is not in effect"),
                     HasSubstr("config.yaml:8:49: only the first of 2 keys of provider \"z\" is used"),
                     HasSubstr("config.yaml:9:14: providers[0].pooling is not in effect yet"),
                     HasSubstr("config.yaml:10:49: logging.debug_options.log_response_headers is not in effect yet"),
@@ -358,13 +353,13 @@ TEST_F(ConfigValidation, UnknownStrategyListsCostAndLatencyBasedAndSuggestsTheCl
                                  "mean \"cost_based\"?"));
 }
 
-TEST_F(ConfigValidation, CostAndLatencyBasedStrategiesWarnThatTheyAreNotInEffectYet) {
-    const Config cfg = load("routing:\n  strategy: latency_based\n" + std::string(kOneProvider));
-    ASSERT_EQ(cfg.warnings.size(), 1u);
-    EXPECT_THAT(cfg.warnings[0],
-                HasSubstr("config.yaml:2:13: routing.strategy \"latency_based\" is not in effect "
-                          "yet (cost- and latency-based routing: it comes with the routing, "
-                          "health and limits work); providers are tried in config order"));
+TEST_F(ConfigValidation, EveryStrategyIsInEffectAndLoadsWithoutWarnings) {
+    for (const char* s : {"failover", "round_robin", "weighted_round_robin", "shuffle",
+                          "weighted_failover", "least_loaded", "latency_based"}) {
+        const Config cfg = load("routing:\n  strategy: " + std::string(s) + "\n" + kOneProvider);
+        EXPECT_THAT(cfg.warnings, IsEmpty()) << s;
+        EXPECT_EQ(to_string(cfg.routing.kind), s);
+    }
 }
 
 TEST_F(ConfigValidation, CostBasedRoutingNeedsPricesOnAnEnabledProvider) {
@@ -385,13 +380,11 @@ TEST_F(ConfigValidation, MaxAttemptsMustNotBeNegative) {
                 HasSubstr("config.yaml:2:17: routing.max_attempts must be >= 0 (got -1)"));
 }
 
-TEST_F(ConfigValidation, MaxAttemptsWarnsThatItIsNotInEffectYet) {
-    const Config cfg = load("routing:\n  max_attempts: 2\n" + std::string(kOneProvider));
+TEST_F(ConfigValidation, MaxAttemptsAndFailoverTimeoutAreInEffect) {
+    const Config cfg = load("routing:\n  max_attempts: 2\n  failover_timeout: 100\n" + std::string(kOneProvider));
     EXPECT_EQ(cfg.routing.max_attempts, 2);
-    ASSERT_EQ(cfg.warnings.size(), 1u);
-    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:2:17: routing.max_attempts is not in "
-                                           "effect yet (it comes with the routing, health and "
-                                           "limits work; every candidate is tried)"));
+    EXPECT_EQ(cfg.routing.failover_timeout, 100);
+    EXPECT_THAT(cfg.warnings, IsEmpty());
 }
 
 TEST_F(ConfigValidation, NegativePriceIsAnErrorAtItsValue) {
