@@ -450,6 +450,20 @@ std::int64_t Segment::relaying_total() const {
     return sum;
 }
 
+std::int64_t Segment::provider_in_flight(int row) const {
+    if (row < 0 || row >= kMaxProviders) return 0;
+    const int high = std::min(layout_->header.slots_high.load(std::memory_order_relaxed), kMaxWorkers);
+    std::uint64_t sum = 0;  // wraps like the counters; read back as signed
+    for (int s = 0; s < high; ++s)
+        sum += layout_->counters[s][row].in_flight.load(std::memory_order_relaxed);
+    return static_cast<std::int64_t>(sum);
+}
+
+std::uint64_t Segment::next_route_turn(int cursor) {
+    if (cursor < 0 || cursor >= kRouteCursors) cursor = 0;
+    return layout_->header.route_cursors[cursor].fetch_add(1, std::memory_order_relaxed);
+}
+
 void Segment::set_reload_result(bool ok, std::uint64_t generation, std::string_view message) {
     Header& h = layout_->header;
     const std::uint64_t seq = h.reload_seq.load(std::memory_order_relaxed);

@@ -242,6 +242,12 @@ class Segment {
     void claim_slot(int slot);
     /// Anyone: requests being relayed now, service-wide (sum of WorkerEntry::relaying).
     std::int64_t relaying_total() const;
+    /// Anyone: requests in flight at a provider row, service-wide (the slots' in_flight summed up
+    /// to Header::slots_high; a dead worker's count is cleared when its slot is taken again).
+    std::int64_t provider_in_flight(int row) const;
+    /// Worker: the next value of a global routing cursor (0 <= cursor < kRouteCursors), counting
+    /// 0, 1, 2, ... across all workers.
+    std::uint64_t next_route_turn(int cursor);
     /// Master: records a reload outcome (see Header::reload_seq).
     void set_reload_result(bool ok, std::uint64_t generation, std::string_view message);
 

@@ -405,6 +405,28 @@ TEST(Segment, RelayingNowIsTheSumOfTheSlotsAndANewWorkerResetsItsSlot) {
     EXPECT_EQ(h.slots_high.load(), 6);
 }
 
+TEST(Segment, ProviderInFlightIsSummedOverTheClaimedSlots) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    const int row = seg->provider_row("anthropic");
+    seg->claim_slot(0);
+    seg->claim_slot(2);
+    seg->layout().counters[0][row].in_flight.fetch_add(2);
+    seg->layout().counters[2][row].in_flight.fetch_add(3);
+    seg->layout().counters[2][row].in_flight.fetch_sub(4);  // finished in another order
+    EXPECT_EQ(seg->provider_in_flight(row), 1);
+    EXPECT_EQ(seg->provider_in_flight(kMaxProviders), 0);
+}
+
+TEST(Segment, RouteTurnsCountOnAcrossProcesses) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    EXPECT_EQ(seg->next_route_turn(1), 0u);
+    EXPECT_EQ(Segment::open(name.get(), true)->next_route_turn(1), 1u);
+    EXPECT_EQ(seg->next_route_turn(1), 2u);
+    EXPECT_EQ(seg->next_route_turn(2), 0u) << "each cursor counts on its own";
+}
+
 TEST(Segment, EwmaStartsAtTheFirstSampleAndMovesAnEighthOfTheDifference) {
     std::atomic<std::uint64_t> ewma{0};
     EXPECT_EQ(update_ewma(ewma, 800), 800u);
