@@ -4,6 +4,7 @@
 #include "shared/stats/segment.h"
 
 #include <grp.h>
+#include <openssl/evp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -16,7 +17,6 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
-#include <openssl/evp.h>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -452,7 +452,8 @@ std::int64_t Segment::relaying_total() const {
 
 std::int64_t Segment::provider_in_flight(int row) const {
     if (row < 0 || row >= kMaxProviders) return 0;
-    const int high = std::min(layout_->header.slots_high.load(std::memory_order_relaxed), kMaxWorkers);
+    const int high =
+        std::min(layout_->header.slots_high.load(std::memory_order_relaxed), kMaxWorkers);
     std::uint64_t sum = 0;  // wraps like the counters; read back as signed
     for (int s = 0; s < high; ++s)
         sum += layout_->counters[s][row].in_flight.load(std::memory_order_relaxed);
@@ -520,7 +521,9 @@ BreakerWord BreakerWord::decode(std::uint64_t w) {
 
 std::uint64_t BreakerWord::encode() const {
     constexpr std::uint64_t kTimeMask = (1ULL << 40) - 1;
-    const auto clamp = [](int v) { return static_cast<std::uint64_t>(std::clamp(v, 0, kMaxCount)); };
+    const auto clamp = [](int v) {
+        return static_cast<std::uint64_t>(std::clamp(v, 0, kMaxCount));
+    };
     const auto t = static_cast<std::uint64_t>(std::max<std::int64_t>(time, 0)) & kTimeMask;
     return static_cast<std::uint64_t>(state) | clamp(count) << 2 | clamp(admitted) << 13 | t << 24;
 }

@@ -19,8 +19,8 @@ inline constexpr std::uint64_t kMagic = 0x5941'4c45'5252'4343ULL;  // "CCRRELAY"
 inline constexpr std::uint32_t kVersion = 2;
 inline constexpr int kMaxWorkers = 256;   // worker slots (server.workers is validated <= this)
 inline constexpr int kMaxProviders = 64;  // provider rows, keyed by name, kept across reloads
-inline constexpr int kMaxKeys = 512;      // key rows (provider, key fingerprint), over all providers
-inline constexpr int kMaxClients = 256;   // client rows (`clients:`), keyed by name
+inline constexpr int kMaxKeys = 512;     // key rows (provider, key fingerprint), over all providers
+inline constexpr int kMaxClients = 256;  // client rows (`clients:`), keyed by name
 inline constexpr int kRouteCursors = 16;  // global routing cursors, one per strategy
 inline constexpr int kNameLen = 64;
 inline constexpr int kMessageLen = 2048;

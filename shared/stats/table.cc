@@ -208,8 +208,7 @@ std::string render_table(const Snapshot& s, const TableOptions& opts) {
     std::string out = header_line(s) + "\n";
 
     std::vector<Row> traffic{{"PROVIDER", "REQUESTS", "REQ/S", "IN-FLIGHT", "2XX", "4XX", "5XX",
-                              "UP-ERR", "TIMEOUT", "FAILOVER", "BYTES-IN", "BYTES-OUT",
-                              "CIRCUIT"}};
+                              "UP-ERR", "TIMEOUT", "FAILOVER", "BYTES-IN", "BYTES-OUT", "CIRCUIT"}};
     std::vector<Row> latency{{"PROVIDER", "TTFB-P50", "P95", "P99", "TOTAL-P50", "P95", "P99",
                               "TOK-IN", "TOK-OUT", "CACHE-RD", "CACHE-WR"}};
     for (std::size_t i = 0; i < s.providers.size(); ++i) {

@@ -31,9 +31,9 @@ enum class Transition : std::uint8_t {
 
 /// Policy from health.circuit_breaker (plain numbers: the config structs live elsewhere).
 struct BreakerPolicy {
-    int failure_threshold = 5;           // 1..kMaxCount
+    int failure_threshold = 5;  // 1..kMaxCount
     std::int64_t open_duration_ms = 30'000;
-    int half_open_probes = 1;            // 1..kMaxCount
+    int half_open_probes = 1;  // 1..kMaxCount
 };
 
 class Breaker {

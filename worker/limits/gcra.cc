@@ -63,7 +63,8 @@ bool Gcra::learn(std::int64_t remaining, std::int64_t reset_at_ms, std::int64_t 
     // `remaining` units now: the bucket holds (now + tolerance - TAT) / interval.
     std::int64_t target = now + tolerance_ns_ - cost_ns(std::min(remaining, limit_));
     // Full again at reset_at: not full before it (a bucket is full when TAT <= now).
-    if (reset_at_ms > now_ms) target = std::max(target, std::min(reset_at_ms * kNsPerMs, now + tolerance_ns_));
+    if (reset_at_ms > now_ms)
+        target = std::max(target, std::min(reset_at_ms * kNsPerMs, now + tolerance_ns_));
     std::int64_t old = tat_.load(kRelaxed);
     while (old < target) {
         if (tat_.compare_exchange_weak(old, target, kRelaxed)) return true;

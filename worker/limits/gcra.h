@@ -44,7 +44,7 @@ class Gcra {
 
     std::atomic<std::int64_t>& tat_;
     std::int64_t limit_;
-    std::int64_t interval_ns_ = 0;  // period / limit
+    std::int64_t interval_ns_ = 0;   // period / limit
     std::int64_t tolerance_ns_ = 0;  // limit * interval: the whole bucket
 };
 

@@ -31,7 +31,9 @@ double share(const Gcra& g, std::int64_t now_ms) {
 
 }  // namespace
 
-KeyPool::KeyPool(std::vector<PoolKey> keys, PoolStrategy strategy, std::atomic<std::uint64_t>& cursor)
+KeyPool::KeyPool(std::vector<PoolKey> keys,
+                 PoolStrategy strategy,
+                 std::atomic<std::uint64_t>& cursor)
     : keys_(std::move(keys)), strategy_(strategy), cursor_(cursor) {}
 
 std::int64_t KeyPool::ready_at_ms(int index,
@@ -84,14 +86,16 @@ std::vector<int> KeyPool::order(const std::vector<int>& eligible,
             break;
         case PoolStrategy::weighted: {
             std::uint64_t total = 0;
-            for (int i : eligible) total += static_cast<std::uint64_t>(std::max(keys_[i].limits.weight, 0));
+            for (int i : eligible)
+                total += static_cast<std::uint64_t>(std::max(keys_[i].limits.weight, 0));
             if (total == 0) {
                 first = static_cast<std::size_t>(random % n);
                 break;
             }
             std::uint64_t r = random % total;
             for (std::size_t j = 0; j < n; ++j) {
-                const auto w = static_cast<std::uint64_t>(std::max(keys_[eligible[j]].limits.weight, 0));
+                const auto w =
+                    static_cast<std::uint64_t>(std::max(keys_[eligible[j]].limits.weight, 0));
                 if (r < w) {
                     first = j;
                     break;
@@ -137,7 +141,8 @@ KeyPool::Pick KeyPool::acquire(std::int64_t estimated_input,
             }
         }
         // Every eligible key was taken by others meanwhile: they are the next to free up.
-        for (int i : eligible) earliest = std::min(earliest, ready_at_ms(i, estimated_input, now_ms));
+        for (int i : eligible)
+            earliest = std::min(earliest, ready_at_ms(i, estimated_input, now_ms));
         if (earliest <= now_ms) earliest = now_ms + 1;
     }
     pick.retry_at_ms = earliest;
@@ -160,7 +165,8 @@ void KeyPool::cooldown(int index, std::int64_t until_ms) {
     shared::stats::KeyRow& row = *keys_[static_cast<std::size_t>(index)].row;
     row.rate_limited.fetch_add(1, kRelaxed);
     std::int64_t old = row.cooldown_until_ms.load(kRelaxed);
-    while (old < until_ms && !row.cooldown_until_ms.compare_exchange_weak(old, until_ms, kRelaxed)) {
+    while (old < until_ms &&
+           !row.cooldown_until_ms.compare_exchange_weak(old, until_ms, kRelaxed)) {
     }
 }
 
@@ -169,7 +175,8 @@ void KeyPool::learn(int index, const RateLimitReport& report, std::int64_t now_m
     const PoolKey& k = keys_[static_cast<std::size_t>(index)];
     // The limits first: a key without configured limits is then limited by what it learned.
     if (report.requests.limit > 0) k.row->learned_rpm.store(report.requests.limit, kRelaxed);
-    if (report.input_tokens.limit > 0) k.row->learned_itpm.store(report.input_tokens.limit, kRelaxed);
+    if (report.input_tokens.limit > 0)
+        k.row->learned_itpm.store(report.input_tokens.limit, kRelaxed);
     if (report.output_tokens.limit > 0)
         k.row->learned_otpm.store(report.output_tokens.limit, kRelaxed);
     Buckets b(k);

@@ -76,7 +76,9 @@ class KeyPool {
     /// Share of the key's capacity still free (0..1), the least-loaded measure.
     double free_share(int index, std::int64_t now_ms) const;
     bool take(int index, std::int64_t estimated_input, std::int64_t now_ms);
-    std::vector<int> order(const std::vector<int>& eligible, std::int64_t now_ms, std::uint64_t random);
+    std::vector<int> order(const std::vector<int>& eligible,
+                           std::int64_t now_ms,
+                           std::uint64_t random);
 
     std::vector<PoolKey> keys_;
     PoolStrategy strategy_;

@@ -53,7 +53,8 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view t) {
         return std::nullopt;
     }
     using namespace std::chrono;
-    const year_month_day ymd{std::chrono::year{*year}, std::chrono::month{static_cast<unsigned>(*month)},
+    const year_month_day ymd{std::chrono::year{*year},
+                             std::chrono::month{static_cast<unsigned>(*month)},
                              std::chrono::day{static_cast<unsigned>(*day)}};
     if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
     std::int64_t ms = duration_cast<milliseconds>(sys_days{ymd}.time_since_epoch()).count() +
@@ -124,7 +125,8 @@ bool add_rate_limit_header(RateLimitReport& report,
     } else if (iequals(name, "remaining")) {
         if (const auto v = integer(value)) target->remaining = *v;
     } else if (iequals(name, "reset")) {
-        if (const auto at = parse_rfc3339_ms(value)) target->reset_at_ms = now_mono_ms + (*at - now_unix_ms);
+        if (const auto at = parse_rfc3339_ms(value))
+            target->reset_at_ms = now_mono_ms + (*at - now_unix_ms);
     } else {
         return false;
     }

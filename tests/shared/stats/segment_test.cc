@@ -359,15 +359,16 @@ TEST(Segment, KeyRowsAreKeyedByProviderAndFingerprintNeverByTheKey) {
     EXPECT_EQ(reader->find_key_row("zai", b), -1);
     // The key's text is nowhere in the segment.
     const auto* bytes = reinterpret_cast<const char*>(&seg->layout());
-    const std::string_view all(bytes, sizeof(Header) + sizeof(seg->layout().providers) +
-                                          sizeof(seg->layout().keys));
+    const std::string_view all(
+        bytes, sizeof(Header) + sizeof(seg->layout().providers) + sizeof(seg->layout().keys));
     EXPECT_EQ(all.find("secret"), std::string_view::npos);
 }
 
 TEST(Segment, KeyRowIsMinusOneWhenTheTableIsFull) {
     ScopedName name;
     auto seg = Segment::create(name.get());
-    for (int i = 0; i < kMaxKeys; ++i) ASSERT_EQ(seg->key_row("p", static_cast<std::uint64_t>(i)), i);
+    for (int i = 0; i < kMaxKeys; ++i)
+        ASSERT_EQ(seg->key_row("p", static_cast<std::uint64_t>(i)), i);
     EXPECT_EQ(seg->key_row("p", 1'000'000), -1);
 }
 

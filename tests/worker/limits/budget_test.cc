@@ -50,7 +50,7 @@ TEST(DailyBudget, TheFirstChargeOfADayResetsTheCount) {
 TEST(DailyBudget, AChargeStampedBeforeMidnightAddsToTheNewDayOnceItBegan) {
     std::atomic<std::uint64_t> word{0};
     DailyBudget b(word, 1'000);
-    b.charge(10, kMidnight + 5);   // another worker already in the new day
+    b.charge(10, kMidnight + 5);  // another worker already in the new day
     b.charge(20, kMidnight - 5);  // this one read the time just before midnight
     EXPECT_EQ(b.used(kMidnight + 10), 30);
 }

@@ -106,7 +106,8 @@ TEST(CrossProcess, OneProcessMovesAnExpiredBreakerToHalfOpen) {
     auto master = Segment::create(name.get());
     const int row = master->provider_row("flaky");
     shared::FakeClock clock;
-    health::Breaker(master->layout().providers[row].breaker, {1, 1'000, 2}).on_failure(clock.mono_ms());
+    health::Breaker(master->layout().providers[row].breaker, {1, 1'000, 2})
+        .on_failure(clock.mono_ms());
     clock.advance(1'000);
     const std::vector<std::int64_t> results = run_children([&] {
         auto seg = Segment::open(name.get(), true);

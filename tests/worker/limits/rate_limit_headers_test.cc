@@ -27,15 +27,18 @@ TEST(RateLimitHeaders, RetryAfterIsInSeconds) {
 TEST(RateLimitHeaders, AnthropicHeadersFillTheReportWithResetTimesInMonotonicTime) {
     RateLimitReport r;
     const std::int64_t unix_now = 1'700'000'000'000, mono_now = 5'000;
-    EXPECT_TRUE(add_rate_limit_header(r, "anthropic-ratelimit-requests-limit", "50", unix_now, mono_now));
-    EXPECT_TRUE(add_rate_limit_header(r, "Anthropic-RateLimit-Requests-Remaining", "49", unix_now, mono_now));
-    EXPECT_TRUE(add_rate_limit_header(r, "anthropic-ratelimit-requests-reset", "2023-11-14T22:13:21Z",
-                                      unix_now, mono_now));
+    EXPECT_TRUE(
+        add_rate_limit_header(r, "anthropic-ratelimit-requests-limit", "50", unix_now, mono_now));
+    EXPECT_TRUE(add_rate_limit_header(r, "Anthropic-RateLimit-Requests-Remaining", "49", unix_now,
+                                      mono_now));
+    EXPECT_TRUE(add_rate_limit_header(r, "anthropic-ratelimit-requests-reset",
+                                      "2023-11-14T22:13:21Z", unix_now, mono_now));
     EXPECT_TRUE(add_rate_limit_header(r, "anthropic-ratelimit-input-tokens-remaining", "39000",
                                       unix_now, mono_now));
-    EXPECT_TRUE(add_rate_limit_header(r, "anthropic-ratelimit-output-tokens-limit", "8000", unix_now,
-                                      mono_now));
-    EXPECT_FALSE(add_rate_limit_header(r, "anthropic-ratelimit-tokens-limit", "1", unix_now, mono_now));
+    EXPECT_TRUE(add_rate_limit_header(r, "anthropic-ratelimit-output-tokens-limit", "8000",
+                                      unix_now, mono_now));
+    EXPECT_FALSE(
+        add_rate_limit_header(r, "anthropic-ratelimit-tokens-limit", "1", unix_now, mono_now));
     EXPECT_FALSE(add_rate_limit_header(r, "retry-after", "1", unix_now, mono_now));
     EXPECT_EQ(r.requests.limit, 50);
     EXPECT_EQ(r.requests.remaining, 49);
