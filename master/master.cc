@@ -168,10 +168,22 @@ std::vector<std::string> Master::provider_names(const shared::Config& cfg) const
 }
 
 void Master::register_providers(const shared::Config& cfg) {
-    for (const auto& name : provider_names(cfg)) {
+    const std::vector<std::string> names = provider_names(cfg);
+    for (const auto& name : names) {
         if (seg_->provider_row(name) < 0)
             spdlog::warn("stats: provider table full ({} rows); {} is not counted", stats::kMaxProviders,
                          name);
+    }
+    // Rows of providers this config no longer has keep their counters and state, marked gone.
+    seg_->retire_providers_except(names);
+    // Key rows (limits, cooldowns) by fingerprint: the keys themselves never enter the segment.
+    for (const auto& p : cfg.providers) {
+        if (!p.enabled) continue;
+        for (const auto& k : p.keys) {
+            if (!k.key.empty() && seg_->key_row(p.name, stats::key_fingerprint(k.key)) < 0)
+                spdlog::warn("stats: key table full ({} rows); a key of {} has no shared limits",
+                             stats::kMaxKeys, p.name);
+        }
     }
 }
 

@@ -33,6 +33,7 @@ ShmStatsSink::ShmStatsSink(stats::Segment& seg,
     stats::Layout& l = seg.layout();
     entry_ = &l.header.workers[worker_slot];
     entry_->served.store(0, kRelaxed);  // a predecessor's, like its in-flight counts
+    seg.claim_slot(worker_slot);        // and its "relaying now" count
     for (std::size_t i = 0; i < provider_names_by_index.size(); ++i) {
         const int r = seg.find_provider_row(provider_names_by_index[i]);
         if (r >= 0) rows_[i] = &l.counters[worker_slot][r];

@@ -4,6 +4,7 @@
 #include "shared/stats/segment.h"
 
 #include <grp.h>
+#include <openssl/evp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -337,7 +338,10 @@ int Segment::find_provider_row(std::string_view name) const {
 }
 
 int Segment::provider_row(std::string_view name) {
-    if (const int row = find_provider_row(name); row >= 0) return row;
+    if (const int row = find_provider_row(name); row >= 0) {
+        layout_->providers[row].gone.store(0, std::memory_order_relaxed);
+        return row;
+    }
     Header& h = layout_->header;
     const std::int32_t count = h.provider_count.load(std::memory_order_relaxed);
     if (count >= kMaxProviders) return -1;
@@ -345,6 +349,120 @@ int Segment::provider_row(std::string_view name) {
     // Release: a reader that sees the new count sees the name.
     h.provider_count.store(count + 1, std::memory_order_release);
     return count;
+}
+
+void Segment::retire_providers_except(const std::vector<std::string>& names) {
+    const std::int32_t count =
+        std::min(layout_->header.provider_count.load(std::memory_order_acquire), kMaxProviders);
+    for (int i = 0; i < count; ++i) {
+        const std::string_view row = fixed_view(layout_->header.provider_names[i]);
+        const bool kept = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+            return std::string_view(n).substr(0, kNameLen - 1) == row;
+        });
+        layout_->providers[i].gone.store(kept ? 0 : 1, std::memory_order_relaxed);
+    }
+}
+
+namespace {
+
+/// The row among `count` whose identity matches, or -1. `matches(i)` compares row i.
+template <typename Matches>
+int find_row(std::int32_t count, int capacity, Matches matches) {
+    if (count > capacity) count = capacity;
+    for (int i = 0; i < count; ++i) {
+        if (matches(i)) return i;
+    }
+    return -1;
+}
+
+std::string_view stored(std::string_view name) {
+    return name.size() > kNameLen - 1 ? name.substr(0, kNameLen - 1) : name;
+}
+
+}  // namespace
+
+int Segment::find_key_row(std::string_view provider, std::uint64_t fingerprint) const {
+    const Layout& l = *layout_;
+    provider = stored(provider);
+    return find_row(l.header.key_count.load(std::memory_order_acquire), kMaxKeys, [&](int i) {
+        return l.keys[i].fingerprint == fingerprint && fixed_view(l.keys[i].provider) == provider;
+    });
+}
+
+int Segment::key_row(std::string_view provider, std::uint64_t fingerprint) {
+    if (const int row = find_key_row(provider, fingerprint); row >= 0) return row;
+    Header& h = layout_->header;
+    const std::int32_t count = h.key_count.load(std::memory_order_relaxed);
+    if (count >= kMaxKeys) return -1;
+    KeyRow& k = layout_->keys[count];
+    copy_fixed(k.provider, provider);
+    k.fingerprint = fingerprint;
+    h.key_count.store(count + 1, std::memory_order_release);  // the identity before the count
+    return count;
+}
+
+int Segment::find_client_row(std::string_view name) const {
+    const Layout& l = *layout_;
+    name = stored(name);
+    return find_row(l.header.client_count.load(std::memory_order_acquire), kMaxClients,
+                    [&](int i) { return fixed_view(l.clients[i].name) == name; });
+}
+
+int Segment::client_row(std::string_view name) {
+    if (const int row = find_client_row(name); row >= 0) {
+        layout_->clients[row].gone.store(0, std::memory_order_relaxed);
+        return row;
+    }
+    Header& h = layout_->header;
+    const std::int32_t count = h.client_count.load(std::memory_order_relaxed);
+    if (count >= kMaxClients) return -1;
+    copy_fixed(layout_->clients[count].name, name);
+    h.client_count.store(count + 1, std::memory_order_release);
+    return count;
+}
+
+void Segment::retire_clients_except(const std::vector<std::string>& names) {
+    const std::int32_t count =
+        std::min(layout_->header.client_count.load(std::memory_order_acquire), kMaxClients);
+    for (int i = 0; i < count; ++i) {
+        const std::string_view row = fixed_view(layout_->clients[i].name);
+        const bool kept = std::any_of(names.begin(), names.end(),
+                                      [&](const std::string& n) { return stored(n) == row; });
+        layout_->clients[i].gone.store(kept ? 0 : 1, std::memory_order_relaxed);
+    }
+}
+
+void Segment::claim_slot(int slot) {
+    if (slot < 0 || slot >= kMaxWorkers) return;
+    Header& h = layout_->header;
+    h.workers[slot].relaying.store(0, std::memory_order_relaxed);
+    std::int32_t high = h.slots_high.load(std::memory_order_relaxed);
+    while (high < slot + 1 &&
+           !h.slots_high.compare_exchange_weak(high, slot + 1, std::memory_order_relaxed)) {
+    }
+}
+
+std::int64_t Segment::relaying_total() const {
+    const Header& h = layout_->header;
+    const int high = std::min(h.slots_high.load(std::memory_order_relaxed), kMaxWorkers);
+    std::int64_t sum = 0;
+    for (int s = 0; s < high; ++s) sum += h.workers[s].relaying.load(std::memory_order_relaxed);
+    return sum;
+}
+
+std::int64_t Segment::provider_in_flight(int row) const {
+    if (row < 0 || row >= kMaxProviders) return 0;
+    const int high =
+        std::min(layout_->header.slots_high.load(std::memory_order_relaxed), kMaxWorkers);
+    std::uint64_t sum = 0;  // wraps like the counters; read back as signed
+    for (int s = 0; s < high; ++s)
+        sum += layout_->counters[s][row].in_flight.load(std::memory_order_relaxed);
+    return static_cast<std::int64_t>(sum);
+}
+
+std::uint64_t Segment::next_route_turn(int cursor) {
+    if (cursor < 0 || cursor >= kRouteCursors) cursor = 0;
+    return layout_->header.route_cursors[cursor].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Segment::set_reload_result(bool ok, std::uint64_t generation, std::string_view message) {
@@ -389,6 +507,65 @@ std::uint64_t bucket_upper_us(int bucket) {
     if (bucket <= 0) return 1;
     if (bucket >= 63) return ~0ULL;
     return 1ULL << bucket;
+}
+
+BreakerWord BreakerWord::decode(std::uint64_t w) {
+    constexpr std::uint64_t kCountMask = 0x7ff;
+    BreakerWord d;
+    d.state = static_cast<BreakerState>(w & 3);
+    d.count = static_cast<int>((w >> 2) & kCountMask);
+    d.admitted = static_cast<int>((w >> 13) & kCountMask);
+    d.time = static_cast<std::int64_t>(w >> 24);
+    return d;
+}
+
+std::uint64_t BreakerWord::encode() const {
+    constexpr std::uint64_t kTimeMask = (1ULL << 40) - 1;
+    const auto clamp = [](int v) {
+        return static_cast<std::uint64_t>(std::clamp(v, 0, kMaxCount));
+    };
+    const auto t = static_cast<std::uint64_t>(std::max<std::int64_t>(time, 0)) & kTimeMask;
+    return static_cast<std::uint64_t>(state) | clamp(count) << 2 | clamp(admitted) << 13 | t << 24;
+}
+
+const char* breaker_state_name(BreakerState s) {
+    switch (s) {
+        case BreakerState::closed:
+            return "closed";
+        case BreakerState::open:
+            return "open";
+        case BreakerState::half_open:
+            return "half_open";
+    }
+    return "unknown";
+}
+
+std::uint64_t key_fingerprint(std::string_view key) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len < 8) {
+        // Only on a broken OpenSSL; a fingerprint of 0 still keeps the key out of the segment.
+        return 0;
+    }
+    std::uint64_t fp = 0;
+    for (int i = 0; i < 8; ++i) fp = (fp << 8) | digest[i];
+    return fp;
+}
+
+std::uint64_t update_ewma(std::atomic<std::uint64_t>& ewma, std::uint64_t sample, int shift) {
+    if (sample == 0) sample = 1;  // 0 means "no sample"
+    std::uint64_t old = ewma.load(std::memory_order_relaxed);
+    std::uint64_t next = 0;
+    do {
+        if (old == 0) {
+            next = sample;
+        } else {
+            const auto diff = static_cast<std::int64_t>(sample) - static_cast<std::int64_t>(old);
+            const std::int64_t moved = static_cast<std::int64_t>(old) + diff / (1LL << shift);
+            next = moved > 0 ? static_cast<std::uint64_t>(moved) : 1;
+        }
+    } while (!ewma.compare_exchange_weak(old, next, std::memory_order_relaxed));
+    return next;
 }
 
 std::int64_t unix_ms_now() {

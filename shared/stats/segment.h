@@ -16,9 +16,12 @@
 namespace ccr::shared::stats {
 
 inline constexpr std::uint64_t kMagic = 0x5941'4c45'5252'4343ULL;  // "CCRRELAY"
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;
 inline constexpr int kMaxWorkers = 256;   // worker slots (server.workers is validated <= this)
 inline constexpr int kMaxProviders = 64;  // provider rows, keyed by name, kept across reloads
+inline constexpr int kMaxKeys = 512;     // key rows (provider, key fingerprint), over all providers
+inline constexpr int kMaxClients = 256;  // client rows (`clients:`), keyed by name
+inline constexpr int kRouteCursors = 16;  // global routing cursors, one per strategy
 inline constexpr int kNameLen = 64;
 inline constexpr int kMessageLen = 2048;
 /// Latency histogram: bucket i counts values in [2^(i-1), 2^i) microseconds (bucket 0: < 1 us),
@@ -33,6 +36,7 @@ struct alignas(64) ProviderCounters {
     Counter requests, in_flight, status_2xx, status_4xx, status_5xx, upstream_errors, timeouts,
         failovers, bytes_in, bytes_out, input_tokens, output_tokens, cache_read_tokens,
         cache_creation_tokens;
+    Counter cost_micro_usd;  // from `usage` and the provider's pricing
     Counter ttfb_us[kBuckets];
     Counter total_us[kBuckets];
     Counter overhead_us[kBuckets];  // time spent in the relay itself, excluding the upstream
@@ -50,6 +54,86 @@ struct alignas(64) WorkerEntry {
     std::atomic<std::int64_t> heartbeat_unix_ms;
     std::atomic<std::uint32_t> restarts;  // respawns after a crash
     std::atomic<std::uint32_t> served;    // 1 once the worker answered a request
+    // Requests this worker is relaying now (server.max_concurrent is the sum over the slots).
+    // Zeroed by claim_slot when a new process takes the slot, so a dead worker leaks nothing.
+    std::atomic<std::int64_t> relaying;
+};
+
+enum class BreakerState : std::uint8_t { closed = 0, open = 1, half_open = 2 };
+const char* breaker_state_name(BreakerState s);
+
+/// The encoding of ProviderState::breaker (worker/health/breaker.h moves it; `stats` shows it):
+/// state (bits 0-1), count (bits 2-12: consecutive failures when closed, successful probes when
+/// half-open), probes admitted this round (bits 13-23), and a time in monotonic ms (bits 24-63:
+/// open: the end of the window; half-open: when a stalled round may restart). 40 bits of
+/// milliseconds are 34 years of uptime.
+struct BreakerWord {
+    static constexpr int kMaxCount = 2047;
+    BreakerState state = BreakerState::closed;
+    int count = 0;
+    int admitted = 0;
+    std::int64_t time = 0;
+
+    static BreakerWord decode(std::uint64_t w);
+    std::uint64_t encode() const;  // counts clamped to [0, kMaxCount]
+};
+
+/// The encoding of ClientRow::budget (worker/limits/budget.h moves it; `stats` shows it): the UTC
+/// day index (days since the epoch, bits 40..63) and the tokens used that day (bits 0..39).
+struct BudgetWord {
+    static constexpr std::uint64_t kMaxUsed = (1ULL << 40) - 1;
+    std::int64_t day = 0;
+    std::int64_t used = 0;
+
+    static BudgetWord decode(std::uint64_t w) {
+        return {static_cast<std::int64_t>(w >> 40), static_cast<std::int64_t>(w & kMaxUsed)};
+    }
+    std::uint64_t encode() const {
+        const auto u = static_cast<std::uint64_t>(used < 0 ? 0 : used);
+        return static_cast<std::uint64_t>(day) << 40 | (u > kMaxUsed ? kMaxUsed : u);
+    }
+};
+
+/// Shared state of one provider, written by every worker with CAS (not per slot).
+struct alignas(64) ProviderState {
+    // Circuit breaker: one word so that a transition is one CAS (worker/health/breaker.h owns
+    // the encoding). 0 is "closed, no failures".
+    std::atomic<std::uint64_t> breaker;
+    std::atomic<std::uint64_t> route_counter;  // routing strategies: picks, cursor
+    std::atomic<std::int64_t> route_weight;    // routing strategies: smooth WRR current weight
+    std::atomic<std::uint64_t> key_cursor;     // key pool round robin over this provider's keys
+    std::atomic<std::uint64_t> ttfb_ewma_us;   // EWMA of time to first byte; 0: no sample yet
+    std::atomic<std::int64_t> ttfb_updated_mono_ms;  // when the EWMA last moved
+    std::atomic<std::uint32_t> gone;                 // 1: not in the current config any more
+};
+
+/// Shared state of one upstream key of a provider's pool. Identified by provider name and a
+/// fingerprint of the key (never the key itself).
+struct alignas(64) KeyRow {
+    char provider[kNameLen];
+    std::uint64_t fingerprint;
+    // GCRA theoretical arrival times (ns of CLOCK_MONOTONIC; worker/limits/gcra.h).
+    std::atomic<std::int64_t> rpm_tat, itpm_tat, otpm_tat;
+    std::atomic<std::int64_t> cooldown_until_ms;  // monotonic ms; after an upstream 429
+    // Learned from anthropic-ratelimit-*-limit headers (0: not seen).
+    std::atomic<std::int64_t> learned_rpm, learned_itpm, learned_otpm;
+    std::atomic<std::int64_t> learned_mono_ms;  // when they were last seen
+    Counter requests, rate_limited;             // service-wide, for display
+};
+
+/// Shared limiter state of one client (`clients:`), keyed by name.
+struct alignas(64) ClientRow {
+    char name[kNameLen];
+    std::atomic<std::int64_t> rpm_tat, tpm_tat;  // GCRA (ns of CLOCK_MONOTONIC)
+    // Daily budget: UTC day index (bits 40..63) and tokens used that day (bits 0..39), one word
+    // so the reset at midnight is one CAS (worker/limits/budget.h owns the encoding).
+    std::atomic<std::uint64_t> budget;
+    std::atomic<std::uint32_t> gone;
+};
+
+/// Counters of one client in one worker slot. Written by that worker only.
+struct alignas(64) ClientCounters {
+    Counter requests, input_tokens, output_tokens, rate_limited, cost_micro_usd;
 };
 
 struct Header {
@@ -72,13 +156,24 @@ struct Header {
     // Provider rows: names written by the master before any worker uses the row.
     std::atomic<std::int32_t> provider_count;
     char provider_names[kMaxProviders][kNameLen];
+    // Key and client rows: identities written by the master before any worker uses the row.
+    std::atomic<std::int32_t> key_count;
+    std::atomic<std::int32_t> client_count;
+    // Highest worker slot ever claimed + 1: readers of per-slot sums stop there.
+    std::atomic<std::int32_t> slots_high;
+    std::atomic<std::uint64_t> route_cursors[kRouteCursors];  // global, one per strategy
     WorkerEntry workers[kMaxWorkers];
 };
 
-/// The whole mapped segment.
+/// The whole mapped segment. Shared rows first, per-slot counters last: pages of unused slots
+/// and rows are never touched.
 struct Layout {
     Header header;
+    ProviderState providers[kMaxProviders];
+    KeyRow keys[kMaxKeys];
+    ClientRow clients[kMaxClients];
     ProviderCounters counters[kMaxWorkers][kMaxProviders];
+    ClientCounters client_counters[kMaxWorkers][kMaxClients];
 };
 
 /// Why a segment could not be opened, so `status` can tell "not running" from "cannot read".
@@ -122,9 +217,37 @@ class Segment {
     const std::string& name() const { return name_; }
 
     /// Master: the row for a provider name, adding it when new (-1 when the table is full).
+    /// A row marked gone by a previous reload is live again.
     int provider_row(std::string_view name);
     /// Anyone: the row of a name, or -1.
     int find_provider_row(std::string_view name) const;
+    /// Master, after registering a reload's providers: marks the rows of every other name gone
+    /// (their counters and state stay, for stats and for a provider that comes back).
+    void retire_providers_except(const std::vector<std::string>& names);
+
+    /// Master: the row for (provider, key fingerprint), adding it when new (-1: table full).
+    int key_row(std::string_view provider, std::uint64_t fingerprint);
+    /// Anyone: the row of (provider, fingerprint), or -1.
+    int find_key_row(std::string_view provider, std::uint64_t fingerprint) const;
+
+    /// Master: the row for a client name, adding it when new (-1: table full).
+    int client_row(std::string_view name);
+    /// Anyone: the row of a client name, or -1.
+    int find_client_row(std::string_view name) const;
+    /// Master, after registering a reload's clients: marks the rows of every other name gone.
+    void retire_clients_except(const std::vector<std::string>& names);
+
+    /// Worker, at start: takes a worker slot (0 <= slot < kMaxWorkers). Zeroes what a dead
+    /// predecessor left counted as "now" (relaying) and raises Header::slots_high.
+    void claim_slot(int slot);
+    /// Anyone: requests being relayed now, service-wide (sum of WorkerEntry::relaying).
+    std::int64_t relaying_total() const;
+    /// Anyone: requests in flight at a provider row, service-wide (the slots' in_flight summed up
+    /// to Header::slots_high; a dead worker's count is cleared when its slot is taken again).
+    std::int64_t provider_in_flight(int row) const;
+    /// Worker: the next value of a global routing cursor (0 <= cursor < kRouteCursors), counting
+    /// 0, 1, 2, ... across all workers.
+    std::uint64_t next_route_turn(int cursor);
     /// Master: records a reload outcome (see Header::reload_seq).
     void set_reload_result(bool ok, std::uint64_t generation, std::string_view message);
 
@@ -174,5 +297,12 @@ int bucket_of(std::uint64_t us);
 std::uint64_t bucket_upper_us(int bucket);
 
 std::int64_t unix_ms_now();
+
+/// The fingerprint that identifies a key row: the first 8 bytes of SHA-256(key), big-endian.
+std::uint64_t key_fingerprint(std::string_view key);
+
+/// Moves an EWMA by (sample - old) / 2^shift with a CAS loop; the first sample sets it (0 is "no
+/// sample"). Returns the new value.
+std::uint64_t update_ewma(std::atomic<std::uint64_t>& ewma, std::uint64_t sample, int shift = 3);
 
 }  // namespace ccr::shared::stats

@@ -2,9 +2,11 @@
 
 #include "shared/stats/snapshot.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
+#include "shared/clock.h"
 #include "shared/util/json.h"
 
 namespace ccr::shared::stats {
@@ -62,6 +64,7 @@ void Totals::add(const ProviderCounters& c, bool count_in_flight) {
     output_tokens += get(c.output_tokens);
     cache_read_tokens += get(c.cache_read_tokens);
     cache_creation_tokens += get(c.cache_creation_tokens);
+    cost_micro_usd += get(c.cost_micro_usd);
     ttfb.add(c.ttfb_us);
     total.add(c.total_us);
     overhead.add(c.overhead_us);
@@ -82,6 +85,7 @@ void Totals::add(const Totals& o) {
     output_tokens += o.output_tokens;
     cache_read_tokens += o.cache_read_tokens;
     cache_creation_tokens += o.cache_creation_tokens;
+    cost_micro_usd += o.cost_micro_usd;
     ttfb.add(o.ttfb);
     total.add(o.total);
     overhead.add(o.overhead);
@@ -116,7 +120,36 @@ bool slot_used(const WorkerEntry& w) {
            w.generation.load(kRelaxed) != 0 || w.state.load(kRelaxed) != 0;
 }
 
-Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms) {
+namespace {
+
+BreakerView breaker_view(const ProviderState& p, std::int64_t now_mono_ms) {
+    const BreakerWord w = BreakerWord::decode(p.breaker.load(kRelaxed));
+    BreakerView v;
+    v.state = w.state;
+    v.count = w.count;
+    if (w.state == BreakerState::open) {
+        if (now_mono_ms >= w.time) {
+            v.state = BreakerState::half_open;  // the next request is a probe
+            v.count = 0;
+        } else {
+            v.open_for_ms = w.time - now_mono_ms;
+        }
+    }
+    return v;
+}
+
+void add_client(ClientStats& c, const ClientCounters& k) {
+    c.requests += get(k.requests);
+    c.input_tokens += get(k.input_tokens);
+    c.output_tokens += get(k.output_tokens);
+    c.rate_limited += get(k.rate_limited);
+    c.cost_micro_usd += get(k.cost_micro_usd);
+}
+
+}  // namespace
+
+Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms, std::int64_t now_mono_ms) {
+    if (now_mono_ms < 0) now_mono_ms = system_clock().mono_ms();
     const Layout& l = seg.layout();
     const Header& h = l.header;
     Snapshot s;
@@ -135,7 +168,22 @@ Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms) {
     if (rows < 0) rows = 0;
     if (rows > kMaxProviders) rows = kMaxProviders;
     s.providers.resize(static_cast<std::size_t>(rows));
-    for (int r = 0; r < rows; ++r) s.providers[r].name = fixed_view(h.provider_names[r]);
+    for (int r = 0; r < rows; ++r) {
+        ProviderStats& p = s.providers[r];
+        p.name = fixed_view(h.provider_names[r]);
+        p.gone = l.providers[r].gone.load(kRelaxed) != 0;
+        p.breaker = breaker_view(l.providers[r], now_mono_ms);
+    }
+    int client_rows = std::clamp(h.client_count.load(std::memory_order_acquire), 0, kMaxClients);
+    s.clients.resize(static_cast<std::size_t>(client_rows));
+    constexpr std::int64_t kDayMs = 86'400'000;
+    for (int r = 0; r < client_rows; ++r) {
+        ClientStats& c = s.clients[r];
+        c.name = fixed_view(l.clients[r].name);
+        c.gone = l.clients[r].gone.load(kRelaxed) != 0;
+        const BudgetWord b = BudgetWord::decode(l.clients[r].budget.load(kRelaxed));
+        c.budget_used_today = b.day == now_ms / kDayMs ? b.used : 0;
+    }
 
     for (int slot = 0; slot < kMaxWorkers; ++slot) {
         const WorkerEntry& e = h.workers[slot];
@@ -160,6 +208,7 @@ Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms) {
             w.in_flight += one.in_flight;
             s.providers[r].counters.add(one);
         }
+        for (int r = 0; r < client_rows; ++r) add_client(s.clients[r], l.client_counters[slot][r]);
         s.workers.push_back(w);
     }
     for (const ProviderStats& p : s.providers) s.totals.add(p.counters);
@@ -222,6 +271,7 @@ void totals_fields(std::string& out, const Totals& t, bool first) {
     field(out, "cache_read", t.cache_read_tokens);
     field(out, "cache_creation", t.cache_creation_tokens);
     out += '}';
+    field(out, "cost_micro_usd", t.cost_micro_usd);
     key(out, "latency_ms");
     out += '{';
     latency(out, "ttfb", t.ttfb, true);
@@ -249,6 +299,24 @@ void worker_json(std::string& out, const WorkerStats& w) {
     out += '}';
 }
 
+void client_json(std::string& out, const ClientStats& c) {
+    out += '{';
+    key(out, "name", true);
+    append_json_string(out, c.name);
+    key(out, "gone");
+    out += c.gone ? "true" : "false";
+    field(out, "requests", c.requests);
+    key(out, "tokens");
+    out += '{';
+    field(out, "input", c.input_tokens, true);
+    field(out, "output", c.output_tokens);
+    out += '}';
+    field(out, "rate_limited", c.rate_limited);
+    field(out, "cost_micro_usd", c.cost_micro_usd);
+    field(out, "budget_used_today", c.budget_used_today);
+    out += '}';
+}
+
 }  // namespace
 
 std::string render_json(const Snapshot& s) {
@@ -268,10 +336,27 @@ std::string render_json(const Snapshot& s) {
     for (std::size_t i = 0; i < s.providers.size(); ++i) {
         if (i > 0) out += ", ";
         out += '{';
+        const ProviderStats& p = s.providers[i];
         key(out, "name", true);
-        append_json_string(out, s.providers[i].name);
-        totals_fields(out, s.providers[i].counters, false);
+        append_json_string(out, p.name);
+        key(out, "gone");
+        out += p.gone ? "true" : "false";
+        key(out, "breaker");
+        out += '{';
+        key(out, "state", true);
+        append_json_string(out, breaker_state_name(p.breaker.state));
+        field(out, "open_for_ms", p.breaker.open_for_ms);
+        field(out, "count", static_cast<std::int64_t>(p.breaker.count));
         out += '}';
+        totals_fields(out, p.counters, false);
+        out += '}';
+    }
+    out += ']';
+    key(out, "clients");
+    out += '[';
+    for (std::size_t i = 0; i < s.clients.size(); ++i) {
+        if (i > 0) out += ", ";
+        client_json(out, s.clients[i]);
     }
     out += ']';
     key(out, "totals");

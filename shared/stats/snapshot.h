@@ -33,6 +33,7 @@ struct Totals {
     std::uint64_t bytes_in = 0, bytes_out = 0;
     std::uint64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0,
                   cache_creation_tokens = 0;
+    std::uint64_t cost_micro_usd = 0;
     Histogram ttfb, total, overhead;
 
     /// Adds one slot's row; `count_in_flight` false for a slot whose process is gone.
@@ -40,9 +41,27 @@ struct Totals {
     void add(const Totals& other);
 };
 
+/// A provider's circuit breaker as `stats` shows it.
+struct BreakerView {
+    BreakerState state = BreakerState::closed;  // open with its window over reads half_open
+    std::int64_t open_for_ms = 0;               // open: until the window ends
+    int count = 0;  // closed: consecutive failures; half-open: successful probes
+};
+
 struct ProviderStats {
     std::string name;
+    bool gone = false;  // not in the current config
+    BreakerView breaker;
     Totals counters;
+};
+
+/// One client of `clients:`, summed over worker slots, with today's use of its budget.
+struct ClientStats {
+    std::string name;
+    bool gone = false;
+    std::uint64_t requests = 0, input_tokens = 0, output_tokens = 0, rate_limited = 0,
+                  cost_micro_usd = 0;
+    std::int64_t budget_used_today = 0;  // UTC day
 };
 
 struct WorkerStats {
@@ -71,6 +90,7 @@ struct Snapshot {
     Segment::ReloadResult reload;
     std::vector<WorkerStats> workers;      // used slots, by slot
     std::vector<ProviderStats> providers;  // by row
+    std::vector<ClientStats> clients;      // by row
     Totals totals;
 
     /// Workers whose process exists and that report ready.
@@ -84,10 +104,14 @@ std::string format_duration(std::int64_t seconds);
 /// Whether a worker slot has ever been given to a process (its counters may be non-zero).
 bool slot_used(const WorkerEntry& w);
 
-/// Copies and sums what the segment holds now. `now_ms` is injectable for tests.
-Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms = unix_ms_now());
+/// Copies and sums what the segment holds now. The times (wall and monotonic, for breaker
+/// windows) are injectable for tests; a negative `now_mono_ms` reads CLOCK_MONOTONIC.
+Snapshot take_snapshot(const Segment& seg,
+                       std::int64_t now_ms = unix_ms_now(),
+                       std::int64_t now_mono_ms = -1);
 
-/// The --json object: {"generation", "master_pid", "uptime_s", "workers", "providers", "totals"}.
+/// The --json object: {"generation", "master_pid", "uptime_s", "workers", "providers",
+/// "clients", "totals"}.
 std::string render_json(const Snapshot& s);
 
 struct TableOptions {

@@ -95,6 +95,13 @@ std::string format_duration(std::int64_t s) {
 
 namespace {
 
+/// A breaker window left: "850ms", "12s", "4m05s".
+std::string format_duration_short(std::int64_t ms) {
+    if (ms < 1000) return std::to_string(ms) + "ms";
+    if (ms < 60'000) return std::to_string(ms / 1000) + "s";
+    return format_duration(ms / 1000);
+}
+
 /// Requests per second: since the previous snapshot when there is one, else over the uptime.
 struct Rates {
     const Snapshot& now;
@@ -132,7 +139,15 @@ struct Rates {
     }
 };
 
-Row traffic_row(const std::string& name, const Totals& t, double req_s) {
+/// "closed", "open 12s", "half_open" ("" for the totals row).
+std::string circuit(const BreakerView* b) {
+    if (b == nullptr) return "";
+    std::string out = breaker_state_name(b->state);
+    if (b->state == BreakerState::open) out += " " + format_duration_short(b->open_for_ms);
+    return out;
+}
+
+Row traffic_row(const std::string& name, const Totals& t, double req_s, const BreakerView* b) {
     return {name,
             count(t.requests),
             rate(req_s),
@@ -144,7 +159,18 @@ Row traffic_row(const std::string& name, const Totals& t, double req_s) {
             count(t.timeouts),
             count(t.failovers),
             bytes(t.bytes_in),
-            bytes(t.bytes_out)};
+            bytes(t.bytes_out),
+            circuit(b)};
+}
+
+Row client_row(const ClientStats& c) {
+    return {c.gone ? c.name + " (gone)" : c.name,
+            count(c.requests),
+            count(c.input_tokens),
+            count(c.output_tokens),
+            count(c.rate_limited),
+            fmt("%.2f", static_cast<double>(c.cost_micro_usd) / 1e6),
+            count(static_cast<std::uint64_t>(c.budget_used_today))};
 }
 
 Row latency_row(const std::string& name, const Totals& t) {
@@ -182,17 +208,25 @@ std::string render_table(const Snapshot& s, const TableOptions& opts) {
     std::string out = header_line(s) + "\n";
 
     std::vector<Row> traffic{{"PROVIDER", "REQUESTS", "REQ/S", "IN-FLIGHT", "2XX", "4XX", "5XX",
-                              "UP-ERR", "TIMEOUT", "FAILOVER", "BYTES-IN", "BYTES-OUT"}};
+                              "UP-ERR", "TIMEOUT", "FAILOVER", "BYTES-IN", "BYTES-OUT", "CIRCUIT"}};
     std::vector<Row> latency{{"PROVIDER", "TTFB-P50", "P95", "P99", "TOTAL-P50", "P95", "P99",
                               "TOK-IN", "TOK-OUT", "CACHE-RD", "CACHE-WR"}};
     for (std::size_t i = 0; i < s.providers.size(); ++i) {
         const ProviderStats& p = s.providers[i];
-        traffic.push_back(traffic_row(p.name, p.counters, rates.provider(i)));
-        latency.push_back(latency_row(p.name, p.counters));
+        const std::string name = p.gone ? p.name + " (gone)" : p.name;
+        traffic.push_back(traffic_row(name, p.counters, rates.provider(i), &p.breaker));
+        latency.push_back(latency_row(name, p.counters));
     }
-    traffic.push_back(traffic_row("TOTAL", s.totals, rates.totals()));
+    traffic.push_back(traffic_row("TOTAL", s.totals, rates.totals(), nullptr));
     latency.push_back(latency_row("TOTAL", s.totals));
     out += layout_table(traffic) + "\n" + "latency in ms\n" + layout_table(latency);
+
+    if (!s.clients.empty()) {
+        std::vector<Row> clients{
+            {"CLIENT", "REQUESTS", "TOK-IN", "TOK-OUT", "429", "COST-USD", "BUDGET-TODAY"}};
+        for (const ClientStats& c : s.clients) clients.push_back(client_row(c));
+        out += "\n" + layout_table(clients);
+    }
 
     if (opts.workers) {
         std::vector<Row> rows{{"SLOT", "PID", "GEN", "STATE", "HEARTBEAT", "RESTARTS", "REQUESTS",

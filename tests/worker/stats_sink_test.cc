@@ -96,7 +96,8 @@ TEST_F(ShmStatsSinkTest, SortsStatusesIntoClassesAndCountsOthersOnlyAsRequests) 
         s.status = status;
         sink.request_finished(s);
     }
-    const stats::Totals& z = stats::take_snapshot(*seg_).providers[0].counters;
+    const stats::Snapshot snapshot = stats::take_snapshot(*seg_);  // outlives the reference
+    const stats::Totals& z = snapshot.providers[0].counters;
     EXPECT_EQ(z.requests, 8u);
     EXPECT_EQ(z.status_2xx, 2u);
     EXPECT_EQ(z.status_4xx, 2u);
@@ -115,7 +116,8 @@ TEST_F(ShmStatsSinkTest, CountsErrorsTimeoutsAndFailovers) {
     s.ttfb = 0us;  // no first byte: no ttfb sample
     s.input_tokens = -1;
     sink.request_finished(s);
-    const stats::Totals& a = stats::take_snapshot(*seg_).providers[1].counters;
+    const stats::Snapshot snapshot = stats::take_snapshot(*seg_);  // outlives the reference
+    const stats::Totals& a = snapshot.providers[1].counters;
     EXPECT_EQ(a.upstream_errors, 1u);
     EXPECT_EQ(a.timeouts, 1u);
     EXPECT_EQ(a.failovers, 2u);
@@ -181,9 +183,22 @@ TEST_F(ShmStatsSinkTest, ANewWorkerInASlotClearsTheInFlightItsPredecessorLeft) {
         killed.request_started(0);
     }
     ShmStatsSink respawned(*seg_, 0, names_);
-    const stats::Totals& a = stats::take_snapshot(*seg_).providers[1].counters;
+    const stats::Snapshot snapshot = stats::take_snapshot(*seg_);  // outlives the reference
+    const stats::Totals& a = snapshot.providers[1].counters;
     EXPECT_EQ(a.in_flight, 0);
     EXPECT_EQ(a.requests, 2u);
+}
+
+TEST_F(ShmStatsSinkTest, ANewWorkerInASlotClearsTheRelayingCountItsPredecessorLeft) {
+    {
+        ShmStatsSink killed(*seg_, 1, names_);
+        seg_->header().workers[1].relaying.fetch_add(3);  // killed while relaying three
+    }
+    seg_->header().workers[0].relaying.fetch_add(1);
+    ShmStatsSink first(*seg_, 0, names_);
+    EXPECT_EQ(seg_->relaying_total(), 3) << "slot 0 claimed afresh; slot 1 not yet respawned";
+    ShmStatsSink respawned(*seg_, 1, names_);
+    EXPECT_EQ(seg_->relaying_total(), 0);
 }
 
 TEST_F(ShmStatsSinkTest, WorkerStateIsWrittenToItsSlot) {

@@ -329,6 +329,113 @@ TEST(Segment, LongProviderNamesAreFoundByTheirStoredPrefix) {
     EXPECT_EQ(seg->find_provider_row(long_name), row);
 }
 
+TEST(Segment, ARetiredProviderIsMarkedGoneAndComesBackWithItsRow) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    seg->provider_row("anthropic");
+    seg->provider_row("zai");
+    seg->layout().providers[1].breaker.store(12345);
+    seg->retire_providers_except({"anthropic"});
+    EXPECT_EQ(seg->layout().providers[0].gone.load(), 0u);
+    EXPECT_EQ(seg->layout().providers[1].gone.load(), 1u);
+    EXPECT_EQ(seg->provider_row("zai"), 1);  // a later reload brings it back
+    EXPECT_EQ(seg->layout().providers[1].gone.load(), 0u);
+    EXPECT_EQ(seg->layout().providers[1].breaker.load(), 12345u) << "its state is kept";
+}
+
+TEST(Segment, KeyRowsAreKeyedByProviderAndFingerprintNeverByTheKey) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    const std::uint64_t a = key_fingerprint("sk-ant-secret-a");
+    const std::uint64_t b = key_fingerprint("sk-ant-secret-b");
+    EXPECT_NE(a, b);
+    EXPECT_EQ(key_fingerprint(""), 0xe3b0c44298fc1c14ULL);  // SHA-256 of nothing, first 8 bytes
+    EXPECT_EQ(seg->key_row("anthropic", a), 0);
+    EXPECT_EQ(seg->key_row("anthropic", b), 1);
+    EXPECT_EQ(seg->key_row("zai", a), 2) << "the same key under another provider is another row";
+    EXPECT_EQ(seg->key_row("anthropic", a), 0);
+    auto reader = Segment::open(name.get(), false);
+    EXPECT_EQ(reader->find_key_row("anthropic", b), 1);
+    EXPECT_EQ(reader->find_key_row("zai", b), -1);
+    // The key's text is nowhere in the segment.
+    const auto* bytes = reinterpret_cast<const char*>(&seg->layout());
+    const std::string_view all(
+        bytes, sizeof(Header) + sizeof(seg->layout().providers) + sizeof(seg->layout().keys));
+    EXPECT_EQ(all.find("secret"), std::string_view::npos);
+}
+
+TEST(Segment, KeyRowIsMinusOneWhenTheTableIsFull) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    for (int i = 0; i < kMaxKeys; ++i)
+        ASSERT_EQ(seg->key_row("p", static_cast<std::uint64_t>(i)), i);
+    EXPECT_EQ(seg->key_row("p", 1'000'000), -1);
+}
+
+TEST(Segment, ClientRowsAreKeyedByNameAndRetiredLikeProviders) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    EXPECT_EQ(seg->client_row("alice"), 0);
+    EXPECT_EQ(seg->client_row("bob"), 1);
+    EXPECT_EQ(seg->client_row("alice"), 0);
+    EXPECT_EQ(seg->header().client_count.load(), 2);
+    EXPECT_EQ(Segment::open(name.get(), false)->find_client_row("bob"), 1);
+    seg->retire_clients_except({"bob"});
+    EXPECT_EQ(seg->layout().clients[0].gone.load(), 1u);
+    EXPECT_EQ(seg->layout().clients[1].gone.load(), 0u);
+    EXPECT_EQ(seg->client_row("alice"), 0);
+    EXPECT_EQ(seg->layout().clients[0].gone.load(), 0u);
+    for (int i = 2; i < kMaxClients; ++i) ASSERT_EQ(seg->client_row("c" + std::to_string(i)), i);
+    EXPECT_EQ(seg->client_row("one-too-many"), -1);
+}
+
+TEST(Segment, RelayingNowIsTheSumOfTheSlotsAndANewWorkerResetsItsSlot) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    seg->claim_slot(0);
+    seg->claim_slot(5);
+    Header& h = seg->header();
+    h.workers[0].relaying.fetch_add(3);
+    h.workers[5].relaying.fetch_add(2);
+    EXPECT_EQ(h.slots_high.load(), 6);
+    EXPECT_EQ(seg->relaying_total(), 5);
+    seg->claim_slot(5);  // slot 5's worker died with two requests open; its successor starts
+    EXPECT_EQ(seg->relaying_total(), 3);
+    EXPECT_EQ(h.slots_high.load(), 6);
+    seg->claim_slot(kMaxWorkers);  // out of range: ignored
+    EXPECT_EQ(h.slots_high.load(), 6);
+}
+
+TEST(Segment, ProviderInFlightIsSummedOverTheClaimedSlots) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    const int row = seg->provider_row("anthropic");
+    seg->claim_slot(0);
+    seg->claim_slot(2);
+    seg->layout().counters[0][row].in_flight.fetch_add(2);
+    seg->layout().counters[2][row].in_flight.fetch_add(3);
+    seg->layout().counters[2][row].in_flight.fetch_sub(4);  // finished in another order
+    EXPECT_EQ(seg->provider_in_flight(row), 1);
+    EXPECT_EQ(seg->provider_in_flight(kMaxProviders), 0);
+}
+
+TEST(Segment, RouteTurnsCountOnAcrossProcesses) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    EXPECT_EQ(seg->next_route_turn(1), 0u);
+    EXPECT_EQ(Segment::open(name.get(), true)->next_route_turn(1), 1u);
+    EXPECT_EQ(seg->next_route_turn(1), 2u);
+    EXPECT_EQ(seg->next_route_turn(2), 0u) << "each cursor counts on its own";
+}
+
+TEST(Segment, EwmaStartsAtTheFirstSampleAndMovesAnEighthOfTheDifference) {
+    std::atomic<std::uint64_t> ewma{0};
+    EXPECT_EQ(update_ewma(ewma, 800), 800u);
+    EXPECT_EQ(update_ewma(ewma, 1'600), 900u);
+    EXPECT_EQ(update_ewma(ewma, 100), 800u);
+    EXPECT_EQ(ewma.load(), 800u);
+}
+
 TEST(Segment, ReloadResultIsReadBackWhole) {
     ScopedName name;
     auto seg = Segment::create(name.get());

@@ -201,6 +201,89 @@ TEST_F(SnapshotTest, TableShowsEveryProviderATotalAndOptionallyTheWorkers) {
     EXPECT_NE(render_table(s, {true, nullptr}).find("SLOT"), std::string::npos);
 }
 
+TEST_F(SnapshotTest, ShowsEachProvidersBreakerWithTheTimeLeftOpen) {
+    const std::int64_t mono = 5'000'000;
+    seg_->layout().providers[1].breaker.store(
+        BreakerWord{BreakerState::open, 0, 0, mono + 12'000}.encode());
+    seg_->layout().providers[0].breaker.store(BreakerWord{BreakerState::closed, 2, 0, 0}.encode());
+    Snapshot s = take_snapshot(*seg_, unix_ms_now(), mono);
+    EXPECT_EQ(s.providers[0].breaker.state, BreakerState::closed);
+    EXPECT_EQ(s.providers[0].breaker.count, 2);
+    EXPECT_EQ(s.providers[1].breaker.state, BreakerState::open);
+    EXPECT_EQ(s.providers[1].breaker.open_for_ms, 12'000);
+    const std::string table = render_table(s, {});
+    EXPECT_NE(table.find("CIRCUIT"), std::string::npos) << table;
+    EXPECT_NE(table.find("open 12s"), std::string::npos) << table;
+
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(render_json(s)).get(doc), simdjson::SUCCESS);
+    simdjson::dom::element zai = doc["providers"].at(1).value();
+    EXPECT_EQ(std::string_view(zai["breaker"]["state"].get_string().value()), "open");
+    EXPECT_EQ(zai["breaker"]["open_for_ms"].get_int64().value(), 12'000);
+    EXPECT_FALSE(zai["gone"].get_bool().value());
+
+    // The window over: the next request is a probe, whether or not a worker moved the word yet.
+    s = take_snapshot(*seg_, unix_ms_now(), mono + 12'000);
+    EXPECT_EQ(s.providers[1].breaker.state, BreakerState::half_open);
+    EXPECT_EQ(s.providers[1].breaker.open_for_ms, 0);
+}
+
+TEST_F(SnapshotTest, ClientsAreSummedOverSlotsWithTodaysBudget) {
+    const int alice = seg_->client_row("alice");
+    seg_->client_row("bob");
+    seg_->retire_clients_except({"alice"});
+    ClientCounters& a0 = seg_->layout().client_counters[0][alice];
+    ClientCounters& a1 = seg_->layout().client_counters[1][alice];
+    a0.requests.store(3);
+    a1.requests.store(4);
+    a0.input_tokens.store(100);
+    a1.output_tokens.store(50);
+    a1.rate_limited.store(2);
+    a0.cost_micro_usd.store(1'500'000);
+    seg_->layout().client_counters[9][alice].requests.store(1000);  // a slot nobody used
+    const std::int64_t now = 1'700'000'000'000;
+    seg_->layout().clients[alice].budget.store(BudgetWord{now / 86'400'000, 4'321}.encode());
+    Snapshot s = take_snapshot(*seg_, now);
+    ASSERT_EQ(s.clients.size(), 2u);
+    EXPECT_EQ(s.clients[0].name, "alice");
+    EXPECT_EQ(s.clients[0].requests, 7u);
+    EXPECT_EQ(s.clients[0].input_tokens, 100u);
+    EXPECT_EQ(s.clients[0].output_tokens, 50u);
+    EXPECT_EQ(s.clients[0].rate_limited, 2u);
+    EXPECT_EQ(s.clients[0].budget_used_today, 4'321);
+    EXPECT_TRUE(s.clients[1].gone);
+    EXPECT_EQ(take_snapshot(*seg_, now + 86'400'000).clients[0].budget_used_today, 0)
+        << "yesterday's use is not today's";
+
+    const std::string table = render_table(s, {});
+    EXPECT_NE(table.find("CLIENT"), std::string::npos) << table;
+    EXPECT_NE(table.find("bob (gone)"), std::string::npos) << table;
+    EXPECT_NE(table.find("1.50"), std::string::npos) << table;
+
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    const std::string json = render_json(s);
+    ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+    simdjson::dom::element c = doc["clients"].at(0).value();
+    EXPECT_EQ(std::string_view(c["name"].get_string().value()), "alice");
+    EXPECT_EQ(c["requests"].get_uint64().value(), 7u);
+    EXPECT_EQ(c["tokens"]["input"].get_uint64().value(), 100u);
+    EXPECT_EQ(c["tokens"]["output"].get_uint64().value(), 50u);
+    EXPECT_EQ(c["rate_limited"].get_uint64().value(), 2u);
+    EXPECT_EQ(c["cost_micro_usd"].get_uint64().value(), 1'500'000u);
+    EXPECT_EQ(c["budget_used_today"].get_int64().value(), 4'321);
+}
+
+TEST_F(SnapshotTest, NoClientsTableWithoutClients) {
+    const std::string table = render_table(take_snapshot(*seg_), {});
+    EXPECT_EQ(table.find("CLIENT"), std::string::npos);
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(render_json(take_snapshot(*seg_))).get(doc), simdjson::SUCCESS);
+    EXPECT_EQ(doc["clients"].get_array().value().size(), 0u);
+}
+
 TEST_F(SnapshotTest, WatchRateIsTheDifferenceOverTheInterval) {
     at(0, 0).requests.store(100);
     const Snapshot before = take_snapshot(*seg_, 1'000'000);
