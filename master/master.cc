@@ -241,6 +241,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
             wo.workers = workers;
             wo.generation = generation;
             wo.stats = &sink;  // also keeps the slot's row: ready, heartbeat, served, draining
+            wo.segment = seg_.get();
             rc = worker::run_worker(cfg, wo);
         } catch (const std::exception& e) {
             // run_worker throws only before it serves: a worker whose initialisation fails exits

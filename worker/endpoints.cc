@@ -6,6 +6,7 @@
 
 #include "shared/util/json.h"
 #include "worker/providers/provider.h"
+#include "worker/shared_state.h"
 
 namespace ccr::worker {
 
@@ -114,7 +115,8 @@ std::string models_json(const Runtime& rt, std::string_view query) {
 std::string providers_json(const Runtime& rt) {
     std::string out = "{\"object\":\"list\",\"data\":[";
     bool first = true;
-    for (const auto& p : rt.providers) {
+    for (int i = 0; i < static_cast<int>(rt.providers.size()); ++i) {
+        const Provider* p = rt.providers[static_cast<std::size_t>(i)].get();
         if (!first) out += ',';
         first = false;
         out += "{\"name\":";
@@ -128,7 +130,9 @@ std::string providers_json(const Runtime& rt) {
             if (i) out += ',';
             append_json_string(out, p->models()[i]);
         }
-        out += "],\"active\":true}";
+        out += "],\"active\":true,\"circuit\":";
+        append_json_string(out, shared::stats::breaker_state_name(rt.shared->breaker_state(i)));
+        out += '}';
     }
     out += "]}";
     return out;

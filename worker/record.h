@@ -27,6 +27,7 @@ struct RequestRecord {
     std::uint64_t bytes_in = 0;      // request body
     std::uint64_t bytes_out = 0;     // response body
     std::int64_t input_tokens = 0, output_tokens = 0, cache_read = 0, cache_creation = 0;
+    std::uint64_t cost_micro_usd = 0;  // from `usage` and the provider's pricing; 0: no price
     std::chrono::microseconds ttfb{0};           // to the first response byte sent; 0: none
     std::chrono::microseconds upstream_time{0};  // spent waiting on upstreams
     std::chrono::microseconds total{0};          // set when the request ends

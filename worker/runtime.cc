@@ -8,11 +8,15 @@
 
 #include "worker/providers/provider.h"
 #include "worker/routing/router.h"
+#include "worker/shared_state.h"
 #include "worker/upstream/pool.h"
 
 namespace ccr::worker {
 
-Runtime::Runtime(boost::asio::io_context& io, std::shared_ptr<const shared::Config> cfg)
+Runtime::Runtime(boost::asio::io_context& io,
+                 std::shared_ptr<const shared::Config> cfg,
+                 shared::stats::Segment* segment,
+                 int worker_slot)
     : ioc(io),
       config(std::move(cfg)),
       pool(std::make_unique<upstream::Pool>(io)),
@@ -20,8 +24,9 @@ Runtime::Runtime(boost::asio::io_context& io, std::shared_ptr<const shared::Conf
     for (const auto& pc : config->providers) {
         if (pc.enabled) providers.push_back(make_provider(pc));
     }
-    routing_state = std::make_unique<routing::LocalRoutingState>();
-    router = std::make_unique<routing::Router>(*config, providers, *routing_state);
+    slot = worker_slot;
+    shared = std::make_unique<SharedState>(segment, worker_slot, *config, providers);
+    router = std::make_unique<routing::Router>(*config, providers, *shared, shared.get());
 }
 
 Runtime::~Runtime() = default;

@@ -22,10 +22,14 @@
 namespace ccr::worker::upstream {
 class Pool;
 }
+namespace ccr::shared::stats {
+class Segment;
+}
 
 namespace ccr::worker {
 
 class Provider;
+class SharedState;
 class StatsSink;
 namespace routing {
 class Router;
@@ -33,14 +37,18 @@ class RoutingState;
 }
 
 struct Runtime {
-    Runtime(boost::asio::io_context& ioc, std::shared_ptr<const shared::Config> cfg);
+    /// `segment` (may be null: state local to this process) and `slot` locate the shared state.
+    Runtime(boost::asio::io_context& ioc,
+            std::shared_ptr<const shared::Config> cfg,
+            shared::stats::Segment* segment = nullptr,
+            int slot = 0);
     ~Runtime();
 
     boost::asio::io_context& ioc;
     std::shared_ptr<const shared::Config> config;
     std::vector<std::unique_ptr<Provider>> providers;  // enabled ones, in config order
-    std::unique_ptr<routing::RoutingState> routing_state;  // service-wide facts for strategies
-    std::unique_ptr<routing::Router> router;               // built once per generation
+    std::unique_ptr<SharedState> shared;      // breakers, key pools, turns: service-wide
+    std::unique_ptr<routing::Router> router;  // built once per generation
     std::unique_ptr<upstream::Pool> pool;
     std::unique_ptr<JsonParser, JsonParserDeleter> json;
     StatsSink* stats = nullptr;  // null: counting off
@@ -55,7 +63,6 @@ struct Runtime {
     std::chrono::steady_clock::time_point drain_deadline;
     std::size_t sessions = 0;     // open client connections
     std::size_t in_flight = 0;    // requests being served
-    std::size_t relaying = 0;     // of which /v1/messages* requests (server.max_concurrent)
     int workers = 1;              // workers in this generation (divides server.max_concurrent)
 
     // Open client connections, so a drain can close what is left when its window ends.

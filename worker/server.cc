@@ -93,9 +93,8 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
     // One thread runs this io_context, so its reactor needs no locking (the resolver's helper
     // thread only posts completions through the scheduler, which keeps its own lock).
     WorkerContext ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
-    Runtime rt(ioc, std::move(cfg));
+    Runtime rt(ioc, std::move(cfg), opts.segment, opts.slot);
     rt.stats = opts.stats;
-    rt.slot = opts.slot;
     rt.workers = std::max(opts.workers, 1);
 
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;

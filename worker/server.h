@@ -12,6 +12,10 @@
 
 #include "shared/config/config.h"
 
+namespace ccr::shared::stats {
+class Segment;
+}
+
 namespace ccr::worker {
 
 class StatsSink;
@@ -22,6 +26,7 @@ struct WorkerOptions {
     int workers = 1;  // workers in the generation
     std::uint64_t generation = 0;
     StatsSink* stats = nullptr;  // also told when the worker is ready, alive and draining
+    shared::stats::Segment* segment = nullptr;  // service-wide state (breakers, limits); may be null
 };
 
 /// Sent by the master to the old generation after a reload: drain without closing idle

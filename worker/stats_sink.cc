@@ -79,6 +79,7 @@ void ShmStatsSink::request_finished(const Sample& s) {
     add(c->output_tokens, tokens(s.output_tokens));
     add(c->cache_read_tokens, tokens(s.cache_read));
     add(c->cache_creation_tokens, tokens(s.cache_creation));
+    add(c->cost_micro_usd, s.cost_micro_usd);
     // No first byte (refused, failed before the upstream answered): no time to first byte.
     if (s.ttfb.count() > 0) c->ttfb_us[stats::bucket_of(micros(s.ttfb))].fetch_add(1, kRelaxed);
     c->total_us[stats::bucket_of(micros(s.total))].fetch_add(1, kRelaxed);

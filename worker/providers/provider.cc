@@ -83,10 +83,12 @@ bool Provider::serves_count_tokens() const {
     return cfg_.count_tokens.value_or(type_.serves_count_tokens);
 }
 
-void Provider::authenticate(http::fields& out, const ClientCredentials& client) const {
+void Provider::authenticate(http::fields& out, const ClientCredentials& client, int key_index) const {
     if (!cfg_.keys.empty()) {
-        // Key pools and rate limits belong to the routing work; until then the first key serves.
-        const std::string& key = cfg_.keys.front().key;
+        const std::size_t i = key_index >= 0 && static_cast<std::size_t>(key_index) < cfg_.keys.size()
+                                  ? static_cast<std::size_t>(key_index)
+                                  : 0;
+        const std::string& key = cfg_.keys[i].key;
         if (type_.bearer_auth) {
             out.set(http::field::authorization, "Bearer " + key);
         } else {

@@ -56,7 +56,8 @@ public:
     /// its header style and the client's credentials are dropped; an anthropic provider without
     /// keys passes the client's own credentials through (subscription login), never the proxy's
     /// secret nor the `config cc` placeholder token.
-    virtual void authenticate(boost::beast::http::fields& out, const ClientCredentials& client) const;
+    /// `key`: which of keys[] (the key pool's pick).
+    virtual void authenticate(boost::beast::http::fields& out, const ClientCredentials& client, int key = 0) const;
 
     /// Request-transform hook: body edits for this provider (default: exact model mapping).
     virtual void transform(const BodyInfo& body, BodySplice& splice) const;

@@ -29,9 +29,10 @@ std::unique_ptr<Strategy> make_strategy(const shared::RoutingConfig& cfg, const 
     return make_failover(providers);
 }
 
-Router::Router(const shared::Config& cfg, const Providers& providers, RoutingState& state)
+Router::Router(const shared::Config& cfg, const Providers& providers, RoutingState& state, const HealthView* health)
     : providers_(providers),
       state_(state),
+      health_(health),
       strategy_(make_strategy(cfg.routing, providers)) {}
 
 Router::~Router() = default;
@@ -42,6 +43,7 @@ RouteResult Router::route(const RouteQuery& q) const {
     const AuthGrant grant = q.grant;
     RouteResult r;
     for (int i = 0; i < static_cast<int>(providers_.size()); ++i) {
+        if (i < 64 && !(q.allowed >> i & 1)) continue;
         if (endpoint != Endpoint::count_tokens || providers_[static_cast<std::size_t>(i)]->serves_count_tokens())
             r.candidates.push_back(i);
     }
@@ -55,7 +57,27 @@ RouteResult Router::route(const RouteQuery& q) const {
         std::erase_if(r.candidates, [&](int i) {
             return !providers_[static_cast<std::size_t>(i)]->passes_client_credentials();
         });
-        if (r.candidates.empty()) r.refusal = RouteResult::Refusal::passthrough_only;
+        if (r.candidates.empty()) {
+            r.refusal = RouteResult::Refusal::passthrough_only;
+            return r;
+        }
+    }
+    if (health_ != nullptr) {
+        // An open circuit is skipped by every strategy; with all of them open, the one whose
+        // window ends first is tried rather than failing outright.
+        std::vector<int> closed;
+        for (int i : r.candidates) {
+            if (!health_->is_open(i)) closed.push_back(i);
+        }
+        if (closed.empty()) {
+            int soonest = r.candidates.front();
+            for (int i : r.candidates) {
+                if (health_->open_until(i) < health_->open_until(soonest)) soonest = i;
+            }
+            closed = {soonest};
+            r.all_open = true;
+        }
+        r.candidates = std::move(closed);
     }
     return r;
 }

@@ -22,6 +22,18 @@ struct RouteResult {
     };
     std::vector<int> candidates;  // indices into the worker's providers, best first
     Refusal refusal = Refusal::none;
+    /// Every candidate's circuit was open: `candidates` is the one whose window ends first,
+    /// tried anyway rather than failing outright.
+    bool all_open = false;
+};
+
+/// What the router asks health about a provider (the breakers; a fake in tests).
+class HealthView {
+public:
+    virtual ~HealthView() = default;
+    virtual bool is_open(int provider) const = 0;
+    /// When an open circuit's window ends (monotonic ms).
+    virtual std::int64_t open_until(int provider) const = 0;
 };
 
 /// The request as the router sees it.
@@ -31,12 +43,16 @@ struct RouteQuery {
     AuthGrant grant = AuthGrant::open;
     std::uint64_t input_tokens = 0;       // estimated
     std::uint64_t max_output_tokens = 0;  // the body's max_tokens
+    /// Providers this client may use (bit i: provider i; clients' allowed_providers).
+    std::uint64_t allowed = ~std::uint64_t{0};
 };
 
 class Router {
 public:
-    /// `providers` and `state` must outlive the router (all belong to the worker's Runtime).
-    Router(const shared::Config& cfg, const Providers& providers, RoutingState& state);
+    /// `providers`, `state` and `health` must outlive the router (all belong to the worker's
+    /// Runtime). `health` may be null: every circuit closed.
+    Router(const shared::Config& cfg, const Providers& providers, RoutingState& state,
+           const HealthView* health = nullptr);
     ~Router();
 
     RouteResult route(const RouteQuery& query) const;
@@ -44,6 +60,7 @@ public:
 private:
     const Providers& providers_;
     RoutingState& state_;
+    const HealthView* health_;
     std::unique_ptr<Strategy> strategy_;
 };
 

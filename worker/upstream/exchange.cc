@@ -18,6 +18,8 @@
 #include "worker/providers/provider.h"
 #include "worker/request.h"
 #include "worker/runtime.h"
+#include "worker/limits/rate_limit_headers.h"
+#include "worker/shared_state.h"
 #include "worker/upstream/client_sink.h"
 #include "worker/upstream/pool.h"
 
@@ -59,6 +61,20 @@ net::awaitable<std::optional<Outcome>> send_request(Stream& up, Conn& conn, Requ
     co_return Outcome::failover;
 }
 
+// What the head says about the key's limits: anthropic-ratelimit-* and a 429's retry-after.
+void read_limits(const ResponseParser& parser, const Runtime& rt, Attempt& at) {
+    const auto& clock = rt.shared->clock();
+    const std::int64_t unix_ms = clock.unix_ms(), mono_ms = clock.mono_ms();
+    for (const auto& f : parser.get()) {
+        const std::string_view name = f.name_string();
+        if (name.size() > 20 && (name[0] == 'a' || name[0] == 'A')) {
+            limits::add_rate_limit_header(at.limits, name, f.value(), unix_ms, mono_ms);
+        } else if (iequals(name, "retry-after")) {
+            at.retry_after_ms = limits::parse_retry_after_ms(f.value());
+        }
+    }
+}
+
 // Phase 2: the response head, within the response header timeout, and the decision it carries:
 // nothing (commit: this upstream answers the client) or why not.
 template <class Stream>
@@ -92,6 +108,8 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
         co_return Outcome::failover;
     }
     const unsigned status = parser.get().result_int();
+    at.status = status;
+    read_limits(parser, rt, at);
     if (at.endpoint == Endpoint::count_tokens && status == 404) co_return Outcome::local_answer;
     if (retryable_status(status) && !at.last_candidate) {
         at.error_message = "upstream answered " + std::to_string(status);

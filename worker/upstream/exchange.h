@@ -4,6 +4,7 @@
 /// client through a ClientSink.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "shared/error/error.h"
+#include "worker/limits/key_pool.h"
 #include "worker/routes.h"
 
 namespace ccr::worker {
@@ -31,8 +33,13 @@ struct Attempt {
     std::vector<boost::asio::const_buffer> body;      // the (spliced) body
     bool last_candidate;                              // no failover after this one
     Endpoint endpoint;
+    int key = 0;  // which of the provider's keys (its pool's pick)
     shared::Errc error = shared::Errc::upstream_failed;  // why it failed, when it did
     std::string error_message;
+    // What the response head said, for health and limits.
+    unsigned status = 0;                       // 0: no response head
+    std::optional<std::int64_t> retry_after_ms;
+    limits::RateLimitReport limits;            // anthropic-ratelimit-* headers
 };
 
 enum class Outcome {

@@ -2,14 +2,19 @@
 
 #include <sys/socket.h>
 
+#include <random>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "worker/health/breaker.h"
+#include "worker/limits/key_pool.h"
 #include "worker/providers/provider.h"
 #include "worker/routing/router.h"
+#include "worker/shared_state.h"
 #include "worker/upstream/exchange.h"
 #include "worker/upstream/pool.h"
 
@@ -21,6 +26,8 @@ namespace http = beast::http;
 using shared::Errc;
 using clock = std::chrono::steady_clock;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+// A key's rest after an upstream 429 that gave no retry-after.
+constexpr std::int64_t kDefaultCooldownMs = 30'000;
 
 namespace {
 
@@ -47,7 +54,8 @@ net::awaitable<void> watch_client(net::ip::tcp::socket& client, std::shared_ptr<
 std::string build_upstream_head(const Provider& p,
                                 const ClientRequest& req,
                                 const RequestContext& ctx,
-                                std::size_t body_size) {
+                                std::size_t body_size,
+                                int key) {
     std::string_view connection_tokens;
     if (auto it = req.find(http::field::connection); it != req.end()) connection_tokens = it->value();
     std::string head;
@@ -73,7 +81,7 @@ std::string build_upstream_head(const Provider& p,
         head += "\r\n";
     }
     http::fields auth;
-    p.authenticate(auth, ctx.credentials);
+    p.authenticate(auth, ctx.credentials, key);
     for (const auto& f : auth) {
         head += f.name_string();
         head += ": ";
@@ -143,6 +151,69 @@ net::awaitable<upstream::Outcome> attempt(Runtime& rt,
     co_return Outcome::failover;
 }
 
+void log_transition(const Provider& p, health::Transition t) {
+    // Only the process whose CAS made the change gets a transition: logged once, not per worker.
+    switch (t) {
+        case health::Transition::none:
+            return;
+        case health::Transition::opened:
+        case health::Transition::reopened:
+            spdlog::warn("provider {}: circuit {} (requests skip it until it reopens)", p.name(),
+                         health::transition_name(t));
+            return;
+        default:
+            spdlog::info("provider {}: circuit {}", p.name(), health::transition_name(t));
+            return;
+    }
+}
+
+std::uint64_t random_draw() {
+    static std::mt19937_64 rng{std::random_device{}()};  // single-threaded worker
+    return rng();
+}
+
+// USD-millionths of an answer: tokens times USD per million tokens.
+std::uint64_t cost_micro_usd(const Provider& p, std::string_view model, const RequestRecord& r) {
+    const std::string_view mapped = p.mapped_model(model);
+    const shared::ModelPrice* price = p.config().price_for(mapped.empty() ? model : mapped);
+    if (price == nullptr) return 0;
+    auto t = [](std::int64_t n) { return static_cast<double>(std::max<std::int64_t>(n, 0)); };
+    const double micro = t(r.input_tokens) * price->input_per_mtok + t(r.output_tokens) * price->output_per_mtok +
+                         t(r.cache_read) * price->cache_read_per_mtok + t(r.cache_creation) * price->cache_write_per_mtok;
+    return static_cast<std::uint64_t>(micro + 0.5);
+}
+
+// What an attempt teaches health and limits: the breaker's verdict (a client that left teaches
+// nothing), the key's cooldown after a 429, its learned limits, and its usage.
+void account(Runtime& rt,
+             int index,
+             const upstream::Attempt& at,
+             upstream::Outcome outcome,
+             bool client_gone,
+             std::int64_t estimated_input,
+             std::string_view model,
+             RequestContext& ctx) {
+    const Provider& p = at.provider;
+    const std::int64_t now = rt.shared->clock().mono_ms();
+    if (limits::KeyPool* pool = rt.shared->key_pool(index)) {
+        pool->learn(at.key, at.limits, now);
+        if (at.status == 429) pool->cooldown(at.key, now + at.retry_after_ms.value_or(kDefaultCooldownMs));
+        const bool answered = outcome == upstream::Outcome::relayed && at.status != 0;
+        pool->settle(at.key, estimated_input, answered ? ctx.rec.input_tokens : 0, answered ? ctx.rec.output_tokens : 0,
+                     now);
+    }
+    if (outcome == upstream::Outcome::local_answer) return;
+    const bool failed = at.status == 429 || at.status >= 500 || at.status == 0 ||
+                        (outcome == upstream::Outcome::relayed && ctx.rec.upstream_error);
+    if (client_gone && (at.status == 0 || outcome == upstream::Outcome::relayed)) return;
+    health::Breaker breaker = rt.shared->breaker(index);
+    log_transition(p, failed ? breaker.on_failure(now) : breaker.on_success(now));
+    if (!failed && outcome == upstream::Outcome::relayed) {
+        rt.shared->record_ttfb(index, static_cast<std::uint64_t>(ctx.rec.ttfb.count()));
+        ctx.rec.cost_micro_usd = cost_micro_usd(p, model, ctx.rec);
+    }
+}
+
 }  // namespace
 
 net::awaitable<void> relay(Runtime& rt,
@@ -190,21 +261,52 @@ net::awaitable<void> relay(Runtime& rt,
 
     Errc last_error = Errc::upstream_failed;
     std::string last_message;
+    std::int64_t limited_until = 0;  // every key of the skipped providers busy until then
+    bool attempted = false;
+    const std::int64_t estimated_input = static_cast<std::int64_t>(req.body().size() / 4);
     for (std::size_t i = 0; i < candidates.size(); ++i) {
-        const Provider& p = *rt.providers[static_cast<std::size_t>(candidates[i])];
-        ctx.rec.provider = candidates[i];
+        const int index = candidates[i];
+        const Provider& p = *rt.providers[static_cast<std::size_t>(index)];
+        const auto& clock = rt.shared->clock();
+        // Health: a half-open circuit admits its probes only; the router already dropped open
+        // ones (all_open: the soonest to reopen is tried anyway).
+        health::Breaker breaker = rt.shared->breaker(index);
+        if (!route.all_open) {
+            const auto admission = breaker.allow(clock.mono_ms());
+            log_transition(p, admission.transition);
+            if (!admission.allowed) continue;
+        }
+        // Limits: a key of the pool with room for this request, else the next provider.
+        limits::KeyPool* pool = rt.shared->key_pool(index);
+        int key = 0;
+        if (pool != nullptr) {
+            const auto pick = pool->acquire(estimated_input, clock.mono_ms(), random_draw());
+            if (pick.index < 0) {
+                limited_until = limited_until == 0 ? pick.retry_at_ms : std::min(limited_until, pick.retry_at_ms);
+                spdlog::debug("rid={} provider={} skipped: every key is at its limit", ctx.request_id, p.name());
+                continue;
+            }
+            key = pick.index;
+        }
+        if (attempted) ++ctx.rec.failovers;
+        attempted = true;
+        ctx.rec.provider = index;
         ctx.rec.provider_name = p.name();
-        if (i > 0) ++ctx.rec.failovers;
         BodySplice splice(req.body().view());
         p.transform(body, splice);
         upstream::Attempt at{p,
-                             build_upstream_head(p, req, ctx, splice.size()),
+                             build_upstream_head(p, req, ctx, splice.size(), key),
                              splice.buffers(),
                              i + 1 == candidates.size(),
                              endpoint,
+                             key,
                              Errc::upstream_failed,
+                             {},
+                             0,
+                             std::nullopt,
                              {}};
         const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
+        account(rt, index, at, outcome, watch->client_gone, estimated_input, body.model, ctx);
         if (watch->client_gone) {
             ctx.keep_alive = false;
             if (ctx.rec.status == 0) ctx.rec.status = 499;  // nginx's "client closed request"
@@ -215,7 +317,18 @@ net::awaitable<void> relay(Runtime& rt,
         last_error = at.error;
         last_message = std::move(at.error_message);
         ctx.rec.upstream_error = true;
-        spdlog::debug("rid={} provider={} failed: {}", ctx.request_id, p.name(), last_message);
+        spdlog::info("rid={} provider={} failed: {}", ctx.request_id, p.name(), last_message);
+    }
+    if (!attempted) {
+        // Nothing was sent: every key of every candidate is at its limit (or every half-open
+        // circuit's probes are out, which clears as fast).
+        const std::int64_t wait_ms = std::max<std::int64_t>(limited_until - rt.shared->clock().mono_ms(), 1000);
+        const std::string retry = "Retry-After: " + std::to_string((wait_ms + 999) / 1000) + "\r\n";
+        co_await write_error(client, ctx, Errc::rate_limited,
+                             limited_until > 0 ? "every provider key is at its rate limit; retry later"
+                                               : "every provider is recovering from failures; retry shortly",
+                             retry);
+        co_return;
     }
     co_await write_error(client, ctx, last_error, last_message);
 }
