@@ -94,3 +94,28 @@ describe('routing strategies', { timeout: 60_000 }, () => {
         assert.ok((tail.match(/b/g) ?? []).length >= 14, seq);
     });
 });
+
+describe('spend per provider', { timeout: 30_000 }, () => {
+    it('counts each answer\'s cost from its usage and the provider\'s pricing, in stats --json', async (t) => {
+        const { runCli } = await import('../lib/process.mjs');
+        const { MOCK_USAGE } = await import('../mocks/backend.mjs');
+        const backend = await startBackend();
+        t.after(() => backend.close());
+        const relay = await startRelay({
+            providers: [{ name: 'priced', type: 'anthropic', enabled: true, base_url: backend.url,
+                pricing: { 'claude-sonnet': { input_per_mtok: 3, output_per_mtok: 15, cache_read_per_mtok: 0.3, cache_write_per_mtok: 3.75 } } }],
+        });
+        t.after(() => relay.stop());
+        for (let i = 0; i < 2; ++i) {
+            const res = await postJson(relay.url, '/v1/messages', messagesBody('claude-sonnet-4-5'));
+            assert.equal(res.status, 200, ctx(res, relay));
+        }
+        const one = Math.round(MOCK_USAGE.input_tokens * 3 + MOCK_USAGE.output_tokens * 15 +
+            MOCK_USAGE.cache_read_input_tokens * 0.3 + MOCK_USAGE.cache_creation_input_tokens * 3.75);
+        const r = await runCli(['stats', '--json', '--listen', `127.0.0.1:${relay.port}`]);
+        assert.equal(r.code, 0, r.stderr);
+        const stats = JSON.parse(r.stdout);
+        const row = stats.providers.find((p) => p.name === 'priced');
+        assert.equal(row.cost_micro_usd, 2 * one, r.stdout);
+    });
+});
