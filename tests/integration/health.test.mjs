@@ -20,8 +20,7 @@ const count = (text, re) => (text.match(new RegExp(re, 'g')) ?? []).length;
 async function circuit(relay, name) {
     const res = await request(`${relay.url}/v1/providers`);
     assert.equal(res.status, 200, ctx(res, relay));
-    return res.json().data?.find?.((p) => p.name === name)?.circuit
-        ?? JSON.parse(res.text).providers?.find((p) => p.name === name)?.circuit;
+    return res.json().data.find((p) => p.name === name).circuit;
 }
 
 async function statsCircuit(relay, name) {
