@@ -238,6 +238,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
             worker::WorkerOptions wo;
             wo.listen_fds = {fd};
             wo.slot = slot;
+            wo.index = socket;  // the socket index is the worker's index in its generation
             wo.workers = workers;
             wo.generation = generation;
             wo.stats = &sink;  // also keeps the slot's row: ready, heartbeat, served, draining

@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "shared/log/log.h"
+#include "worker/health/checker.h"
 #include "worker/runtime.h"
 #include "worker/session.h"
 
@@ -136,6 +137,10 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
     signals.async_wait(on_signal);
 
     for (auto& a : acceptors) net::co_spawn(ioc, accept_loop(rt, *a), loop_done);
+    // Active health checks: one worker per generation sends them, not every worker.
+    if (opts.index == 0 && rt.config->health.health_check.enabled && !rt.providers.empty()) {
+        net::co_spawn(ioc, health::run_health_checks(rt), loop_done);
+    }
     if (rt.stats) {
         net::co_spawn(ioc, heartbeat(rt, *rt.stats), loop_done);
         rt.stats->worker_ready();

@@ -23,6 +23,7 @@ class StatsSink;
 struct WorkerOptions {
     std::vector<int> listen_fds;  // the worker's inherited listening sockets; its acceptors own them
     int slot = 0;
+    int index = 0;    // the worker's index in its generation (0..workers-1; kept by a respawn)
     int workers = 1;  // workers in the generation
     std::uint64_t generation = 0;
     StatsSink* stats = nullptr;  // also told when the worker is ready, alive and draining

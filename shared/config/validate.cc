@@ -340,27 +340,6 @@ class Validator {
             if (where_.has(path)) warning(path, path + " is not in effect yet (" + until + "); it is ignored");
         };
         const std::string routing_work = "it comes with the routing, health and limits work";
-        for (std::size_t i = 0; i < cfg_.providers.size(); ++i) {
-            const std::string path = "providers[" + std::to_string(i) + "]";
-            warn_set(path + ".pooling", "key pools: " + routing_work);
-            const auto& keys = cfg_.providers[i].keys;
-            for (std::size_t k = 0; k < keys.size(); ++k) {
-                const std::string kp = path + ".keys[" + std::to_string(k) + "]";
-                for (const char* field : {"rpm_limit", "itpm_limit", "otpm_limit", "tpm_limit"}) {
-                    warn_set(kp + "." + field, routing_work);
-                }
-            }
-            if (keys.size() > 1 && cfg_.providers[i].enabled) {
-                warning(path + ".keys[1]", "only the first of " + std::to_string(keys.size()) +
-                                               " keys of provider " + in_quotes(cfg_.providers[i].name) +
-                                               " is used until key pools are in effect (" +
-                                               routing_work + ")");
-            }
-        }
-        if (where_.has("health")) {
-            warning("health", "health (circuit breakers and health checks) is not in effect yet (" +
-                                  routing_work + "); it is ignored");
-        }
         if (!cfg_.clients.empty()) {
             warning("clients",
                     "clients is not in effect yet (client keys and quotas: " + routing_work +

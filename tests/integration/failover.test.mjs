@@ -171,3 +171,49 @@ describe('failover', { timeout: 40_000 }, () => {
         }
     });
 });
+
+// A chain of the three ways a provider fails before answering: it refuses the connection, it
+// stalls past server.response_header_timeout_ms, it answers 529. Each is given up for the next.
+describe('failover through refused, stalled and overloaded providers', { timeout: 40_000 }, () => {
+    const backends = [];
+    before(async () => {
+        for (let i = 0; i < 3; i++) backends.push(await startBackend());
+    });
+    after(async () => {
+        for (const b of backends) await b.close();
+    });
+
+    for (const stream of [false, true]) {
+        it(`the client gets 200 from the fourth provider (${stream ? 'streaming' : 'non-streaming'})`, async (t) => {
+            const [stalled, overloaded, good] = backends;
+            for (const b of backends) b.reset();
+            stalled.setMode({ kind: 'hang' });
+            overloaded.setMode({ kind: 'error', status: 529 });
+            const relay = await startRelay({
+                server: { connect_timeout_ms: 2000, response_header_timeout_ms: 500 },
+                routing: { strategy: 'failover', debug: true },
+                providers: [
+                    { name: 'refused', type: 'anthropic', enabled: true,
+                        base_url: `http://127.0.0.1:${await closedPort()}`, keys: [{ key: 'sk-1' }] },
+                    { name: 'stalled', type: 'anthropic', enabled: true, base_url: stalled.url, keys: [{ key: 'sk-2' }] },
+                    { name: 'overloaded', type: 'anthropic', enabled: true, base_url: overloaded.url, keys: [{ key: 'sk-3' }] },
+                    { name: 'good', type: 'anthropic', enabled: true, base_url: good.url, keys: [{ key: 'sk-4' }] },
+                ],
+            });
+            t.after(() => relay.stop());
+            const started = Date.now();
+            const res = await postJson(relay.url, '/v1/messages', messagesBody(undefined, stream ? { stream: true } : {}),
+                { timeoutMs: 8000 });
+            const took = Date.now() - started;
+            assert.equal(res.status, 200, ctx(res, relay));
+            assert.equal(stalled.requests.length, 1, 'the stalled provider was tried');
+            assert.equal(overloaded.requests.length, 1, 'the overloaded provider was tried');
+            assert.equal(good.requests.length, 1);
+            assert.ok(res.body.equals(good.requests[0].responseBody), 'the client gets the fourth answer');
+            assert.equal(good.requests[0].headers['x-api-key'], 'sk-4');
+            assert.equal(res.headers['x-cc-relay-provider'], 'good');
+            assert.equal(res.headers['x-cc-relay-attempts'], '4');
+            assert.ok(took >= 450 && took < 5000, `the stall cost about response_header_timeout_ms (${took} ms)`);
+        });
+    }
+});

@@ -2,6 +2,7 @@
 //
 //   const backend = await startBackend();                 // plain HTTP on 127.0.0.1:<ephemeral>
 //   const backend = await startBackend({ tls: { key, cert } });   // HTTPS (see certs.mjs)
+//   const backend = await startBackend({ port });        // a given port (a provider that comes back)
 //
 // Every request is recorded in `backend.requests` (method, url, path, query, headers, raw body,
 // parsed JSON, the exact response bytes sent, and whether the client went away before the
@@ -168,7 +169,7 @@ export function sseEvents(model, { events = 5, text = CANNED_TEXT, usage = MOCK_
  * Start the mock. Options: { tls: {key, cert}, host: '127.0.0.1' }.
  * Returns { url, port, requests, setMode, reset, waitForRequest, close }.
  */
-export async function startBackend({ tls, host = '127.0.0.1' } = {}) {
+export async function startBackend({ tls, host = '127.0.0.1', port: wantedPort = 0 } = {}) {
     const requests = [];
     const waiters = new Set();
     let override;
@@ -248,7 +249,7 @@ export async function startBackend({ tls, host = '127.0.0.1' } = {}) {
 
     await new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(0, host, resolve);
+        server.listen(wantedPort, host, resolve);
     });
     const port = server.address().port;
     const scheme = tls ? 'https' : 'http';

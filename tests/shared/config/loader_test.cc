@@ -353,8 +353,6 @@ logging:
                     HasSubstr("config.yaml:6:1: \"metrics\" (a Go cc-relay key) has no effect"),
                     HasSubstr("config.yaml:8:3: \"health.check_interval_seconds\" (a Go cc-relay "
                               "key) has no effect"),
-                    HasSubstr("config.yaml:8:3: health (circuit breakers and health checks) is not "
-                              "in effect yet"),
                     HasSubstr("config.yaml:10:5: \"health.circuit_breaker.recovery_timeout_seconds\""),
                     HasSubstr("config.yaml:11:5: \"health.circuit_breaker.triggers\""),
                     HasSubstr("config.yaml:13:11: logging.pretty is not in effect yet")));

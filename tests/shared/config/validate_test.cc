@@ -266,13 +266,23 @@ health: {circuit_breaker: {failure_threshold: 3}}
     EXPECT_THAT(cfg.warnings,
                 ::testing::ElementsAre(
                     HasSubstr("config.yaml:2:24: server.enable_http2 is not in effect yet"),
-                    HasSubstr("config.yaml:8:32: providers[0].keys[0].rpm_limit is not in effect"),
-                    HasSubstr("config.yaml:8:49: only the first of 2 keys of provider \"z\" is used"),
-                    HasSubstr("config.yaml:9:14: providers[0].pooling is not in effect yet"),
                     HasSubstr("config.yaml:10:49: logging.debug_options.log_response_headers is not in effect yet"),
-                    HasSubstr("config.yaml:10:72: logging.debug_options.log_tls_metrics is not in effect yet"),
-                    HasSubstr("config.yaml:11:9: health (circuit breakers and health checks) is not "
-                              "in effect yet")));
+                    HasSubstr("config.yaml:10:72: logging.debug_options.log_tls_metrics is not in effect yet")));
+}
+
+TEST_F(ConfigValidation, HealthKeyLimitsPoolingAndSeveralKeysAreInEffectAndDoNotWarn) {
+    const Config cfg = load(R"(
+providers:
+  - name: z
+    type: anthropic
+    enabled: true
+    keys: [{key: a, rpm_limit: 5, itpm_limit: 100, otpm_limit: 50, tpm_limit: 150}, {key: b}]
+    pooling: {enabled: true, strategy: round_robin}
+health:
+  health_check: {enabled: true, interval_ms: 500}
+  circuit_breaker: {failure_threshold: 3, open_duration_ms: 1000, half_open_probes: 1}
+)");
+    EXPECT_THAT(cfg.warnings, IsEmpty());
 }
 
 TEST_F(ConfigValidation, KeysThatAreNotInEffectYetDoNotWarnAtTheirNoOpValues) {

@@ -1,0 +1,140 @@
+// Active health checks: one loop in one worker of the generation (server.cc spawns it).
+
+#include "worker/health/checker.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "worker/health/breaker.h"
+#include "worker/providers/provider.h"
+#include "worker/runtime.h"
+#include "worker/shared_state.h"
+#include "worker/upstream/pool.h"
+
+namespace ccr::worker::health {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+// A check's whole exchange (after the connect) may take this long; then it counts as no answer.
+constexpr std::chrono::milliseconds kCheckTimeout{5000};
+// The loop wakes at least this often, so a circuit that just opened waits at most this long
+// beyond interval_ms for its first check.
+constexpr std::int64_t kMaxTickMs = 1000;
+
+bool check_says_alive(int status) { return status > 0 && status < 500 && status != 429; }
+
+CheckSchedule::CheckSchedule(std::size_t providers, std::int64_t interval_ms)
+    : interval_ms_(interval_ms > 0 ? interval_ms : 10'000), last_(providers, 0) {}
+
+std::vector<int> CheckSchedule::due(std::int64_t now_ms, const std::function<bool(int)>& is_open) {
+    std::vector<int> out;
+    for (std::size_t i = 0; i < last_.size(); ++i) {
+        const int p = static_cast<int>(i);
+        if (!is_open(p)) {
+            last_[i] = 0;  // closed again: the next opening is checked after one interval
+            continue;
+        }
+        if (last_[i] == 0) {
+            // Just seen open: the request that opened it was the latest evidence; check one
+            // interval from now.
+            last_[i] = now_ms;
+            continue;
+        }
+        if (now_ms - last_[i] < interval_ms_) continue;
+        last_[i] = now_ms;
+        out.push_back(p);
+    }
+    return out;
+}
+
+namespace {
+
+// One GET <base>/v1/models: the HTTP status, or 0 when no answer came.
+net::awaitable<int> check_once(Runtime& rt, const Provider& p) {
+    beast::error_code ec;
+    const auto connect_timeout = std::chrono::milliseconds(rt.config->server.connect_timeout_ms);
+    auto conn = co_await rt.pool->acquire(p.origin(), connect_timeout, false, ec);
+    if (ec || !conn) co_return 0;
+    http::request<http::empty_body> req{http::verb::get, p.origin().base_path + "/v1/models", 11};
+    req.set(http::field::host, p.origin().host_header());
+    req.set(http::field::user_agent, "cc-relay-health-check");
+    http::fields auth;
+    p.authenticate(auth, ClientCredentials{}, 0);
+    for (const auto& f : auth) req.set(f.name_string(), f.value());
+    conn->tcp().expires_after(kCheckTimeout);
+    bool ok = false;
+    int status = 0;
+    auto send_and_read = [&]() -> net::awaitable<void> {
+        if (conn->tls) {
+            auto [wec, wn] = co_await http::async_write(*conn->tls, req, kTuple);
+            if (wec) co_return;
+            http::response<http::string_body> res;
+            auto [rec, rn] = co_await http::async_read(*conn->tls, conn->buffer, res, kTuple);
+            if (rec) co_return;
+            status = static_cast<int>(res.result_int());
+            ok = res.keep_alive();
+        } else {
+            auto [wec, wn] = co_await http::async_write(*conn->plain, req, kTuple);
+            if (wec) co_return;
+            http::response<http::string_body> res;
+            auto [rec, rn] = co_await http::async_read(*conn->plain, conn->buffer, res, kTuple);
+            if (rec) co_return;
+            status = static_cast<int>(res.result_int());
+            ok = res.keep_alive();
+        }
+    };
+    co_await send_and_read();
+    if (ok) {
+        rt.pool->release(p.origin(), std::move(conn));
+    } else {
+        conn->close();
+    }
+    co_return status;
+}
+
+}  // namespace
+
+net::awaitable<void> run_health_checks(Runtime& rt) {
+    const auto& hc = rt.config->health.health_check;
+    CheckSchedule schedule(rt.providers.size(), hc.interval_ms);
+    const auto& clock = rt.shared->clock();
+    net::steady_timer timer(rt.ioc);
+    while (!rt.draining) {
+        const std::int64_t now = clock.mono_ms();
+        auto is_open = [&](int p) {
+            return rt.shared->breaker(p).state(clock.mono_ms()) == BreakerState::open;
+        };
+        for (int p : schedule.due(now, is_open)) {
+            const Provider& provider = *rt.providers[static_cast<std::size_t>(p)];
+            const int status = co_await check_once(rt, provider);
+            if (rt.draining) co_return;
+            if (!check_says_alive(status)) {
+                spdlog::debug("provider {}: health check failed ({})", provider.name(),
+                              status == 0 ? std::string("no answer") : std::to_string(status));
+                continue;
+            }
+            const Transition t = rt.shared->breaker(p).force_half_open(clock.mono_ms());
+            // Only the CAS winner sees the transition: logged once.
+            if (t != Transition::none) {
+                spdlog::info("provider {}: circuit {} (health check answered {})", provider.name(),
+                             transition_name(t), status);
+            }
+        }
+        timer.expires_after(std::chrono::milliseconds(std::min(schedule.interval_ms(), kMaxTickMs)));
+        auto [ec] = co_await timer.async_wait(kTuple);
+        if (ec) co_return;  // cancelled: the io_context is going away
+    }
+}
+
+}  // namespace ccr::worker::health
