@@ -1,5 +1,6 @@
 #include "worker/runtime.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include <spdlog/spdlog.h>
@@ -27,6 +28,21 @@ Runtime::Runtime(boost::asio::io_context& io,
     slot = worker_slot;
     shared = std::make_unique<SharedState>(segment, worker_slot, *config, providers);
     router = std::make_unique<routing::Router>(*config, providers, *shared, shared.get());
+    client_keys = ClientKeys(config->clients);
+    for (const auto& c : config->clients) {
+        const auto& names = c.allowed_providers;
+        std::uint64_t mask = names.empty() ? ~std::uint64_t{0} : 0;
+        for (std::size_t i = 0; i < providers.size() && i < 64 && !names.empty(); ++i) {
+            if (std::find(names.begin(), names.end(), providers[i]->name()) != names.end())
+                mask |= std::uint64_t{1} << i;
+        }
+        client_allowed.push_back(mask);
+    }
+}
+
+std::uint64_t Runtime::allowed_providers(int client) const {
+    if (client < 0 || static_cast<std::size_t>(client) >= client_allowed.size()) return ~std::uint64_t{0};
+    return client_allowed[static_cast<std::size_t>(client)];
 }
 
 Runtime::~Runtime() = default;
