@@ -181,7 +181,8 @@ describe('clients: keys, limits, allowed providers and stats over 4 workers', { 
             }
         }
         const log = relay.logs();
-        assert.match(log, /access rid=/, 'the log has access lines to search');
+        assert.match(log, /access rid=\S+ client=\S+ client_name=dave method=POST path=\/v1\/messages .*status=200/,
+            'the access line names the client (never its key)');
         for (const [name, key] of Object.entries(KEYS)) {
             assert.ok(!log.includes(key), `${name}'s key is in the relay's log`);
         }

@@ -40,6 +40,7 @@ Verdict auth(const Runtime& rt, const ClientRequest& req, Route route, RequestCo
     creds.api_key_is_proxy_secret = result.api_key_is_proxy_secret;
     creds.grant = result.grant;
     creds.client = result.client;
+    if (result.client >= 0) ctx.rec.client_name = rt.config->clients[static_cast<std::size_t>(result.client)].name;
     return std::nullopt;
 }
 

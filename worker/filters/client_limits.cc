@@ -75,8 +75,8 @@ Verdict limit_client(Runtime& rt, RequestContext& ctx, ClientCharge& charge) {
     if (ctx.credentials.grant != AuthGrant::client || client < 0) return std::nullopt;
     limits::ClientLimits* limits = rt.shared->client_limits(client);
     if (limits == nullptr) return std::nullopt;  // not reached: one per configured client
-    ctx.rec.client = client;
     const std::string_view name = rt.config->clients[static_cast<std::size_t>(client)].name;
+    ctx.rec.client = client;
     Verdict no = charge_client(*limits, name, ctx.rec, rt.shared->clock(), charge);
     // The access line already shows the 429; the reason is for debugging.
     if (no) spdlog::debug("rid={} refused: {}", ctx.request_id, no->message);
