@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 
 import { assertRelayError, ctx } from '../lib/expect.mjs';
 import { messagesBody, postJson } from '../lib/http.mjs';
-import { currentWorkers, masterConfig, runCli, statsJson, waitFor } from '../lib/process.mjs';
+import { currentWorkers, masterConfig, rewriteConfig, runCli, statsJson, waitFor } from '../lib/process.mjs';
 import { mockProvider, startRelay } from '../lib/relay.mjs';
 import { MOCK_USAGE, startBackend } from '../mocks/backend.mjs';
 
@@ -186,5 +186,52 @@ describe('clients: keys, limits, allowed providers and stats over 4 workers', { 
         for (const [name, key] of Object.entries(KEYS)) {
             assert.ok(!log.includes(key), `${name}'s key is in the relay's log`);
         }
+    });
+});
+
+describe('clients across a reload', { timeout: 60_000 }, () => {
+    let backend;
+    let relay;
+    let config;
+    before(async () => {
+        backend = await startBackend();
+        config = masterConfig(backend, {
+            server: { workers: 2 },
+            clients: [
+                { name: 'alice', key: KEYS.alice },
+                { name: 'bob', key: KEYS.bob, daily_token_budget: 500 },
+            ],
+        });
+        relay = await startRelay(config);
+    });
+    after(async () => {
+        await relay?.stop();
+        await backend?.close();
+    });
+
+    it('adds and removes clients, keeps a removed one\'s row as gone, and keeps the day\'s budget by name', async () => {
+        assert.equal((await post(relay, asKey('alice'))).status, 200);
+        for (let i = 0; i < 2; i++) assert.equal((await post(relay, asKey('bob'))).status, 200);
+        await waitFor(async () => clientRow(await statsJson(relay), 'bob').budget_used_today >= 2 * USED_PER_ANSWER,
+            { what: 'bob\'s usage settled' });
+
+        await rewriteConfig(relay, {
+            ...config,
+            clients: [
+                { name: 'bob', key: KEYS.bob, daily_token_budget: 500 },
+                { name: 'carol', key: KEYS.carol },
+            ],
+        });
+        const r = await runCli(['reload', '--config', relay.configFile], { timeoutMs: 20_000 });
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+
+        assertRelayError(await post(relay, asKey('alice')), 401, 'authentication_error', relay);
+        assert.equal((await post(relay, asKey('carol'))).status, 200);
+        assertRelayError(await post(relay, asKey('bob')), 429, 'rate_limit_error', relay);
+        const s = await statsJson(relay);
+        assert.deepEqual(s.clients.map((c) => [c.name, c.gone]), [['alice', true], ['bob', false], ['carol', false]]);
+        assert.equal(clientRow(s, 'alice').requests, 1, 'a removed client\'s counters stay');
+        const table = await runCli(['stats', '--config', relay.configFile]);
+        assert.match(table.stdout, /\nalice \(gone\)\s+1\s/);
     });
 });
