@@ -313,19 +313,26 @@ class Reader {
         return std::nullopt;
     }
 
-    void read_pairs(const YAML::Node& n,
-                    const std::string& path,
-                    std::vector<std::pair<std::string, std::string>>& out) {
+    /// Walks a mapping whose keys are names (models, prefixes): each unique key with its value
+    /// and path to `each`; a key that is not a plain name (or empty, unless allowed), or that
+    /// repeats, is an error. `mapping`: what the whole is; `keys`: what its keys must be.
+    template <class Each>
+    void named_entries(const YAML::Node& n,
+                       const std::string& path,
+                       const std::string& mapping,
+                       const std::string& keys,
+                       bool allow_empty,
+                       Each each) {
         if (n.IsNull()) return;
         if (!n.IsMap()) {
-            type_error(n, path, "a mapping of names");
+            type_error(n, path, mapping);
             return;
         }
         std::map<std::string, Position> seen;
         for (const auto& kv : n) {
             const Position key_pos = position_of(kv.first.Mark());
-            if (!kv.first.IsScalar()) {
-                report_.error(key_pos, "keys of \"" + path + "\" must be plain names");
+            if (!kv.first.IsScalar() || (!allow_empty && kv.first.Scalar().empty())) {
+                report_.error(key_pos, "keys of \"" + path + "\" must be " + keys);
                 continue;
             }
             const std::string key = kv.first.Scalar();
@@ -338,49 +345,36 @@ class Reader {
             }
             const Position value_pos = position_of(kv.second.Mark());
             where_.set(p, value_pos.line > 0 ? value_pos : key_pos);
-            if (auto value = scalar(kv.second, p, "a string", true)) {
-                out.emplace_back(key, std::move(*value));
-            }
+            each(key, kv.second, p);
         }
+    }
+
+    void read_pairs(const YAML::Node& n,
+                    const std::string& path,
+                    std::vector<std::pair<std::string, std::string>>& out) {
+        named_entries(n, path, "a mapping of names", "plain names", true,
+                      [&](const std::string& key, const YAML::Node& v, const std::string& p) {
+            if (auto value = scalar(v, p, "a string", true)) out.emplace_back(key, std::move(*value));
+        });
     }
 
     /// Each key a model name or prefix, each value a mapping of the four prices.
     void read_prices(const YAML::Node& n, const std::string& path, PriceTable& out) {
-        if (n.IsNull()) return;
-        if (!n.IsMap()) {
-            type_error(n, path, "a mapping of model names to prices");
-            return;
-        }
-        std::map<std::string, Position> seen;
-        for (const auto& kv : n) {
-            const Position key_pos = position_of(kv.first.Mark());
-            if (!kv.first.IsScalar() || kv.first.Scalar().empty()) {
-                report_.error(key_pos, "keys of \"" + path + "\" must be model names or prefixes");
-                continue;
-            }
-            const std::string model = kv.first.Scalar();
-            const std::string p = path + "." + model;
-            const auto [first, inserted] = seen.emplace(model, key_pos);
-            if (!inserted) {
-                report_.error(key_pos, "duplicate key \"" + p + "\" (first defined at " +
-                                           report_.where(first->second) + ")");
-                continue;
-            }
-            const Position value_pos = position_of(kv.second.Mark());
-            where_.set(p, value_pos.line > 0 ? value_pos : key_pos);
-            if (!kv.second.IsMap()) {
-                type_error(kv.second, p,
-                           "a mapping of input_per_mtok, output_per_mtok, cache_read_per_mtok and "
-                           "cache_write_per_mtok");
-                continue;
-            }
-            ModelPrice& price = out.emplace_back(model, ModelPrice{}).second;
-            map(kv.second, p,
-                {real("input_per_mtok", price.input_per_mtok),
-                 real("output_per_mtok", price.output_per_mtok),
-                 real("cache_read_per_mtok", price.cache_read_per_mtok),
-                 real("cache_write_per_mtok", price.cache_write_per_mtok)});
-        }
+        named_entries(n, path, "a mapping of model names to prices", "model names or prefixes", false,
+                      [&](const std::string& model, const YAML::Node& v, const std::string& p) {
+                          if (!v.IsMap()) {
+                              type_error(v, p,
+                                         "a mapping of input_per_mtok, output_per_mtok, "
+                                         "cache_read_per_mtok and cache_write_per_mtok");
+                              return;
+                          }
+                          ModelPrice& price = out.emplace_back(model, ModelPrice{}).second;
+                          map(v, p,
+                              {real("input_per_mtok", price.input_per_mtok),
+                               real("output_per_mtok", price.output_per_mtok),
+                               real("cache_read_per_mtok", price.cache_read_per_mtok),
+                               real("cache_write_per_mtok", price.cache_write_per_mtok)});
+                      });
     }
 
     SourceMap& where_;

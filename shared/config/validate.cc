@@ -361,11 +361,6 @@ class Validator {
             warning("health", "health (circuit breakers and health checks) is not in effect yet (" +
                                   routing_work + "); it is ignored");
         }
-        for (std::size_t i = 0; i < cfg_.providers.size(); ++i) {
-            warn_set("providers[" + std::to_string(i) + "].pricing",
-                     "prices: cost-based routing and spend in stats come with the routing, health "
-                     "and limits work");
-        }
         const DebugOptions& d = cfg_.logging.debug_options;
         if (d.log_response_headers) {
             warn_set("logging.debug_options.log_response_headers", "it comes with the observability work");

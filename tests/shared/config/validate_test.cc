@@ -431,12 +431,11 @@ TEST_F(ConfigValidation, UnknownPriceFieldWarnsWithTheClosestOne) {
                                               "you mean \"input_per_mtok\"?)")));
 }
 
-TEST_F(ConfigValidation, PricingWarnsThatItIsNotInEffectYet) {
+TEST_F(ConfigValidation, PricingIsInEffectAndLoadsWithoutWarnings) {
     const Config cfg = load(std::string(kOneProvider) + "    pricing: {m: {input_per_mtok: 1}}\n");
-    ASSERT_EQ(cfg.warnings.size(), 1u);
-    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:6:14: providers[0].pricing is not in "
-                                           "effect yet (prices: cost-based routing and spend in "
-                                           "stats come with"));
+    EXPECT_THAT(cfg.warnings, IsEmpty());
+    ASSERT_NE(cfg.providers[0].price_for("m-1"), nullptr);
+    EXPECT_EQ(cfg.providers[0].price_for("m-1")->input_per_mtok, 1);
 }
 
 std::string with_clients(const std::string& clients_body) {
