@@ -74,8 +74,9 @@ AuthResult authenticate(const shared::ServerConfig& server,
                         const ClientCredentials& in,
                         const ClientKeys& clients = ClientKeys{});
 
-/// Whether any client authentication is configured (then every route but /health and the HEAD
-/// probes requires it).
+/// Whether server.auth configures client authentication (then every route but /health and the
+/// HEAD probes requires it). Client keys require it as well (Config::auth_required);
+/// authenticate() takes both into account.
 bool auth_required(const shared::ServerConfig& server);
 
 /// "Bearer <token>" -> token (case-insensitive scheme, surrounding spaces trimmed); "" otherwise.
