@@ -112,6 +112,7 @@ private:
     void record_listen();
     void register_providers(const shared::Config& cfg);
     std::vector<std::string> provider_names(const shared::Config& cfg) const;
+    static std::vector<std::string> client_names(const shared::Config& cfg);
 
     MasterOptions opts_;
     std::string config_path_;
@@ -167,6 +168,12 @@ std::vector<std::string> Master::provider_names(const shared::Config& cfg) const
     return names;
 }
 
+std::vector<std::string> Master::client_names(const shared::Config& cfg) {
+    std::vector<std::string> names;
+    for (const auto& c : cfg.clients) names.push_back(c.name);
+    return names;
+}
+
 void Master::register_providers(const shared::Config& cfg) {
     const std::vector<std::string> names = provider_names(cfg);
     for (const auto& name : names) {
@@ -185,6 +192,15 @@ void Master::register_providers(const shared::Config& cfg) {
                              stats::kMaxKeys, p.name);
         }
     }
+    // Client rows (limits and counters) by name, like providers: a removed client's row is kept,
+    // marked gone, and comes back with its counters if the client does.
+    const std::vector<std::string> clients = client_names(cfg);
+    for (const auto& name : clients) {
+        if (seg_->client_row(name) < 0)
+            spdlog::warn("stats: client table full ({} rows); client {} is limited per worker and not counted",
+                         stats::kMaxClients, name);
+    }
+    seg_->retire_clients_except(clients);
 }
 
 int Master::free_slot() const {
@@ -234,7 +250,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
             // Start-up errors also on stderr (a file log alone would hide why a start failed);
             // run_worker ends that once it serves.
             shared::setup_logging(cfg->logging, level, "worker " + std::to_string(slot), true);
-            worker::ShmStatsSink sink(*seg_, slot, names);
+            worker::ShmStatsSink sink(*seg_, slot, names, client_names(*cfg));
             worker::WorkerOptions wo;
             wo.listen_fds = {fd};
             wo.slot = slot;

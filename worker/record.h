@@ -18,6 +18,12 @@ struct RequestRecord {
     int started_provider = -1;
     int provider = -1;               // provider of the last attempt (the one that answered)
     std::string_view provider_name;  // its name (owned by the Runtime's providers), "" if none
+    /// Client of `clients:` the request is counted under (index into Config::clients), set by the
+    /// client-limits filter on relayed requests; -1: none.
+    int client = -1;
+    /// Name of the client whose key authenticated the request (set by auth on every route, for the
+    /// access log; owned by the Runtime's config); "" if none.
+    std::string_view client_name;
     std::string model;               // as the client asked for it
     bool stream = false;             // the body asked for SSE
     int status = 0;                  // sent to the client; 499: the client went away first

@@ -1,5 +1,6 @@
 #include "worker/runtime.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include <spdlog/spdlog.h>
@@ -12,6 +13,25 @@
 #include "worker/upstream/pool.h"
 
 namespace ccr::worker {
+
+namespace {
+
+// RouteQuery::allowed for a client: bit i for providers[i] when allowed_providers names it. No
+// list, or one that names every enabled provider: unrestricted (~0), so that a request nobody can
+// serve stays a 503 and only a real restriction gives 403.
+std::uint64_t allowed_mask(const shared::ClientConfig& c, const std::vector<std::unique_ptr<Provider>>& providers) {
+    const auto& names = c.allowed_providers;
+    if (names.empty()) return ~std::uint64_t{0};
+    const std::size_t n = std::min<std::size_t>(providers.size(), 64);
+    std::uint64_t mask = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::find(names.begin(), names.end(), providers[i]->name()) != names.end()) mask |= std::uint64_t{1} << i;
+    }
+    const std::uint64_t all = n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+    return mask == all ? ~std::uint64_t{0} : mask;
+}
+
+}  // namespace
 
 Runtime::Runtime(boost::asio::io_context& io,
                  std::shared_ptr<const shared::Config> cfg,
@@ -27,6 +47,13 @@ Runtime::Runtime(boost::asio::io_context& io,
     slot = worker_slot;
     shared = std::make_unique<SharedState>(segment, worker_slot, *config, providers);
     router = std::make_unique<routing::Router>(*config, providers, *shared, shared.get());
+    client_keys = ClientKeys(config->clients);
+    for (const auto& c : config->clients) client_allowed.push_back(allowed_mask(c, providers));
+}
+
+std::uint64_t Runtime::allowed_providers(int client) const {
+    if (client < 0 || static_cast<std::size_t>(client) >= client_allowed.size()) return ~std::uint64_t{0};
+    return client_allowed[static_cast<std::size_t>(client)];
 }
 
 Runtime::~Runtime() = default;

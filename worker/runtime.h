@@ -16,6 +16,7 @@
 
 #include "shared/config/config.h"
 #include "worker/body.h"
+#include "worker/filters/auth.h"
 #include "worker/record.h"
 
 // Kept out of this widely included header: the pool pulls in Beast's SSL stream and OpenSSL.
@@ -49,6 +50,7 @@ struct Runtime {
     std::vector<std::unique_ptr<Provider>> providers;  // enabled ones, in config order
     std::unique_ptr<SharedState> shared;      // breakers, key pools, turns: service-wide
     std::unique_ptr<routing::Router> router;  // built once per generation
+    ClientKeys client_keys;                   // clients[].key, for the auth filter
     std::unique_ptr<upstream::Pool> pool;
     std::unique_ptr<JsonParser, JsonParserDeleter> json;
     StatsSink* stats = nullptr;  // null: counting off
@@ -64,6 +66,7 @@ struct Runtime {
     std::size_t sessions = 0;     // open client connections
     std::size_t in_flight = 0;    // requests being served
     int workers = 1;              // workers in this generation (divides server.max_concurrent)
+    std::vector<std::uint64_t> client_allowed;  // allowed_providers() by client index
 
     // Open client connections, so a drain can close what is left when its window ends.
     struct OpenStream {
@@ -108,6 +111,9 @@ struct Runtime {
     std::function<void()> on_drain_start;  // closes the acceptors
 
     const Provider* find_provider(std::string_view name) const;
+    /// The providers a client may use (routing::RouteQuery::allowed: bit i for providers[i]);
+    /// every provider for -1 (no client) and for a client without allowed_providers.
+    std::uint64_t allowed_providers(int client) const;
     std::chrono::milliseconds timeout() const {
         return std::chrono::milliseconds(config->server.timeout_ms);
     }

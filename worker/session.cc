@@ -126,8 +126,8 @@ net::awaitable<void> serve_relayed(Runtime& rt,
                                    const ClientRequest& req,
                                    Endpoint endpoint,
                                    RequestContext& ctx) {
-    filters::AdmissionTicket ticket;
-    if (auto no = filters::on_body(rt, ctx, ticket)) co_return co_await reject(stream, ctx, *no);
+    filters::BodyHolds holds;
+    if (auto no = filters::on_body(rt, ctx, holds)) co_return co_await reject(stream, ctx, *no);
     BodyInfo body = inspect_body(*rt.json, req.body(), req.body().capacity());
     if (!body.valid) {
         co_await write_error(stream, ctx, Errc::invalid_request, body.error);
@@ -292,8 +292,9 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         // Give a large body's read room back while the connection idles.
         if (buffer.size() == 0 && buffer.capacity() > kIdleBufferCapacity) buffer.shrink_to_fit();
         ctx.rec.finish(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start));
-        // Counted per provider once the request reached the relay step (started_provider set).
-        if (rt.stats && ctx.rec.started_provider >= 0) rt.stats->request_finished(ctx.rec);
+        // Counted per provider once the request reached the relay step (started_provider set),
+        // per client once the client-limits filter took it (client set).
+        if (rt.stats && (ctx.rec.started_provider >= 0 || ctx.rec.client >= 0)) rt.stats->request_finished(ctx.rec);
         rt.mark_busy(registration, false);
         --rt.in_flight;
         log_access(ctx);

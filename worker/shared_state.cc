@@ -78,6 +78,17 @@ SharedState::SharedState(stats::Segment* seg,
         pools_.push_back(std::make_unique<limits::KeyPool>(std::move(keys), pool_strategy(pc.pooling.strategy),
                                                            rows_[i]->key_cursor));
     }
+
+    local_clients_ = std::make_unique<stats::ClientRow[]>(cfg.clients.size());
+    clients_.reserve(cfg.clients.size());
+    for (std::size_t i = 0; i < cfg.clients.size(); ++i) {
+        const shared::ClientConfig& c = cfg.clients[i];
+        const int r = seg_ ? seg_->find_client_row(c.name) : -1;
+        if (seg_ && r < 0)
+            spdlog::warn("client {} has no row in the stats segment; its limits hold for this worker only", c.name);
+        stats::ClientRow& row = r >= 0 ? seg_->layout().clients[r] : local_clients_[i];
+        clients_.emplace_back(row, limits::ClientPolicy{c.rpm_limit, c.tpm_limit, c.daily_token_budget});
+    }
 }
 
 SharedState::~SharedState() = default;
@@ -114,6 +125,11 @@ std::int64_t SharedState::open_until(int provider) const {
 }
 
 limits::KeyPool* SharedState::key_pool(int provider) { return pools_[static_cast<std::size_t>(provider)].get(); }
+
+limits::ClientLimits* SharedState::client_limits(int client) {
+    if (client < 0 || static_cast<std::size_t>(client) >= clients_.size()) return nullptr;
+    return &clients_[static_cast<std::size_t>(client)];
+}
 
 bool SharedState::try_enter_relaying(std::int64_t cap) {
     if (cap > 0) {

@@ -1,7 +1,7 @@
 #pragma once
 /// The worker's view of the state every worker shares (DESIGN.md, "Shared memory"): per provider
-/// its row (circuit breaker, routing turns, recent latency) and its key pool; the service-wide
-/// count of requests being relayed (server.max_concurrent). In the shared segment when there is
+/// its row (circuit breaker, routing turns, recent latency) and its key pool; per client of
+/// `clients:` its limits; the service-wide count of requests being relayed (server.max_concurrent). In the shared segment when there is
 /// one; else in this process's memory (unit tests, a worker run without the master), with the
 /// same code on top.
 
@@ -14,6 +14,7 @@
 #include "shared/config/config.h"
 #include "shared/stats/segment.h"
 #include "worker/health/breaker.h"
+#include "worker/limits/client_limits.h"
 #include "worker/limits/key_pool.h"
 #include "worker/routing/router.h"
 #include "worker/routing/state.h"
@@ -52,6 +53,9 @@ public:
     /// The key pool of a provider; null for a provider without keys.
     limits::KeyPool* key_pool(int provider);
 
+    /// The limits of a client (index into Config::clients); null when there is no such client.
+    limits::ClientLimits* client_limits(int client);
+
     /// server.max_concurrent, service-wide: takes a place (false when the cap is reached) and
     /// gives it back.
     bool try_enter_relaying(std::int64_t cap);
@@ -66,11 +70,13 @@ private:
     std::vector<shared::stats::ProviderState*> rows_;   // by provider index
     std::vector<int> seg_rows_;                          // segment row by provider index, -1: none
     std::vector<std::unique_ptr<limits::KeyPool>> pools_;
+    std::vector<limits::ClientLimits> clients_;          // by client index
     std::atomic<std::int64_t>* relaying_ = nullptr;      // this worker's count
     int route_cursor_ = 0;
     // Without a segment (or for a row the segment has no room for): this process's own.
     std::unique_ptr<shared::stats::ProviderState[]> local_rows_;
     std::vector<std::unique_ptr<shared::stats::KeyRow>> local_keys_;
+    std::unique_ptr<shared::stats::ClientRow[]> local_clients_;
     std::atomic<std::int64_t> local_relaying_{0};
     std::atomic<std::uint64_t> local_turn_{0};
 };

@@ -27,8 +27,10 @@ bool valid_slot(int slot) { return slot >= 0 && slot < stats::kMaxWorkers; }
 
 ShmStatsSink::ShmStatsSink(stats::Segment& seg,
                            int worker_slot,
-                           const std::vector<std::string>& provider_names_by_index) {
+                           const std::vector<std::string>& provider_names_by_index,
+                           const std::vector<std::string>& client_names_by_index) {
     rows_.resize(provider_names_by_index.size(), nullptr);
+    client_rows_.resize(client_names_by_index.size(), nullptr);
     if (!valid_slot(worker_slot)) return;
     stats::Layout& l = seg.layout();
     entry_ = &l.header.workers[worker_slot];
@@ -37,6 +39,10 @@ ShmStatsSink::ShmStatsSink(stats::Segment& seg,
     for (std::size_t i = 0; i < provider_names_by_index.size(); ++i) {
         const int r = seg.find_provider_row(provider_names_by_index[i]);
         if (r >= 0) rows_[i] = &l.counters[worker_slot][r];
+    }
+    for (std::size_t i = 0; i < client_names_by_index.size(); ++i) {
+        const int r = seg.find_client_row(client_names_by_index[i]);
+        if (r >= 0) client_rows_[i] = &l.client_counters[worker_slot][r];
     }
     const int count = l.header.provider_count.load(std::memory_order_acquire);
     for (int r = 0; r < count && r < stats::kMaxProviders; ++r) {
@@ -61,6 +67,7 @@ void ShmStatsSink::request_finished(const Sample& s) {
     if (stats::ProviderCounters* started = row(s.started_provider >= 0 ? s.started_provider : s.provider))
         started->in_flight.fetch_sub(1, kRelaxed);
     if (entry_ != nullptr && entry_->served.load(kRelaxed) == 0) entry_->served.store(1, kRelaxed);
+    count_client(s);
     stats::ProviderCounters* c = row(s.provider);
     if (c == nullptr) return;
     if (s.status >= 200 && s.status < 300) {
@@ -84,6 +91,17 @@ void ShmStatsSink::request_finished(const Sample& s) {
     if (s.ttfb.count() > 0) c->ttfb_us[stats::bucket_of(micros(s.ttfb))].fetch_add(1, kRelaxed);
     c->total_us[stats::bucket_of(micros(s.total))].fetch_add(1, kRelaxed);
     c->overhead_us[stats::bucket_of(micros(s.overhead))].fetch_add(1, kRelaxed);
+}
+
+void ShmStatsSink::count_client(const Sample& s) {
+    if (s.client < 0 || static_cast<std::size_t>(s.client) >= client_rows_.size()) return;
+    stats::ClientCounters* c = client_rows_[static_cast<std::size_t>(s.client)];
+    if (c == nullptr) return;
+    c->requests.fetch_add(1, kRelaxed);
+    if (s.status == 429) c->rate_limited.fetch_add(1, kRelaxed);
+    add(c->input_tokens, tokens(s.input_tokens));
+    add(c->output_tokens, tokens(s.output_tokens));
+    add(c->cost_micro_usd, s.cost_micro_usd);
 }
 
 void ShmStatsSink::set_state(stats::WorkerState state) {

@@ -339,16 +339,6 @@ class Validator {
         auto warn_set = [&](const std::string& path, const std::string& until) {
             if (where_.has(path)) warning(path, path + " is not in effect yet (" + until + "); it is ignored");
         };
-        const std::string routing_work = "it comes with the routing, health and limits work";
-        if (!cfg_.clients.empty()) {
-            warning("clients",
-                    "clients is not in effect yet (client keys and quotas: " + routing_work +
-                        "); it is ignored: client keys are not accepted, and their limits and "
-                        "allowed_providers do not apply" +
-                        (cfg_.server.effective_api_key().empty() && !cfg_.server.bearer_enabled()
-                             ? " (with no server.auth.api_key the relay accepts any client)"
-                             : ""));
-        }
         const DebugOptions& d = cfg_.logging.debug_options;
         if (d.log_response_headers) {
             warn_set("logging.debug_options.log_response_headers", "it comes with the observability work");

@@ -224,5 +224,36 @@ TEST_F(ShmStatsSinkTest, ServedIsSetByTheFirstFinishedRequestOnly) {
     EXPECT_FALSE(stats::take_snapshot(*seg_).workers[1].served);
 }
 
+TEST_F(ShmStatsSinkTest, CountsAClientsRequestsTokensCostAnd429sInItsRow) {
+    seg_->client_row("bob");
+    seg_->client_row("alice");
+    ShmStatsSink sink(*seg_, 0, names_, {"alice", "bob", "carol-has-no-row"});
+    Sample answered = ok(0);
+    answered.client = 0;
+    answered.cost_micro_usd = 1'234;
+    sink.request_finished(answered);
+    Sample refused;  // the client-limits filter's 429: no provider
+    refused.client = 0;
+    refused.status = 429;
+    sink.request_finished(refused);
+    Sample unknown = ok(0);
+    unknown.client = 2;
+    sink.request_finished(unknown);
+    Sample out_of_range = ok(0);
+    out_of_range.client = 7;
+    sink.request_finished(out_of_range);
+    const stats::Snapshot s = stats::take_snapshot(*seg_);
+    ASSERT_EQ(s.clients.size(), 2u);
+    const stats::ClientStats& alice = s.clients[1];
+    EXPECT_EQ(alice.name, "alice");
+    EXPECT_EQ(alice.requests, 2u);
+    EXPECT_EQ(alice.rate_limited, 1u);
+    EXPECT_EQ(alice.input_tokens, 10u);
+    EXPECT_EQ(alice.output_tokens, 5u);
+    EXPECT_EQ(alice.cost_micro_usd, 1'234u);
+    EXPECT_EQ(s.clients[0].requests, 0u);
+    EXPECT_EQ(s.providers[1].counters.status_2xx, 3u) << "provider rows count as before";
+}
+
 }  // namespace
 }  // namespace ccr::worker

@@ -7,12 +7,18 @@
 //    subscription pass-through: it proves nothing about the relay, so such a request may only
 //    reach providers that forward the client's own credentials (an anthropic provider without
 //    keys), never one that adds a provider key.
-// Flow: a bearer token equal to the key -> relay key. Else bearer enabled and a bearer token
-// present -> secret configured ? token must match : pass-through. Else x-api-key must match the
-// key. Else 401 only when auth is required.
+// Client keys (`clients:`) are a third kind of credential: like the relay's key they are accepted
+// in either header and never forwarded upstream, and they name the client the request is counted
+// and limited under.
+// Flow: a bearer token equal to the key -> relay key; equal to a client's key -> that client. Else
+// bearer enabled and a bearer token present -> secret configured ? token must match :
+// pass-through. Else x-api-key must match the key or a client's key. Else 401 only when auth is
+// required.
 
+#include <array>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shared/config/config.h"
 
@@ -23,6 +29,22 @@ enum class AuthGrant {
     open,         // no auth configured: everything passes
     relay_key,    // the relay's key or bearer secret
     passthrough,  // any bearer token (allow_bearer, no secret): the client's own credentials only
+    client,       // the key of one of `clients:` (ClientCredentials::client says which)
+};
+
+/// The keys of `clients:`, held as SHA-256 digests computed once per config generation, so a
+/// request hashes its credential once however many clients there are.
+class ClientKeys {
+public:
+    ClientKeys() = default;
+    explicit ClientKeys(const std::vector<shared::ClientConfig>& clients);
+    /// The index (into Config::clients) of the client whose key is `credential`; -1 when none
+    /// is. Every key is compared, so the time does not depend on which one matches.
+    int find(std::string_view credential) const;
+    bool empty() const { return digests_.empty(); }
+
+private:
+    std::vector<std::array<unsigned char, 32>> digests_;
 };
 
 /// The client's credentials as sent, and what authentication learned about them. Read once per
@@ -33,22 +55,28 @@ struct ClientCredentials {
     bool authorization_is_proxy_secret = false;  // set from AuthResult: never forwarded
     bool api_key_is_proxy_secret = false;
     AuthGrant grant = AuthGrant::open;
+    int client = -1;  // grant == client: the index of the client in Config::clients
 };
 
 struct AuthResult {
     bool ok = false;
     AuthGrant grant = AuthGrant::open;
+    int client = -1;           // grant == client: which one (index into Config::clients)
     std::string_view message;  // why it failed (for the 401 body)
     /// The client's credential was the proxy's own secret (never forwarded upstream).
     bool bearer_is_proxy_secret = false;
     bool api_key_is_proxy_secret = false;
 };
 
-/// Decides whether the request may pass. Secrets are compared in constant time.
-AuthResult authenticate(const shared::ServerConfig& server, const ClientCredentials& in);
+/// Decides whether the request may pass. Secrets are compared in constant time. With client
+/// keys, auth is required (Config::auth_required).
+AuthResult authenticate(const shared::ServerConfig& server,
+                        const ClientCredentials& in,
+                        const ClientKeys& clients = ClientKeys{});
 
-/// Whether any client authentication is configured (then every route but /health and the HEAD
-/// probes requires it).
+/// Whether server.auth configures client authentication (then every route but /health and the
+/// HEAD probes requires it). Client keys require it as well (Config::auth_required);
+/// authenticate() takes both into account.
 bool auth_required(const shared::ServerConfig& server);
 
 /// "Bearer <token>" -> token (case-insensitive scheme, surrounding spaces trimmed); "" otherwise.

@@ -30,7 +30,7 @@ Verdict auth(const Runtime& rt, const ClientRequest& req, Route route, RequestCo
     ClientCredentials& creds = ctx.credentials;
     creds.authorization = header(req, http::field::authorization);
     creds.api_key = header(req, "x-api-key");
-    const AuthResult result = authenticate(rt.config->server, creds);
+    const AuthResult result = authenticate(rt.config->server, creds, rt.client_keys);
     if (!result.ok) {
         spdlog::warn("rid={} client={} authentication failed: {}", ctx.request_id, ctx.client,
                      result.message);
@@ -39,6 +39,8 @@ Verdict auth(const Runtime& rt, const ClientRequest& req, Route route, RequestCo
     creds.authorization_is_proxy_secret = result.bearer_is_proxy_secret;
     creds.api_key_is_proxy_secret = result.api_key_is_proxy_secret;
     creds.grant = result.grant;
+    creds.client = result.client;
+    if (result.client >= 0) ctx.rec.client_name = rt.config->clients[static_cast<std::size_t>(result.client)].name;
     return std::nullopt;
 }
 
@@ -49,6 +51,9 @@ Verdict on_head(const Runtime& rt, const ClientRequest& req, Route route, Reques
     return auth(rt, req, route, ctx);
 }
 
-Verdict on_body(Runtime& rt, RequestContext&, AdmissionTicket& ticket) { return admit(rt, ticket); }
+Verdict on_body(Runtime& rt, RequestContext& ctx, BodyHolds& holds) {
+    if (auto no = admit(rt, holds.admission)) return no;
+    return limit_client(rt, ctx, holds.client);
+}
 
 }  // namespace ccr::worker::filters

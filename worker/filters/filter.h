@@ -2,7 +2,7 @@
 /// Step 2 of the request path: the filters. Each one looks at a request and either answers it
 /// (returns a Rejection, which the session writes in Anthropic's error shape) or passes it on
 /// (returns nothing). They run in one order, in chain.h: request id, auth on the head; admission
-/// once the body is in.
+/// and client limits once the body is in.
 
 #include <optional>
 #include <string>
@@ -15,7 +15,7 @@ namespace ccr::worker::filters {
 struct Rejection {
     shared::Errc code;
     std::string message;
-    std::string_view extra_headers = {};  // "Name: value\r\n"..., e.g. Retry-After
+    std::string extra_headers = {};  // "Name: value\r\n"..., e.g. Retry-After
 };
 
 using Verdict = std::optional<Rejection>;

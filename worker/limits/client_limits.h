@@ -37,6 +37,8 @@ class ClientLimits {
                 std::int64_t output_tokens,
                 const shared::Clock& clock);
 
+    const ClientPolicy& policy() const { return policy_; }
+
   private:
     shared::stats::ClientRow& row_;
     ClientPolicy policy_;

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "worker/filters/client_limits.h"
 #include "worker/health/breaker.h"
 #include "worker/limits/key_pool.h"
 #include "worker/providers/provider.h"
@@ -224,8 +225,9 @@ net::awaitable<void> relay(Runtime& rt,
                            Endpoint endpoint) {
     using upstream::Outcome;
     // Input tokens for cost_based: about four bytes of JSON per token.
+    const std::uint64_t allowed = rt.allowed_providers(ctx.credentials.client);  // clients' allowed_providers
     const routing::RouteResult route = rt.router->route(
-        {body.model, endpoint, ctx.credentials.grant, req.body().size() / 4, body.max_tokens});
+        {body.model, endpoint, ctx.credentials.grant, req.body().size() / 4, body.max_tokens, allowed});
     switch (route.refusal) {
         case routing::RouteResult::Refusal::none:
             break;
@@ -236,6 +238,13 @@ net::awaitable<void> relay(Runtime& rt,
             co_return;
         case routing::RouteResult::Refusal::no_provider:
             if (endpoint == Endpoint::count_tokens) co_return co_await answer_estimate(rt, client, req, ctx);
+            if (allowed != ~std::uint64_t{0}) {
+                co_await write_error(client, ctx, Errc::forbidden,
+                                     filters::not_allowed_message(rt.config->clients[static_cast<std::size_t>(
+                                                                      ctx.credentials.client)],
+                                                                  body.model));
+                co_return;
+            }
             co_await write_error(client, ctx, Errc::unavailable,
                                  "no enabled provider serves model " + std::string(body.model));
             co_return;

@@ -32,12 +32,20 @@ std::string read_example() {
 }
 
 TEST(ConfigExample, LoadsWithoutErrorsOrWarnings) {
-    testing::fake_vars() = {{"ANTHROPIC_API_KEY", "sk-ant"}, {"ZAI_API_KEY", "zai"}};
+    testing::fake_vars() = {{"ANTHROPIC_API_KEY", "sk-ant"},
+                            {"ZAI_API_KEY", "zai"},
+                            {"CC_RELAY_KEY_ALICE", "sk-alice"},
+                            {"CC_RELAY_KEY_BOB", "sk-bob"}};
     const Config cfg = load_config_file(example_path().string(), &testing::fake_env);
     EXPECT_THAT(cfg.warnings, IsEmpty());
     ASSERT_EQ(cfg.providers.size(), 3u);
     EXPECT_EQ(cfg.providers[0].keys[0].key, "sk-ant");
     EXPECT_EQ(cfg.server.auth.api_key, "");
+    ASSERT_EQ(cfg.clients.size(), 2u);
+    EXPECT_EQ(cfg.clients[0].key, "sk-alice");
+    EXPECT_EQ(cfg.clients[0].rpm_limit, 30);
+    EXPECT_EQ(cfg.clients[1].allowed_providers, std::vector<std::string>{"zai"});
+    EXPECT_TRUE(cfg.auth_required());
 }
 
 TEST(ConfigExample, DocumentsEveryKeyOfTheSchema) {

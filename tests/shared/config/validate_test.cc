@@ -523,16 +523,13 @@ TEST_F(ConfigValidation, ClientKeysExpandVariablesAndAnUnsetOneIsAnError) {
     EXPECT_THAT(error, HasSubstr("KEY_B"));
 }
 
-TEST_F(ConfigValidation, ClientsMakeAuthRequiredAndWarnThatTheyAreNotInEffectYet) {
-    const Config cfg = load(with_clients("  - {name: a, key: k}\n"));
+TEST_F(ConfigValidation, ClientsMakeAuthRequiredAndAreInEffectWithoutAWarning) {
+    const Config cfg = load(with_clients(
+        "  - {name: a, key: k, rpm_limit: 30, tpm_limit: 1000, daily_token_budget: 5000,\n"
+        "     allowed_providers: [zai]}\n"));
     EXPECT_TRUE(cfg.auth_required());
     EXPECT_FALSE(cfg.server.bearer_enabled());
-    ASSERT_EQ(cfg.warnings.size(), 1u);
-    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:8:3: clients is not in effect yet (client "
-                                           "keys and quotas: it comes with the routing, health "
-                                           "and limits work); it is ignored"));
-    EXPECT_THAT(cfg.warnings[0], HasSubstr("with no server.auth.api_key the relay accepts any "
-                                           "client"));
+    EXPECT_THAT(cfg.warnings, IsEmpty());
     EXPECT_FALSE(load(kOneProvider).auth_required());
 }
 

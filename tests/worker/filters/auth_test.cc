@@ -143,5 +143,74 @@ TEST(Auth, ConstantTimeEqualComparesContent) {
     EXPECT_FALSE(constant_time_equal("abc", "abcd"));
 }
 
+// ---- client keys (`clients:`) ----
+
+ClientKeys client_keys() {
+    std::vector<shared::ClientConfig> clients(2);
+    clients[0].name = "alice";
+    clients[0].key = "sk-alice";
+    clients[1].name = "bob";
+    clients[1].key = "sk-bob";
+    return ClientKeys(clients);
+}
+
+TEST(Auth, AClientKeyIsAcceptedInEitherHeaderAndNamesItsClient) {
+    const ClientKeys keys = client_keys();
+    for (const auto& s : {server("", false, ""), server("key1", false, ""), server("key1", true, "sec"),
+                          server("", true, "")}) {
+        const AuthResult by_header = authenticate(s, {"", "sk-bob"}, keys);
+        EXPECT_TRUE(by_header.ok);
+        EXPECT_EQ(by_header.grant, AuthGrant::client);
+        EXPECT_EQ(by_header.client, 1);
+        const AuthResult by_bearer = authenticate(s, {"Bearer sk-alice", ""}, keys);
+        EXPECT_TRUE(by_bearer.ok);
+        EXPECT_EQ(by_bearer.grant, AuthGrant::client);
+        EXPECT_EQ(by_bearer.client, 0);
+    }
+}
+
+TEST(Auth, AClientKeyIsFlaggedSoItIsNeverForwarded) {
+    const ClientKeys keys = client_keys();
+    const AuthResult r = authenticate(server("", false, ""), {"Bearer sk-alice", "sk-alice"}, keys);
+    EXPECT_TRUE(r.bearer_is_proxy_secret);
+    EXPECT_TRUE(r.api_key_is_proxy_secret);
+    // A subscription token beside a client key: the token is the user's own, the key is ours.
+    const AuthResult both = authenticate(server("", true, ""), {"Bearer sk-ant-oat01-user", "sk-bob"}, keys);
+    EXPECT_TRUE(both.ok);
+    EXPECT_EQ(both.grant, AuthGrant::client);
+    EXPECT_EQ(both.client, 1);
+    EXPECT_FALSE(both.bearer_is_proxy_secret);
+    EXPECT_TRUE(both.api_key_is_proxy_secret);
+}
+
+TEST(Auth, WithClientKeysAuthIsRequiredAndOtherKeysAreRefused) {
+    const ClientKeys keys = client_keys();
+    const auto open = server("", false, "");
+    const AuthResult none = authenticate(open, {}, keys);
+    EXPECT_FALSE(none.ok);
+    EXPECT_EQ(none.message, "missing x-api-key or authorization header with a client key");
+    const AuthResult wrong = authenticate(open, {"", "sk-carol"}, keys);
+    EXPECT_FALSE(wrong.ok);
+    EXPECT_EQ(wrong.message, "invalid x-api-key");
+    EXPECT_FALSE(authenticate(open, {"Bearer sk-carol", ""}, keys).ok);
+    EXPECT_FALSE(authenticate(open, {"Bearer sk-alice-and-more", ""}, keys).ok);
+}
+
+TEST(Auth, TheRelayKeyStillPassesBesideClientKeysAndIsNoClient) {
+    const ClientKeys keys = client_keys();
+    const AuthResult r = authenticate(server("key1", false, ""), {"", "key1"}, keys);
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(r.grant, AuthGrant::relay_key);
+    EXPECT_EQ(r.client, -1);
+    EXPECT_EQ(authenticate(server("", true, "sec"), {"Bearer sec", ""}, keys).grant, AuthGrant::relay_key);
+}
+
+TEST(Auth, ClientKeysFindNothingForAnEmptyCredentialOrNoClients) {
+    EXPECT_EQ(client_keys().find(""), -1);
+    EXPECT_EQ(client_keys().find("sk-bob"), 1);
+    EXPECT_EQ(ClientKeys().find("sk-bob"), -1);
+    EXPECT_TRUE(ClientKeys().empty());
+}
+
 }  // namespace
 }  // namespace ccr::worker
