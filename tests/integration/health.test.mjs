@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { closedPort, messagesBody, postJson, request, waitFor } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
-import { statsJson, uniqueShmName } from '../lib/process.mjs';
+import { runCli, statsJson, uniqueShmName } from '../lib/process.mjs';
 import { startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
 
@@ -84,6 +84,11 @@ describe('health: circuit breaker across 4 workers', { timeout: 60_000 }, () => 
         assert.equal(await circuit(relay, 'bad'), 'open');
         assert.equal(await statsCircuit(relay, 'bad'), 'open');
         assert.equal(await circuit(relay, 'good'), 'closed');
+        const table = await runCli(['stats', '--config', relay.configFile]);
+        assert.equal(table.code, 0, table.stderr);
+        assert.match(table.stdout, /CIRCUIT/);
+        assert.match(table.stdout, /^bad\b.*\bopen \d+s\s*$/m, table.stdout);
+        assert.match(table.stdout, /^good\b.*\bclosed\s*$/m, table.stdout);
 
         // While open: nothing more reaches it.
         await send(relay, 8);
