@@ -64,7 +64,10 @@ namespace {
 // One GET <base>/v1/models on `conn`: the HTTP status, or 0 when no answer came. `keep`: the
 // connection may go back to the pool.
 template <class Stream>
-net::awaitable<int> get_models(const Provider& p, Stream& stream, beast::flat_buffer& buffer, bool& keep) {
+net::awaitable<int> get_models(const Provider& p,
+                               Stream& stream,
+                               beast::flat_buffer& buffer,
+                               bool& keep) {
     http::request<http::empty_body> req{http::verb::get, p.origin().base_path + "/v1/models", 11};
     req.set(http::field::host, p.origin().host_header());
     req.set(http::field::user_agent, "cc-relay-health-check");
@@ -132,7 +135,8 @@ net::awaitable<void> run_health_checks(Runtime& rt) {
                              transition_name(t), status);
             }
         }
-        timer.expires_after(std::chrono::milliseconds(std::min(schedule.interval_ms(), kMaxTickMs)));
+        timer.expires_after(
+            std::chrono::milliseconds(std::min(schedule.interval_ms(), kMaxTickMs)));
         auto [ec] = co_await timer.async_wait(kTuple);
         if (ec) co_return;  // cancelled: the io_context is going away
     }
