@@ -10,8 +10,9 @@ import { after, before, describe, it } from 'node:test';
 
 import { closedPort, messagesBody, postJson, request, waitFor } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
-import { statsJson, uniqueShmName } from '../lib/process.mjs';
+import { runCli, statsJson, uniqueShmName } from '../lib/process.mjs';
 import { startRelay } from '../lib/relay.mjs';
+import { makeCerts } from '../mocks/certs.mjs';
 import { startBackend } from '../mocks/backend.mjs';
 
 const messages = (backend) => backend.requests.filter((r) => r.path === '/v1/messages');
@@ -84,6 +85,11 @@ describe('health: circuit breaker across 4 workers', { timeout: 60_000 }, () => 
         assert.equal(await circuit(relay, 'bad'), 'open');
         assert.equal(await statsCircuit(relay, 'bad'), 'open');
         assert.equal(await circuit(relay, 'good'), 'closed');
+        const table = await runCli(['stats', '--config', relay.configFile]);
+        assert.equal(table.code, 0, table.stderr);
+        assert.match(table.stdout, /CIRCUIT/);
+        assert.match(table.stdout, /^bad\b.*\bopen \d+s\s*$/m, table.stdout);
+        assert.match(table.stdout, /^good\b.*\bclosed\s*$/m, table.stdout);
 
         // While open: nothing more reaches it.
         await send(relay, 8);
@@ -165,5 +171,27 @@ describe('health: circuit breaker across 4 workers', { timeout: 60_000 }, () => 
         assert.equal(res.status, 200, ctx(res, relay));
         assert.equal(messages(back).length, 1);
         assert.equal(await circuit(relay, 'bad'), 'closed');
+    });
+    it('the health check speaks TLS like any request (https provider, its ca_file)', async (t) => {
+        const certs = await makeCerts();
+        t.after(() => certs.cleanup());
+        const port = await closedPort();
+        const providers = both();
+        providers[0].base_url = `https://localhost:${port}`;
+        providers[0].ca_file = certs.caFile;
+        const relay = await relayFor(t, providers, {
+            health_check: { enabled: true, interval_ms: 300 },
+            circuit_breaker: { failure_threshold: 2, open_duration_ms: 60000, half_open_probes: 1 },
+        });
+        for (const res of await send(relay, 4)) assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(await circuit(relay, 'bad'), 'open');
+        const back = await startBackend({ tls: { key: certs.key, cert: certs.cert }, port });
+        t.after(() => back.close());
+        await waitFor(async () => (await circuit(relay, 'bad')) !== 'open', { timeoutMs: 8000, what: 'half-open by a TLS check' });
+        const checks = back.requests.filter((r) => r.method === 'GET' && r.path === '/v1/models');
+        assert.equal(checks.length, 1);
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(), { agent: false });
+        assert.equal(res.status, 200, ctx(res, relay));
+        assert.equal(messages(back).length, 1, 'the probe went to the recovered https provider');
     });
 });

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -60,47 +61,50 @@ std::vector<int> CheckSchedule::due(std::int64_t now_ms, const std::function<boo
 
 namespace {
 
-// One GET <base>/v1/models: the HTTP status, or 0 when no answer came.
-net::awaitable<int> check_once(Runtime& rt, const Provider& p) {
-    beast::error_code ec;
-    const auto connect_timeout = std::chrono::milliseconds(rt.config->server.connect_timeout_ms);
-    auto conn = co_await rt.pool->acquire(p.origin(), connect_timeout, false, ec);
-    if (ec || !conn) co_return 0;
+// One GET <base>/v1/models on `conn`: the HTTP status, or 0 when no answer came. `keep`: the
+// connection may go back to the pool.
+template <class Stream>
+net::awaitable<int> get_models(const Provider& p,
+                               Stream& stream,
+                               beast::flat_buffer& buffer,
+                               bool& keep) {
     http::request<http::empty_body> req{http::verb::get, p.origin().base_path + "/v1/models", 11};
     req.set(http::field::host, p.origin().host_header());
     req.set(http::field::user_agent, "cc-relay-health-check");
     http::fields auth;
     p.authenticate(auth, ClientCredentials{}, 0);
     for (const auto& f : auth) req.set(f.name_string(), f.value());
-    conn->tcp().expires_after(kCheckTimeout);
-    bool ok = false;
-    int status = 0;
-    auto send_and_read = [&]() -> net::awaitable<void> {
-        if (conn->tls) {
-            auto [wec, wn] = co_await http::async_write(*conn->tls, req, kTuple);
-            if (wec) co_return;
-            http::response<http::string_body> res;
-            auto [rec, rn] = co_await http::async_read(*conn->tls, conn->buffer, res, kTuple);
-            if (rec) co_return;
-            status = static_cast<int>(res.result_int());
-            ok = res.keep_alive();
+    auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+    if (wec) co_return 0;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1024 * 1024);  // a model list; anything bigger is not worth reading
+    auto [rec, rn] = co_await http::async_read(stream, buffer, parser, kTuple);
+    if (rec) co_return 0;
+    keep = parser.get().keep_alive();
+    co_return static_cast<int>(parser.get().result_int());
+}
+
+// The check of one provider: its status, or 0. A pooled connection the server closed while idle
+// gets one retry on a fresh one, as requests do.
+net::awaitable<int> check_once(Runtime& rt, const Provider& p) {
+    const auto connect_timeout = std::chrono::milliseconds(rt.config->server.connect_timeout_ms);
+    for (int tries = 0; tries < 2; ++tries) {
+        beast::error_code ec;
+        auto conn = co_await rt.pool->acquire(p.origin(), connect_timeout, tries > 0, ec);
+        if (ec || !conn) co_return 0;
+        const bool reused = conn->reused;
+        conn->tcp().expires_after(kCheckTimeout);
+        bool keep = false;
+        const int status = conn->tls ? co_await get_models(p, *conn->tls, conn->buffer, keep)
+                                     : co_await get_models(p, *conn->plain, conn->buffer, keep);
+        if (keep && status != 0) {
+            rt.pool->release(p.origin(), std::move(conn));
         } else {
-            auto [wec, wn] = co_await http::async_write(*conn->plain, req, kTuple);
-            if (wec) co_return;
-            http::response<http::string_body> res;
-            auto [rec, rn] = co_await http::async_read(*conn->plain, conn->buffer, res, kTuple);
-            if (rec) co_return;
-            status = static_cast<int>(res.result_int());
-            ok = res.keep_alive();
+            conn->close();
         }
-    };
-    co_await send_and_read();
-    if (ok) {
-        rt.pool->release(p.origin(), std::move(conn));
-    } else {
-        conn->close();
+        if (status != 0 || !reused) co_return status;
     }
-    co_return status;
+    co_return 0;
 }
 
 }  // namespace
@@ -131,7 +135,8 @@ net::awaitable<void> run_health_checks(Runtime& rt) {
                              transition_name(t), status);
             }
         }
-        timer.expires_after(std::chrono::milliseconds(std::min(schedule.interval_ms(), kMaxTickMs)));
+        timer.expires_after(
+            std::chrono::milliseconds(std::min(schedule.interval_ms(), kMaxTickMs)));
         auto [ec] = co_await timer.async_wait(kTuple);
         if (ec) co_return;  // cancelled: the io_context is going away
     }
