@@ -56,6 +56,14 @@ SharedState::SharedState(stats::Segment* seg,
     if (seg_ && slot >= 0 && slot < stats::kMaxWorkers) relaying_ = &seg_->layout().header.workers[slot].relaying;
     if (relaying_ == nullptr) relaying_ = &local_relaying_;
 
+    if (seg_) {
+        affinity_.emplace(std::span(seg_->layout().affinity), clock_);
+    } else {
+        constexpr std::size_t kLocalAffinity = 1024;
+        local_affinity_ = std::make_unique<stats::AffinityEntry[]>(kLocalAffinity);
+        affinity_.emplace(std::span(local_affinity_.get(), kLocalAffinity), clock_);
+    }
+
     for (std::size_t i = 0; i < providers.size(); ++i) {
         const shared::ProviderConfig& pc = providers[i]->config();
         if (pc.keys.empty()) {
@@ -129,6 +137,22 @@ limits::KeyPool* SharedState::key_pool(int provider) { return pools_[static_cast
 limits::ClientLimits* SharedState::client_limits(int client) {
     if (client < 0 || static_cast<std::size_t>(client) >= clients_.size()) return nullptr;
     return &clients_[static_cast<std::size_t>(client)];
+}
+
+// The table holds segment rows (names, kept across reloads); without a segment, indices.
+int SharedState::session_provider(std::string_view session_id) const {
+    const std::optional<int> row = affinity_->find(routing::AffinityTable::hash(session_id));
+    if (!row) return -1;
+    if (!seg_) return *row < static_cast<int>(rows_.size()) ? *row : -1;
+    for (std::size_t i = 0; i < seg_rows_.size(); ++i) {
+        if (seg_rows_[i] == *row) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+void SharedState::remember_session(std::string_view session_id, int provider) {
+    const int row = seg_ ? seg_rows_[static_cast<std::size_t>(provider)] : provider;
+    if (row >= 0) affinity_->remember(routing::AffinityTable::hash(session_id), row);
 }
 
 bool SharedState::try_enter_relaying(std::int64_t cap) {

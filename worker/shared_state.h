@@ -16,6 +16,7 @@
 #include "worker/health/breaker.h"
 #include "worker/limits/client_limits.h"
 #include "worker/limits/key_pool.h"
+#include "worker/routing/affinity.h"
 #include "worker/routing/router.h"
 #include "worker/routing/state.h"
 
@@ -56,6 +57,12 @@ public:
     /// The limits of a client (index into Config::clients); null when there is no such client.
     limits::ClientLimits* client_limits(int client);
 
+    /// The provider that last answered a session (X-Claude-Code-Session-Id), service-wide; -1
+    /// when none is remembered (or it expired, or is not in this worker's config).
+    int session_provider(std::string_view session_id) const;
+    /// Remembers `provider` as the one that answered the session.
+    void remember_session(std::string_view session_id, int provider);
+
     /// server.max_concurrent, service-wide: takes a place (false when the cap is reached) and
     /// gives it back.
     bool try_enter_relaying(std::int64_t cap);
@@ -79,6 +86,8 @@ private:
     std::unique_ptr<shared::stats::ClientRow[]> local_clients_;
     std::atomic<std::int64_t> local_relaying_{0};
     std::atomic<std::uint64_t> local_turn_{0};
+    std::unique_ptr<shared::stats::AffinityEntry[]> local_affinity_;
+    std::optional<routing::AffinityTable> affinity_;
 };
 
 /// limits::PoolStrategy from `pooling.strategy` (validated at load).

@@ -242,6 +242,20 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
+bool may_carry_thinking_blocks(std::string_view body) {
+    if (body.find("\"redacted_thinking\"") != std::string_view::npos) return true;
+    // "thinking" is also the name of the top-level member most Claude Code requests carry: only
+    // a value ("type": "thinking") hints at a block.
+    constexpr std::string_view kThinking = "\"thinking\"";
+    for (std::size_t at = body.find(kThinking); at != std::string_view::npos;
+         at = body.find(kThinking, at + kThinking.size())) {
+        std::size_t p = at;
+        while (p > 0 && is_json_space(body[p - 1])) --p;
+        if (p > 0 && body[p - 1] == ':') return true;
+    }
+    return false;
+}
+
 ThinkingInfo scan_thinking(JsonParser& jp, std::string_view body, std::size_t capacity) {
     ThinkingInfo info;
     PaddedJson padded(body, capacity);

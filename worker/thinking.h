@@ -46,6 +46,11 @@ struct ThinkingInfo {
     bool last_assistant_starts_with_thinking = false;
 };
 
+/// A cheap pre-check (memmem, no parse) so that scan_thinking() runs only on bodies that may
+/// carry thinking blocks: `"redacted_thinking"` anywhere, or `"thinking"` as a value (after a
+/// colon). False means there is none; true may be wrong (the scan decides).
+bool may_carry_thinking_blocks(std::string_view body);
+
 /// Finds the thinking blocks of assistant messages and the top-level "thinking" member with
 /// simdjson On-Demand. `capacity` is the allocated size behind body.data(), as for inspect_body().
 ThinkingInfo scan_thinking(JsonParser& parser, std::string_view body, std::size_t capacity);

@@ -16,12 +16,14 @@
 namespace ccr::shared::stats {
 
 inline constexpr std::uint64_t kMagic = 0x5941'4c45'5252'4343ULL;  // "CCRRELAY"
-inline constexpr std::uint32_t kVersion = 2;
+inline constexpr std::uint32_t kVersion = 3;  // 3: session affinity table
 inline constexpr int kMaxWorkers = 256;   // worker slots (server.workers is validated <= this)
 inline constexpr int kMaxProviders = 64;  // provider rows, keyed by name, kept across reloads
 inline constexpr int kMaxKeys = 512;     // key rows (provider, key fingerprint), over all providers
 inline constexpr int kMaxClients = 256;  // client rows (`clients:`), keyed by name
 inline constexpr int kRouteCursors = 16;  // global routing cursors, one per strategy
+/// Session affinity entries (X-Claude-Code-Session-Id -> the provider that answered it last).
+inline constexpr int kAffinitySlots = 4096;
 inline constexpr int kNameLen = 64;
 inline constexpr int kMessageLen = 2048;
 /// Latency histogram: bucket i counts values in [2^(i-1), 2^i) microseconds (bucket 0: < 1 us),
@@ -131,6 +133,15 @@ struct alignas(64) ClientRow {
     std::atomic<std::uint32_t> gone;
 };
 
+/// One entry of the session affinity table (worker/routing/affinity.h owns the encoding): open
+/// addressing on a hash of the session id. `key`: the hash (0: never used); `value`: a check
+/// tag from the hash, the provider row and when it was written (0: empty). Two words, written
+/// key first: a reader that meets a half-written entry finds the tag wrong and sees nothing.
+struct AffinityEntry {
+    std::atomic<std::uint64_t> key;
+    std::atomic<std::uint64_t> value;
+};
+
 /// Counters of one client in one worker slot. Written by that worker only.
 struct alignas(64) ClientCounters {
     Counter requests, input_tokens, output_tokens, rate_limited, cost_micro_usd;
@@ -172,6 +183,7 @@ struct Layout {
     ProviderState providers[kMaxProviders];
     KeyRow keys[kMaxKeys];
     ClientRow clients[kMaxClients];
+    AffinityEntry affinity[kAffinitySlots];
     ProviderCounters counters[kMaxWorkers][kMaxProviders];
     ClientCounters client_counters[kMaxWorkers][kMaxClients];
 };

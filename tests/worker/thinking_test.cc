@@ -540,5 +540,18 @@ TEST(Thinking, TruncatedOrCorruptedBodiesAreRefusedWithoutEdits) {
     }
 }
 
+TEST(ThinkingPrecheck, BodiesWithBlocksPass) {
+    EXPECT_TRUE(may_carry_thinking_blocks(R"({"messages":[{"role":"assistant","content":[)" + kThinking + "]}]}"));
+    EXPECT_TRUE(may_carry_thinking_blocks(R"({"content":[{"type" :  "thinking"}]})"));
+    EXPECT_TRUE(may_carry_thinking_blocks(R"({"messages":[{"role":"assistant","content":[)" + kRedacted + "]}]}"));
+}
+
+TEST(ThinkingPrecheck, OrdinaryRequestsAndTheThinkingMemberAreSkipped) {
+    EXPECT_FALSE(may_carry_thinking_blocks(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})"));
+    EXPECT_FALSE(may_carry_thinking_blocks(
+        R"({"model":"m","thinking":{"type":"enabled","budget_tokens":1024},"messages":[]})"));
+    EXPECT_FALSE(may_carry_thinking_blocks(R"({"thinking" : {"type":"adaptive"}})"));
+}
+
 }  // namespace
 }  // namespace ccr::worker

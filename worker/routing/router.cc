@@ -1,5 +1,7 @@
 #include "worker/routing/router.h"
 
+#include <algorithm>
+
 #include "worker/providers/provider.h"
 
 namespace ccr::worker::routing {
@@ -47,7 +49,11 @@ RouteResult Router::route(const RouteQuery& q) const {
         if (endpoint != Endpoint::count_tokens || providers_[static_cast<std::size_t>(i)]->serves_count_tokens())
             r.candidates.push_back(i);
     }
-    strategy_->order(r.candidates, RouteRequest{model, state_, q.input_tokens, q.max_output_tokens});
+    if (q.keep_provider) {
+        sort_by_priority(r.candidates, providers_);  // stable: config order among equals
+    } else {
+        strategy_->order(r.candidates, RouteRequest{model, state_, q.input_tokens, q.max_output_tokens});
+    }
     if (r.candidates.empty()) {
         r.refusal = RouteResult::Refusal::no_provider;
         return r;
@@ -62,6 +68,7 @@ RouteResult Router::route(const RouteQuery& q) const {
             return r;
         }
     }
+    if (q.keep_provider) r.origin = q.preferred >= 0 ? q.preferred : r.candidates.front();
     if (health_ != nullptr) {
         // An open circuit is skipped by every strategy; with all of them open, the one whose
         // window ends first is tried rather than failing outright.
@@ -78,6 +85,11 @@ RouteResult Router::route(const RouteQuery& q) const {
             r.all_open = true;
         }
         r.candidates = std::move(closed);
+    }
+    if (q.keep_provider && q.preferred >= 0) {
+        // Affinity: the session's provider first, when it is still a healthy candidate.
+        if (auto it = std::find(r.candidates.begin(), r.candidates.end(), q.preferred); it != r.candidates.end())
+            std::rotate(r.candidates.begin(), it, it + 1);
     }
     return r;
 }

@@ -25,6 +25,10 @@ struct RouteResult {
     /// Every candidate's circuit was open: `candidates` is the one whose window ends first,
     /// tried anyway rather than failing outright.
     bool all_open = false;
+    /// With RouteQuery::keep_provider: the provider that made the request's thinking signatures
+    /// (`preferred`, else the first of the failover order before health). Any other must get the
+    /// request without them.
+    int origin = -1;
 };
 
 /// What the router asks health about a provider (the breakers; a fake in tests).
@@ -45,6 +49,12 @@ struct RouteQuery {
     std::uint64_t max_output_tokens = 0;  // the body's max_tokens
     /// Providers this client may use (bit i: provider i; clients' allowed_providers).
     std::uint64_t allowed = ~std::uint64_t{0};
+    /// The request carries thinking signatures: order by failover order (priority, then config
+    /// order) rather than the strategy, so that consecutive turns land on the same provider.
+    bool keep_provider = false;
+    /// The provider that answered this session before (session affinity); -1: none. Moved first
+    /// when it is a healthy candidate.
+    int preferred = -1;
 };
 
 class Router {

@@ -20,6 +20,7 @@
 #include "worker/runtime.h"
 #include "worker/limits/rate_limit_headers.h"
 #include "worker/shared_state.h"
+#include "worker/thinking.h"
 #include "worker/upstream/client_sink.h"
 #include "worker/upstream/pool.h"
 
@@ -38,6 +39,8 @@ using ResponseParser = http::response_parser<http::buffer_body>;
 
 // Bytes relayed per write at most, and read from the upstream per read.
 constexpr std::size_t kRelayBuffer = 64 * 1024;
+// The largest 400 body read before committing, to see whether it is about thinking signatures.
+constexpr std::size_t kMaxInspectedError = 64 * 1024;
 
 bool retryable_status(unsigned status) { return status == 429 || status >= 500; }
 
@@ -73,6 +76,25 @@ void read_limits(const ResponseParser& parser, const Runtime& rt, Attempt& at) {
             at.retry_after_ms = limits::parse_retry_after_ms(f.value());
         }
     }
+}
+
+// Whether a 400 is about thinking signatures (thinking.h). Its body, when small and framed by a
+// Content-Length, is read into the connection's buffer without consuming it, so that an answer
+// about something else is relayed from there unchanged.
+template <class Stream>
+net::awaitable<bool> is_signature_error(Stream& up, Conn& conn, const ResponseParser& parser, RequestContext& ctx) {
+    const auto length = parser.content_length();
+    if (!length || *length > kMaxInspectedError || parser.chunked()) co_return false;
+    const auto n = static_cast<std::size_t>(*length);
+    conn.tcp().expires_at(ctx.deadline);
+    while (conn.buffer.size() < n) {
+        auto [ec, got] = co_await up.async_read_some(conn.buffer.prepare(n - conn.buffer.size()), kTuple);
+        conn.buffer.commit(got);
+        if (ec) break;  // relayed as far as it came; the pump reports the failure
+    }
+    const auto data = conn.buffer.data();
+    const std::string_view body(static_cast<const char*>(data.data()), std::min(n, data.size()));
+    co_return body.size() == n && is_invalid_signature_error(body);
 }
 
 // Phase 2: the response head, within the response header timeout, and the decision it carries:
@@ -114,6 +136,10 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     if (retryable_status(status) && !at.last_candidate) {
         at.error_message = "upstream answered " + std::to_string(status);
         co_return Outcome::failover;
+    }
+    if (status == 400 && at.check_signature_error && co_await is_signature_error(up, conn, parser, ctx)) {
+        at.error_message = "upstream refused the thinking signatures";
+        co_return Outcome::retry_stripped;
     }
     co_return std::nullopt;
 }

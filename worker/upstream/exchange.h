@@ -40,6 +40,9 @@ struct Attempt {
     unsigned status = 0;                       // 0: no response head
     std::optional<std::int64_t> retry_after_ms;
     limits::RateLimitReport limits;            // anthropic-ratelimit-* headers
+    /// The body still carries thinking blocks: a 400 about their signatures is read before it is
+    /// committed, and answered by Outcome::retry_stripped.
+    bool check_signature_error = false;
 };
 
 enum class Outcome {
@@ -47,6 +50,7 @@ enum class Outcome {
     retry_fresh,  // a pooled connection was stale: try again on a new one
     failover,     // nothing sent to the client; the next candidate may try
     local_answer, // the upstream cannot serve it; answer locally (count_tokens 404)
+    retry_stripped, // 400 about thinking signatures: the same provider again, without the blocks
 };
 
 /// routing.failover_timeout: how long an attempt with a next candidate behind it may wait for a

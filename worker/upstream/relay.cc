@@ -16,6 +16,7 @@
 #include "worker/providers/provider.h"
 #include "worker/routing/router.h"
 #include "worker/shared_state.h"
+#include "worker/thinking.h"
 #include "worker/upstream/exchange.h"
 #include "worker/upstream/pool.h"
 
@@ -29,6 +30,8 @@ using clock = std::chrono::steady_clock;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 // A key's rest after an upstream 429 that gave no retry-after.
 constexpr std::int64_t kDefaultCooldownMs = 30'000;
+// Claude Code's stable id of a conversation, meant for proxies (session affinity).
+constexpr std::string_view kSessionHeader = "X-Claude-Code-Session-Id";
 
 namespace {
 
@@ -224,10 +227,19 @@ net::awaitable<void> relay(Runtime& rt,
                            RequestContext& ctx,
                            Endpoint endpoint) {
     using upstream::Outcome;
+    // Thinking signatures (thinking.h): the parse only when a cheap look says blocks may be there.
+    ThinkingInfo thinking;
+    if (endpoint == Endpoint::messages && may_carry_thinking_blocks(req.body().view()))
+        thinking = scan_thinking(*rt.json, req.body().view(), req.body().capacity());
+    const bool has_thinking = thinking.valid && thinking.has_thinking;
+    std::string_view session;
+    if (auto it = req.find(kSessionHeader); it != req.end()) session = it->value();
     // Input tokens for cost_based: about four bytes of JSON per token.
-    const std::uint64_t allowed = rt.allowed_providers(ctx.credentials.client);  // clients' allowed_providers
-    const routing::RouteResult route = rt.router->route(
-        {body.model, endpoint, ctx.credentials.grant, req.body().size() / 4, body.max_tokens, allowed});
+    routing::RouteQuery query{body.model, endpoint, ctx.credentials.grant, req.body().size() / 4, body.max_tokens};
+    query.allowed = rt.allowed_providers(ctx.credentials.client);  // clients' allowed_providers
+    query.keep_provider = has_thinking;
+    if (has_thinking && !session.empty()) query.preferred = rt.shared->session_provider(session);
+    const routing::RouteResult route = rt.router->route(query);
     switch (route.refusal) {
         case routing::RouteResult::Refusal::none:
             break;
@@ -238,7 +250,7 @@ net::awaitable<void> relay(Runtime& rt,
             co_return;
         case routing::RouteResult::Refusal::no_provider:
             if (endpoint == Endpoint::count_tokens) co_return co_await answer_estimate(rt, client, req, ctx);
-            if (allowed != ~std::uint64_t{0}) {
+            if (query.allowed != ~std::uint64_t{0}) {
                 co_await write_error(client, ctx, Errc::forbidden,
                                      filters::not_allowed_message(rt.config->clients[static_cast<std::size_t>(
                                                                       ctx.credentials.client)],
@@ -272,6 +284,7 @@ net::awaitable<void> relay(Runtime& rt,
     std::string last_message;
     std::int64_t limited_until = 0;  // every key of the skipped providers busy until then
     bool attempted = false;
+    int stripped_retry = -1;  // the provider retried without thinking blocks
     const std::int64_t estimated_input = static_cast<std::int64_t>(req.body().size() / 4);
     for (std::size_t i = 0; i < candidates.size(); ++i) {
         const int index = candidates[i];
@@ -303,6 +316,17 @@ net::awaitable<void> relay(Runtime& rt,
         ctx.rec.provider_name = p.name();
         BodySplice splice(req.body().view());
         p.transform(body, splice);
+        // Signatures only the origin can verify: any other provider, or the origin again after it
+        // refused them, gets the request without the blocks.
+        const bool strip = has_thinking && (index != route.origin || index == stripped_retry);
+        if (strip) {
+            if (strip_thinking(thinking, splice)) {
+                spdlog::info("rid={} provider={}: {} thinking block(s) removed{}", ctx.request_id, p.name(),
+                             thinking.block_count, disables_thinking(thinking) ? ", thinking disabled" : "");
+            } else {
+                spdlog::warn("rid={} provider={}: thinking blocks could not be removed", ctx.request_id, p.name());
+            }
+        }
         upstream::Attempt at{p,
                              build_upstream_head(p, req, ctx, splice.size(), key),
                              splice.buffers(),
@@ -314,6 +338,7 @@ net::awaitable<void> relay(Runtime& rt,
                              0,
                              std::nullopt,
                              {}};
+        at.check_signature_error = has_thinking && !strip && stripped_retry < 0;
         const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
         account(rt, index, at, outcome, watch->client_gone, estimated_input, body.model, ctx);
         if (watch->client_gone) {
@@ -321,7 +346,19 @@ net::awaitable<void> relay(Runtime& rt,
             if (ctx.rec.status == 0) ctx.rec.status = 499;  // nginx's "client closed request"
             co_return;
         }
-        if (outcome == Outcome::relayed) co_return;
+        if (outcome == Outcome::relayed) {
+            if (!session.empty() && endpoint == Endpoint::messages && ctx.rec.status >= 200 && ctx.rec.status < 300)
+                rt.shared->remember_session(session, index);
+            co_return;
+        }
+        if (outcome == Outcome::retry_stripped) {
+            // Once, at the same provider, without the blocks it refused.
+            spdlog::info("rid={} provider={} refused the thinking signatures; retrying without them", ctx.request_id,
+                         p.name());
+            stripped_retry = index;
+            --i;  // wraps at 0 and comes back with ++i: unsigned arithmetic is defined
+            continue;
+        }
         if (outcome == Outcome::local_answer) co_return co_await answer_estimate(rt, client, req, ctx);
         last_error = at.error;
         last_message = std::move(at.error_message);

@@ -230,5 +230,57 @@ TEST(Router, APassThroughCredentialOnlyReachesProvidersThatForwardIt) {
               RouteResult::Refusal::passthrough_only);
 }
 
+class FakeHealth final : public HealthView {
+public:
+    bool is_open(int i) const override { return open.count(i) > 0; }
+    std::int64_t open_until(int) const override { return 0; }
+    std::set<int> open;
+};
+
+TEST(Router, AConversationWithThinkingFollowsFailoverOrderNotTheStrategy) {
+    Providers ps = make({{"a"}, {"b", 1}, {"c"}});
+    shared::Config cfg;
+    cfg.routing.kind = shared::RoutingStrategy::round_robin;
+    FakeState st;
+    Router r(cfg, ps, st);
+    RouteQuery q{"m", Endpoint::messages, AuthGrant::relay_key};
+    q.keep_provider = true;
+    for (int turn = 0; turn < 3; ++turn) {
+        const RouteResult res = r.route(q);
+        EXPECT_EQ(res.candidates, (std::vector<int>{1, 0, 2}));
+        EXPECT_EQ(res.origin, 1);
+    }
+}
+
+TEST(Router, TheSessionsProviderComesFirstWhileItsCircuitIsClosed) {
+    Providers ps = make({{"a"}, {"b"}, {"c"}});
+    shared::Config cfg;
+    FakeState st;
+    FakeHealth health;
+    Router r(cfg, ps, st, &health);
+    RouteQuery q{"m", Endpoint::messages, AuthGrant::relay_key};
+    q.keep_provider = true;
+    q.preferred = 2;
+    EXPECT_EQ(r.route(q).candidates, (std::vector<int>{2, 0, 1}));
+    EXPECT_EQ(r.route(q).origin, 2);
+    health.open = {2};
+    const RouteResult moved = r.route(q);
+    EXPECT_EQ(moved.candidates, (std::vector<int>{0, 1}));
+    EXPECT_EQ(moved.origin, 2) << "the signatures are still the session's provider's";
+}
+
+TEST(Router, WithoutThinkingThereIsNoOriginAndTheStrategyOrders) {
+    Providers ps = make({{"a"}, {"b"}});
+    shared::Config cfg;
+    cfg.routing.kind = shared::RoutingStrategy::round_robin;
+    FakeState st;
+    Router r(cfg, ps, st);
+    RouteQuery q{"m", Endpoint::messages, AuthGrant::relay_key};
+    q.preferred = 1;  // ignored without keep_provider
+    EXPECT_EQ(r.route(q).candidates, (std::vector<int>{0, 1}));
+    EXPECT_EQ(r.route(q).candidates, (std::vector<int>{1, 0}));
+    EXPECT_EQ(r.route(q).origin, -1);
+}
+
 }  // namespace
 }  // namespace ccr::worker::routing
