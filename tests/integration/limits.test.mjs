@@ -38,3 +38,35 @@ describe('server.max_concurrent', { timeout: 30_000 }, () => {
         assert.equal(again.status, 200);
     });
 });
+
+describe('server.max_concurrent is one count for the whole service', { timeout: 30_000 }, () => {
+    let backend;
+    let relay;
+    before(async () => {
+        backend = await startBackend();
+        relay = await startRelay({
+            server: { workers: 4, max_concurrent: 2 },
+            providers: [mockProvider(backend)],
+        });
+    });
+    after(async () => {
+        await relay?.stop();
+        await backend?.close();
+    });
+
+    it('two streams in flight (on any workers) fill the cap: every other request gets 503', async () => {
+        const slow = [0, 1].map(() => postJson(relay.url, '/v1/messages',
+            messagesBody(mockModel('sse', { events: 6, delay: 250 }), { stream: true }), { timeoutMs: 15_000 }));
+        await waitFor(() => backend.requests.length === 2, { what: 'both streams reaching the mock' });
+        // Fresh connections land on whichever worker the kernel picks: with a per-worker split
+        // (ceil(2/4) = 1 each) most of these would be admitted.
+        for (let i = 0; i < 8; ++i) {
+            const busy = await postJson(relay.url, '/v1/messages', messagesBody());
+            assertRelayError(busy, 503, 'api_error', relay);
+        }
+        assert.equal(backend.requests.length, 2, 'nothing else reached the upstream');
+        for (const s of await Promise.all(slow)) assert.equal(s.status, 200);
+        const again = await postJson(relay.url, '/v1/messages', messagesBody());
+        assert.equal(again.status, 200, 'the places came back');
+    });
+});
