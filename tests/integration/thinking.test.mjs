@@ -158,5 +158,8 @@ describe('thinking signatures across providers', { timeout: 60_000 }, () => {
         assert.equal(a.requests.length, 6);
         assert.equal(b.requests.length, 6);
         for (const r of [...a.requests, ...b.requests]) assert.equal(r.body.toString(), WITH_BLOCKS);
+        // The affinity held across processes: both workers served turns.
+        const workers = new Set([...relay.logs().matchAll(/\[(worker \d+)\] access rid=/g)].map((m) => m[1]));
+        assert.equal(workers.size, 2, `served by ${[...workers].join(', ')}`);
     });
 });

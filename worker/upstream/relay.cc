@@ -319,8 +319,10 @@ net::awaitable<void> relay(Runtime& rt,
         // Signatures only the origin can verify: any other provider, or the origin again after it
         // refused them, gets the request without the blocks.
         const bool strip = has_thinking && (index != route.origin || index == stripped_retry);
+        bool stripped = false;
         if (strip) {
-            if (strip_thinking(thinking, splice)) {
+            stripped = strip_thinking(thinking, splice);
+            if (stripped) {
                 spdlog::info("rid={} provider={}: {} thinking block(s) removed{}", ctx.request_id, p.name(),
                              thinking.block_count, disables_thinking(thinking) ? ", thinking disabled" : "");
             } else {
@@ -338,7 +340,7 @@ net::awaitable<void> relay(Runtime& rt,
                              0,
                              std::nullopt,
                              {}};
-        at.check_signature_error = has_thinking && !strip && stripped_retry < 0;
+        at.check_signature_error = has_thinking && !stripped && stripped_retry < 0;
         const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
         account(rt, index, at, outcome, watch->client_gone, estimated_input, body.model, ctx);
         if (watch->client_gone) {
