@@ -4,13 +4,12 @@
 // is at its limit the relay answers its own 429 rate_limit_error with Retry-After.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { messagesBody, postJson } from '../lib/http.mjs';
 import { assertRelayError, ctx } from '../lib/expect.mjs';
 import { uniqueShmName } from '../lib/process.mjs';
-import { startRelay } from '../lib/relay.mjs';
-import { startBackend } from '../mocks/backend.mjs';
+import { startRelay, suiteBackends } from '../lib/relay.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const keysSeen = (backend) => backend.requests.filter((r) => r.path === '/v1/messages')
@@ -24,14 +23,7 @@ async function parallel(relay, n) {
 describe('key pools', { timeout: 60_000 }, () => {
     let a;
     let b;
-    before(async () => {
-        a = await startBackend();
-        b = await startBackend();
-    });
-    after(async () => {
-        await a?.close();
-        await b?.close();
-    });
+    suiteBackends(2, (list) => { [a, b] = list; });
 
     async function relayFor(t, providers, server = {}) {
         a.reset();

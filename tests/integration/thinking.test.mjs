@@ -5,13 +5,12 @@
 // is retried once without them when a provider refuses their signatures.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { postJson } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
 import { uniqueShmName } from '../lib/process.mjs';
-import { startRelay } from '../lib/relay.mjs';
-import { startBackend } from '../mocks/backend.mjs';
+import { startRelay, suiteBackends } from '../lib/relay.mjs';
 
 // A conversation whose second turn carries provider A's signed thinking block.
 const WITH_BLOCKS =
@@ -40,14 +39,7 @@ const SIGNATURE_ERROR = 'messages.1.content.0: Invalid `signature` in `thinking`
 describe('thinking signatures across providers', { timeout: 60_000 }, () => {
     let a;
     let b;
-    before(async () => {
-        a = await startBackend();
-        b = await startBackend();
-    });
-    after(async () => {
-        await a?.close();
-        await b?.close();
-    });
+    suiteBackends(2, (list) => { [a, b] = list; });
 
     async function relayFor(t, over = {}) {
         a.reset();

@@ -200,3 +200,18 @@ export function relayOverMock(set, config = (backend) => ({ providers: [mockProv
         await backend?.close();
     });
 }
+
+/**
+ * Starts `count` mock backends before the suite and closes them after it; `set(list)` receives
+ * them once they run (for suites that start a relay per test).
+ */
+export function suiteBackends(count, set) {
+    const list = [];
+    before(async () => {
+        for (let i = 0; i < count; ++i) list.push(await startBackend());
+        set(list);
+    });
+    after(async () => {
+        for (const b of list) await b.close();
+    });
+}
