@@ -18,6 +18,7 @@
 #include <string>
 #include <utility>
 
+#include "shared/util/proc_title.h"
 #include "cli/commands.h"
 #include "shared/config/config.h"
 
@@ -237,6 +238,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    ccr::shared::init_proc_title(argc, argv);  // before anything keeps pointers into argv
     try {
         return run(argc, argv);
     } catch (const ccr::shared::ConfigError& e) {

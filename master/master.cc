@@ -1,3 +1,4 @@
+#include "shared/util/proc_title.h"
 #include "master/master.h"
 
 #include <signal.h>
@@ -238,6 +239,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        shared::set_proc_title("cc-relay: worker " + std::to_string(slot) + " gen " + std::to_string(generation));
         // Keep only this worker's socket: a listening socket that some process holds but never
         // accepts on swallows the connections the kernel hashes to it.
         for (const auto* list : {&fds_, &retiring_}) {
@@ -529,6 +531,7 @@ int Master::run() {
         return 1;
     }
     cfg_ = std::make_shared<const shared::Config>(with_overrides(std::move(loaded)));
+    shared::set_proc_title("cc-relay: master " + (config_path_.empty() ? std::string("<built-in>") : config_path_));
     // Until the workers are up, errors also reach the terminal when the log goes to a file.
     shared::setup_logging(cfg_->logging, opts_.log_level, "master", true);
     for (const auto& w : cfg_->warnings) spdlog::warn("{}", w);
