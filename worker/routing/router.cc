@@ -72,19 +72,17 @@ RouteResult Router::route(const RouteQuery& q) const {
     if (health_ != nullptr) {
         // An open circuit is skipped by every strategy; with all of them open, the one whose
         // window ends first is tried rather than failing outright.
-        std::vector<int> closed;
-        for (int i : r.candidates) {
-            if (!health_->is_open(i)) closed.push_back(i);
-        }
-        if (closed.empty()) {
+        const auto open = [&](int i) { return health_->is_open(i); };
+        if (std::all_of(r.candidates.begin(), r.candidates.end(), open)) {
             int soonest = r.candidates.front();
             for (int i : r.candidates) {
                 if (health_->open_until(i) < health_->open_until(soonest)) soonest = i;
             }
-            closed = {soonest};
+            r.candidates = {soonest};
             r.all_open = true;
+        } else {
+            std::erase_if(r.candidates, open);
         }
-        r.candidates = std::move(closed);
     }
     if (q.keep_provider && q.preferred >= 0) {
         // Affinity: the session's provider first, when it is still a healthy candidate.

@@ -239,7 +239,7 @@ net::awaitable<void> relay(Runtime& rt,
     query.allowed = rt.allowed_providers(ctx.credentials.client);  // clients' allowed_providers
     query.keep_provider = has_thinking;
     if (has_thinking && !session.empty()) query.preferred = rt.shared->session_provider(session);
-    const routing::RouteResult route = rt.router->route(query);
+    routing::RouteResult route = rt.router->route(query);
     switch (route.refusal) {
         case routing::RouteResult::Refusal::none:
             break;
@@ -261,7 +261,7 @@ net::awaitable<void> relay(Runtime& rt,
                                  "no enabled provider serves model " + std::string(body.model));
             co_return;
     }
-    std::vector<int> candidates = route.candidates;
+    std::vector<int> candidates = std::move(route.candidates);
     if (const int max = rt.config->routing.max_attempts; max > 0 && candidates.size() > static_cast<std::size_t>(max))
         candidates.resize(static_cast<std::size_t>(max));
     ctx.rec.started_provider = candidates.front();
