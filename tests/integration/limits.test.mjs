@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { messagesBody, postJson, waitFor } from '../lib/http.mjs';
 import { assertRelayError } from '../lib/expect.mjs';
-import { mockProvider, startRelay } from '../lib/relay.mjs';
+import { mockProvider, relayOverMock, startRelay } from '../lib/relay.mjs';
 import { mockModel, startBackend } from '../mocks/backend.mjs';
 
 describe('server.max_concurrent', { timeout: 30_000 }, () => {
@@ -42,17 +42,10 @@ describe('server.max_concurrent', { timeout: 30_000 }, () => {
 describe('server.max_concurrent is one count for the whole service', { timeout: 30_000 }, () => {
     let backend;
     let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay({
-            server: { workers: 4, max_concurrent: 2 },
-            providers: [mockProvider(backend)],
-        });
-    });
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
+    relayOverMock((b, r) => { backend = b; relay = r; }, (backend) => ({
+        server: { workers: 4, max_concurrent: 2 },
+        providers: [mockProvider(backend)],
+    }));
 
     it('two streams in flight (on any workers) fill the cap: every other request gets 503', async () => {
         const slow = [0, 1].map(() => postJson(relay.url, '/v1/messages',
