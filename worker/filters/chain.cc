@@ -13,23 +13,13 @@ namespace http = boost::beast::http;
 
 namespace {
 
-std::string_view header(const ClientRequest& req, http::field f) {
-    auto it = req.find(f);
-    return it == req.end() ? std::string_view{} : std::string_view(it->value());
-}
-
-std::string_view header(const ClientRequest& req, std::string_view name) {
-    auto it = req.find(name);
-    return it == req.end() ? std::string_view{} : std::string_view(it->value());
-}
-
 // When auth is configured, everything but the liveness probes requires it (so /v1/models and
 // /v1/providers do not describe the relay to strangers).
 Verdict auth(const Runtime& rt, const ClientRequest& req, Route route, RequestContext& ctx) {
     if (is_probe(route, req.method())) return std::nullopt;
     ClientCredentials& creds = ctx.credentials;
-    creds.authorization = header(req, http::field::authorization);
-    creds.api_key = header(req, "x-api-key");
+    creds.authorization = req[http::field::authorization];
+    creds.api_key = req["x-api-key"];
     const AuthResult result = authenticate(rt.config->server, creds, rt.client_keys);
     if (!result.ok) {
         spdlog::warn("rid={} client={} authentication failed: {}", ctx.request_id, ctx.client,
@@ -47,7 +37,7 @@ Verdict auth(const Runtime& rt, const ClientRequest& req, Route route, RequestCo
 }  // namespace
 
 Verdict on_head(const Runtime& rt, const ClientRequest& req, Route route, RequestContext& ctx) {
-    ctx.request_id = request_id_for(header(req, "x-request-id"));
+    ctx.request_id = request_id_for(req["x-request-id"]);
     return auth(rt, req, route, ctx);
 }
 
