@@ -24,6 +24,17 @@ struct KeyConfig {
     friend bool operator==(const KeyConfig&, const KeyConfig&) = default;
 };
 
+/// `beta_headers:` of a provider: which `anthropic-beta` values it is sent. `allow` keeps only the
+/// listed values, `deny` drops the listed ones; unset (`configured` false) takes the type's
+/// default (Bedrock and Vertex drop values they are known to reject; others pass everything).
+struct BetaFilter {
+    enum class Mode { allow, deny };
+    bool configured = false;
+    Mode mode = Mode::deny;
+    std::vector<std::string> values;
+    friend bool operator==(const BetaFilter&, const BetaFilter&) = default;
+};
+
 struct PoolingConfig {
     bool enabled = false;
     std::string strategy = "least_loaded";
@@ -59,10 +70,23 @@ struct ProviderConfig {
     std::string ca_file;  // PEM bundle used instead of the system store
     /// Override whether the provider serves /v1/messages/count_tokens (unset: the type's default).
     std::optional<bool> count_tokens;
-    // Cloud providers (accepted for schema compatibility; used by later provider work).
-    std::string aws_region, aws_access_key_id, aws_secret_access_key;
-    std::string gcp_project_id, gcp_region;
+    // AWS Bedrock: region, then credentials (config, else the AWS environment variables, else the
+    // shared credentials file's profile), or a Bedrock API key sent as a bearer token.
+    std::string aws_region, aws_access_key_id, aws_secret_access_key, aws_session_token;
+    std::string aws_profile;       // profile of the shared credentials file (else AWS_PROFILE, default)
+    std::string aws_bearer_token;  // Bedrock API key (else AWS_BEARER_TOKEN_BEDROCK)
+    // Google Vertex AI: project, region, and a service-account or authorized_user JSON key (else
+    // GOOGLE_APPLICATION_CREDENTIALS, else the metadata server).
+    std::string gcp_project_id, gcp_region, gcp_credentials_file;
+    // Microsoft Foundry: the resource, and keys or Entra ID client credentials.
     std::string azure_resource_name, azure_api_version, azure_deployment_id;
+    std::string azure_tenant_id, azure_client_id, azure_client_secret;
+    std::string azure_authority_host;  // Entra ID host (else AZURE_AUTHORITY_HOST, login.microsoftonline.com)
+    /// Which anthropic-beta values this provider is sent.
+    BetaFilter beta_headers;
+    /// Remove Claude Code's `x-anthropic-billing-header` system block (unset: true for every type
+    /// but anthropic).
+    std::optional<bool> strip_billing_header;
     /// Prices of this provider's models (for cost_based routing and spend in stats).
     PriceTable pricing;
 

@@ -102,6 +102,11 @@ class Reader {
         }
     }
 
+    /// An error at `node`'s position.
+    void error(const YAML::Node& node, std::string message) {
+        report_.error(position_of(node.Mark()), std::move(message));
+    }
+
     /// Walks a list; `each` reads one item.
     void list(const YAML::Node& node, const std::string& path, const Handler& each) {
         if (node.IsNull()) return;
@@ -454,11 +459,30 @@ std::vector<Field> provider_fields(Reader& r, ProviderConfig& p) {
         r.text("aws_region", p.aws_region),
         r.text("aws_access_key_id", p.aws_access_key_id),
         r.text("aws_secret_access_key", p.aws_secret_access_key),
+        r.text("aws_session_token", p.aws_session_token),
+        r.text("aws_profile", p.aws_profile),
+        r.text("aws_bearer_token", p.aws_bearer_token),
         r.text("gcp_project_id", p.gcp_project_id),
         r.text("gcp_region", p.gcp_region),
+        r.text("gcp_credentials_file", p.gcp_credentials_file),
         r.text("azure_resource_name", p.azure_resource_name),
         r.text("azure_api_version", p.azure_api_version),
         r.text("azure_deployment_id", p.azure_deployment_id),
+        r.text("azure_tenant_id", p.azure_tenant_id),
+        r.text("azure_client_id", p.azure_client_id),
+        r.text("azure_client_secret", p.azure_client_secret),
+        r.text("azure_authority_host", p.azure_authority_host),
+        r.section("beta_headers",
+                  [&r, &p](const YAML::Node& v, const std::string& path) {
+                      std::vector<std::string> allow, deny;
+                      r.map(v, path, {r.texts("allow", allow), r.texts("deny", deny)});
+                      if (v.IsMap() && v["allow"] && v["deny"])
+                          r.error(v, "\"" + path + "\": give allow or deny, not both");
+                      p.beta_headers.configured = v.IsMap() && (v["allow"] || v["deny"]);
+                      p.beta_headers.mode = v.IsMap() && v["allow"] ? BetaFilter::Mode::allow : BetaFilter::Mode::deny;
+                      p.beta_headers.values = v.IsMap() && v["allow"] ? std::move(allow) : std::move(deny);
+                  }),
+        r.flag("strip_billing_header", p.strip_billing_header),
         r.prices("pricing", p.pricing),
     };
 }
