@@ -1,6 +1,7 @@
 #include "worker/body.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "shared/util/json.h"
 #include "worker/json_parser.h"
@@ -170,6 +171,155 @@ std::size_t count_text(od::value v, int depth) {
 }
 
 }  // namespace
+
+bool BodyLayout::has(std::string_view key) const {
+    return std::any_of(members.begin(), members.end(), [key](const Member& m) { return m.key == key; });
+}
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// The elements of a JSON array's text (valid JSON: simdjson read it first), as spans relative to
+// `array`, each trimmed of whitespace.
+std::vector<ByteSpan> array_elements(std::string_view array) {
+    std::vector<ByteSpan> out;
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    std::size_t start = std::string_view::npos;
+    auto close = [&](std::size_t at) {
+        if (start == std::string_view::npos) return;
+        std::size_t end = at;
+        while (end > start && is_space(array[end - 1])) --end;
+        out.push_back({start, end - start});
+        start = std::string_view::npos;
+    };
+    for (std::size_t i = 1; i < array.size(); ++i) {
+        const char c = array[i];
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (depth == 0 && start == std::string_view::npos && !is_space(c) && c != ',' && c != ']') start = i;
+        switch (c) {
+            case '"': in_string = true; break;
+            case '{': case '[': ++depth; break;
+            case '}': --depth; break;
+            case ']':
+                if (depth == 0) {
+                    close(i);
+                    return out;
+                }
+                --depth;
+                break;
+            case ',':
+                if (depth == 0) close(i);
+                break;
+            default: break;
+        }
+    }
+    return out;
+}
+
+// The billing block among `system`'s elements, with one separating comma.
+ByteSpan billing_block(std::string_view array, std::size_t array_offset) {
+    constexpr std::string_view kMarker = "\"x-anthropic-billing-header";
+    const std::vector<ByteSpan> el = array_elements(array);
+    for (std::size_t k = 0; k < el.size(); ++k) {
+        const std::string_view text = array.substr(el[k].offset, el[k].length);
+        if (text.empty() || text.front() != '{' || text.find(kMarker) == std::string_view::npos) continue;
+        std::size_t from = el[k].offset, to = el[k].offset + el[k].length;
+        if (k > 0) {
+            from = el[k - 1].offset + el[k - 1].length;  // the comma before it
+        } else if (el.size() > 1) {
+            to = el[1].offset;  // the comma after it
+        }
+        return {array_offset + from, to - from};
+    }
+    return {};
+}
+
+}  // namespace
+
+BodyLayout layout_body(JsonParser& jp, std::string_view body, std::size_t capacity) {
+    BodyLayout layout;
+    PaddedJson padded(body, capacity);
+    const char* base = padded.view.data();
+    od::document doc;
+    od::object obj;
+    if (jp.parser.iterate(padded.view).get(doc) || doc.get_object().get(obj)) return layout;
+    layout.members.reserve(16);
+    for (auto field : obj) {
+        od::raw_json_string raw_key;
+        od::value value;
+        if (field.key().get(raw_key) || field.value().get(value)) return {};
+        const char* k = raw_key.raw();
+        const char* quote = static_cast<const char*>(std::memchr(k, '"', static_cast<std::size_t>(base + body.size() - k)));
+        if (quote == nullptr) return {};
+        // Offsets, not pointers: `padded` may be a copy that dies with this call.
+        const auto key_at = static_cast<std::size_t>(k - base);
+        layout.members.push_back({body.substr(key_at, static_cast<std::size_t>(quote - k)), key_at - 1, 0});
+        if (layout.members.back().key == "system") {
+            od::array arr;
+            std::string_view text;
+            if (value.get_array().get(arr) == simdjson::SUCCESS && arr.raw_json().get(text) == simdjson::SUCCESS)
+                layout.billing_block = billing_block(text, static_cast<std::size_t>(text.data() - base));
+        }
+    }
+    // A member ends where the comma before the next one (or the closing brace) is, less blanks.
+    const std::string_view all = trim_right(body);
+    if (all.empty() || all.back() != '}') return {};
+    for (std::size_t i = 0; i < layout.members.size(); ++i) {
+        std::string_view before = i + 1 < layout.members.size() ? body.substr(0, layout.members[i + 1].start)
+                                                                : all.substr(0, all.size() - 1);
+        before = trim_right(before);
+        if (i + 1 < layout.members.size()) {
+            if (before.empty() || before.back() != ',') return {};
+            before = trim_right(before.substr(0, before.size() - 1));
+        }
+        layout.members[i].end = before.size();
+    }
+    layout.open = body.find('{');
+    return layout;
+}
+
+bool edit_members(const BodyLayout& layout,
+                  std::initializer_list<std::string_view> remove,
+                  std::string add,
+                  BodySplice& splice) {
+    const auto& m = layout.members;
+    auto removed = [&](std::size_t i) { return std::find(remove.begin(), remove.end(), m[i].key) != remove.end(); };
+    bool ok = true;
+    bool add_pending = !add.empty();
+    // Runs of removed members: a run after a kept member takes the comma before it; a leading run
+    // takes the comma after it (or, when nothing follows, is all there is).
+    for (std::size_t a = 0; a < m.size();) {
+        if (!removed(a)) {
+            ++a;
+            continue;
+        }
+        std::size_t b = a;
+        while (b + 1 < m.size() && removed(b + 1)) ++b;
+        if (a > 0) {
+            ok = splice.replace(m[a - 1].end, m[b].end - m[a - 1].end, {}) && ok;
+        } else if (b + 1 < m.size()) {
+            if (add_pending) add += ',';
+            ok = splice.replace(m[0].start, m[b + 1].start - m[0].start, std::move(add)) && ok;
+            add_pending = false;
+        } else {
+            ok = splice.replace(m[0].start, m[b].end - m[0].start, std::move(add)) && ok;
+            add_pending = false;
+        }
+        a = b + 1;
+    }
+    if (add_pending) {
+        if (!m.empty()) add += ',';
+        ok = splice.replace(layout.open + 1, 0, std::move(add)) && ok;
+    }
+    return ok;
+}
 
 std::size_t estimate_input_tokens(JsonParser& jp, std::string_view body, std::size_t capacity) {
     od::parser& parser = jp.parser;

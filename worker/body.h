@@ -4,6 +4,7 @@
 // re-serialised, so every byte we do not edit reaches the upstream unchanged.
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -62,6 +63,38 @@ private:
     std::string_view original_;
     std::vector<Edit> edits_;
 };
+
+/// A byte range of the body.
+struct ByteSpan {
+    std::size_t offset = 0;
+    std::size_t length = 0;
+};
+
+/// Where the top-level members of a (valid, inspected) body are, and Claude Code's billing block,
+/// for the adapters that rewrite the body's shape (Bedrock, Vertex) or drop that block.
+struct BodyLayout {
+    struct Member {
+        std::string_view key;  // raw key (escapes not undone: the keys read here have none)
+        std::size_t start;     // its opening quote
+        std::size_t end;       // one past its value
+    };
+    std::size_t open = 0;         // the top-level '{'
+    std::vector<Member> members;  // in order
+    /// `system[i]` whose text starts with `x-anthropic-billing-header`, with the comma that
+    /// separates it from a neighbour: removing it leaves a valid array. Length 0: none.
+    ByteSpan billing_block;
+    bool has(std::string_view key) const;
+};
+/// Reads the layout of a body inspect_body() accepted.
+BodyLayout layout_body(JsonParser& parser, std::string_view body, std::size_t capacity);
+
+/// Adds to `splice` the edits that remove the top-level members named in `remove` and add
+/// `add` (comma-separated `"key":value` members, may be empty) after the opening brace, leaving
+/// valid JSON. False when an edit collides with one already in the splice.
+bool edit_members(const BodyLayout& layout,
+                  std::initializer_list<std::string_view> remove,
+                  std::string add,
+                  BodySplice& splice);
 
 /// Rough local token estimate for /v1/messages/count_tokens when no provider serves it: text
 /// characters / 4, from every string in the body except keys and the model name. Never 0.

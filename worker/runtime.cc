@@ -7,6 +7,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "shared/clock.h"
 #include "worker/providers/provider.h"
 #include "worker/routing/router.h"
 #include "worker/shared_state.h"
@@ -41,8 +42,10 @@ Runtime::Runtime(boost::asio::io_context& io,
       config(std::move(cfg)),
       pool(std::make_unique<upstream::Pool>(io)),
       json(make_json_parser()) {
+    const ProviderDeps deps{pool.get(), &shared::system_clock(),
+                            std::chrono::milliseconds(config->server.connect_timeout_ms)};
     for (const auto& pc : config->providers) {
-        if (pc.enabled) providers.push_back(make_provider(pc));
+        if (pc.enabled) providers.push_back(make_provider(pc, deps));
     }
     slot = worker_slot;
     shared = std::make_unique<SharedState>(segment, worker_slot, *config, providers);

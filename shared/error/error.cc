@@ -44,12 +44,16 @@ const std::error_category& relay_category() {
 
 std::string error_body(Errc e, std::string_view message, std::string_view request_id) {
     const ErrorInfo& info = error_info(e);
+    return error_body(info.type, message.empty() ? info.message : message, request_id);
+}
+
+std::string error_body(std::string_view type, std::string_view message, std::string_view request_id) {
     std::string out;
     out.reserve(96 + message.size() + request_id.size());
     out += R"({"type":"error","error":{"type":)";
-    append_json_string(out, info.type);
+    append_json_string(out, type);
     out += R"(,"message":)";
-    append_json_string(out, message.empty() ? info.message : message);
+    append_json_string(out, message);
     out += R"(},"request_id":)";
     if (request_id.empty()) {
         out += "null";

@@ -39,6 +39,8 @@ inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), re
 /// `{"type":"error","error":{"type":...,"message":...},"request_id":...}`; an empty message uses
 /// the table's default.
 std::string error_body(Errc e, std::string_view message, std::string_view request_id);
+/// The same shape with any error.type (a provider's error mapped to Anthropic's terms).
+std::string error_body(std::string_view type, std::string_view message, std::string_view request_id);
 
 }  // namespace ccr::shared
 

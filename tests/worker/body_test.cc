@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "shared/config/config.h"
-#include "worker/providers/provider.h"
 
 namespace ccr::worker {
 namespace {
@@ -54,40 +53,62 @@ TEST(Body, WorksWithoutSpareCapacity) {
     EXPECT_EQ(info.model, "m");
 }
 
-TEST(BodySplice, ModelMappingChangesOnlyTheModelBytes) {
-    shared::ProviderConfig pc;
-    pc.name = "z";
-    pc.type = "zai";
-    pc.enabled = true;
-    pc.keys.push_back({});
-    pc.model_mapping = {{"claude-sonnet-4-5", "glm-4.7 \"quoted\""}};
-    auto prov = make_provider(pc);
-    auto p = make_json_parser();
-    std::string body =
-        "{ \"messages\": [{\"role\":\"user\",\"content\":\"h\u00e9\"}],\n  \"model\":\"claude-sonnet-4-5\",\"x\":1.50 }";
-    BodyInfo info = inspect(*p, body);
-    ASSERT_TRUE(info.valid);
+// Applies edit_members to `body` and returns the edited text.
+std::string edited(JsonParser& p, const std::string& body, std::initializer_list<std::string_view> remove,
+                   std::string add) {
+    BodyLayout layout = layout_body(p, body, body.capacity());
     BodySplice splice(body);
-    prov->transform(info, splice);
-    std::string expected = body;
-    expected.replace(info.model_offset, info.model_length, "\"glm-4.7 \\\"quoted\\\"\"");
-    EXPECT_EQ(splice.str(), expected);
-    EXPECT_EQ(splice.size(), expected.size());
+    EXPECT_TRUE(edit_members(layout, remove, std::move(add), splice));
+    return splice.str();
 }
 
-TEST(BodySplice, UnmappedModelLeavesTheBodyAlone) {
-    shared::ProviderConfig pc;
-    pc.name = "a";
-    pc.type = "anthropic";
-    pc.model_mapping = {{"other", "x"}};
-    auto prov = make_provider(pc);
+TEST(BodyLayout, FindsEveryTopLevelMember) {
     auto p = make_json_parser();
-    std::string body = R"({"model":"claude"})";
-    BodyInfo info = inspect(*p, body);
-    BodySplice splice(body);
-    prov->transform(info, splice);
-    EXPECT_TRUE(splice.empty());
-    EXPECT_EQ(splice.str(), body);
+    std::string body = R"( { "model" : "m" ,"messages":[{"a":"}],\""}], "stream":true } )";
+    BodyLayout l = layout_body(*p, body, body.capacity());
+    ASSERT_EQ(l.members.size(), 3u);
+    EXPECT_EQ(l.members[0].key, "model");
+    EXPECT_EQ(body.substr(l.members[0].start, l.members[0].end - l.members[0].start), R"("model" : "m")");
+    EXPECT_EQ(body.substr(l.members[1].start, l.members[1].end - l.members[1].start),
+              R"("messages":[{"a":"}],\""}])");
+    EXPECT_EQ(body.substr(l.members[2].start, l.members[2].end - l.members[2].start), R"("stream":true)");
+    EXPECT_TRUE(l.has("stream"));
+    EXPECT_FALSE(l.has("system"));
+}
+
+TEST(BodyLayout, RemovesMembersAnywhereAndAddsNewOnesAsValidJson) {
+    auto p = make_json_parser();
+    const std::string add = R"("anthropic_version":"v")";
+    EXPECT_EQ(edited(*p, R"({"model":"m","stream":true,"max_tokens":5})", {"model", "stream"}, add),
+              R"({"anthropic_version":"v","max_tokens":5})");
+    EXPECT_EQ(edited(*p, R"({"max_tokens":5,"model":"m","stream":true})", {"model", "stream"}, add),
+              R"({"anthropic_version":"v","max_tokens":5})");
+    EXPECT_EQ(edited(*p, R"({"a":1, "model":"m", "b":2, "stream":false, "c":3})", {"model", "stream"}, add),
+              R"({"anthropic_version":"v","a":1, "b":2, "c":3})");
+    EXPECT_EQ(edited(*p, R"({"model":"m","stream":true})", {"model", "stream"}, add), R"({"anthropic_version":"v"})");
+    EXPECT_EQ(edited(*p, R"({"model":"m"})", {"model"}, ""), R"({})");
+    EXPECT_EQ(edited(*p, R"({"model":"m","a":1})", {}, add), R"({"anthropic_version":"v","model":"m","a":1})");
+}
+
+TEST(BodyLayout, FindsTheBillingBlockWhereverItIs) {
+    auto p = make_json_parser();
+    const std::string billing = R"({"type":"text","text":"x-anthropic-billing-header: cc_version=2.1.37; cch=fa690;"})";
+    const std::string other = R"({"type":"text","text":"You are Claude Code"})";
+    for (const auto& [system, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"[" + billing + ", " + other + "]", "[" + other + "]"},
+             {"[" + other + "," + billing + "]", "[" + other + "]"},
+             {"[" + billing + "]", "[]"},
+             {"[" + other + "]", "[" + other + "]"},
+         }) {
+        const std::string body = R"({"model":"m","system":)" + system + R"(,"messages":[]})";
+        BodyLayout l = layout_body(*p, body, body.capacity());
+        BodySplice splice(body);
+        if (l.billing_block.length > 0) splice.replace(l.billing_block.offset, l.billing_block.length, {});
+        EXPECT_EQ(splice.str(), R"({"model":"m","system":)" + expected + R"(,"messages":[]})") << system;
+    }
+    // A system prompt given as a string has no blocks.
+    std::string body = R"({"model":"m","system":"x-anthropic-billing-header: a"})";
+    EXPECT_EQ(layout_body(*p, body, body.capacity()).billing_block.length, 0u);
 }
 
 TEST(Body, TokenEstimateCountsTextAndIsNeverZero) {

@@ -121,6 +121,7 @@ net::awaitable<void> run_health_checks(Runtime& rt) {
         };
         for (int p : schedule.due(now, is_open)) {
             const Provider& provider = *rt.providers[static_cast<std::size_t>(p)];
+            if (!provider.has_models_route()) continue;  // cloud APIs: passive health only
             const int status = co_await check_once(rt, provider);
             if (rt.draining) co_return;
             if (!check_says_alive(status)) {

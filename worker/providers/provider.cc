@@ -1,5 +1,6 @@
 #include "worker/providers/provider.h"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -9,6 +10,7 @@
 namespace ccr::worker {
 
 namespace http = boost::beast::http;
+namespace net = boost::asio;
 
 std::string Origin::key() const {
     std::string k = tls ? "https://" : "http://";
@@ -70,25 +72,29 @@ bool parse_origin(std::string_view url, Origin& out) {
     return true;
 }
 
-Provider::Provider(const shared::ProviderConfig& cfg, const shared::ProviderTypeInfo& type)
-    : cfg_(cfg), type_(type) {
+Provider::Provider(const shared::ProviderConfig& cfg, const shared::ProviderTypeInfo& type, ProviderDeps deps)
+    : cfg_(cfg), type_(type), deps_(deps) {
     base_url_ = cfg_.base_url.empty() ? std::string(type_.default_base_url) : cfg_.base_url;
     if (!parse_origin(base_url_, origin_))
         throw std::invalid_argument("provider " + cfg_.name + ": bad base_url " + base_url_);
     origin_.ca_file = cfg_.ca_file;
     models_ = cfg_.models.empty() ? shared::default_models(cfg_.type) : cfg_.models;
+    strip_billing_ = cfg_.strip_billing_header.value_or(cfg_.type != "anthropic");
 }
 
 bool Provider::serves_count_tokens() const {
     return cfg_.count_tokens.value_or(type_.serves_count_tokens);
 }
 
+const std::string& key_at(const shared::ProviderConfig& cfg, int index) {
+    const std::size_t i =
+        index >= 0 && static_cast<std::size_t>(index) < cfg.keys.size() ? static_cast<std::size_t>(index) : 0;
+    return cfg.keys[i].key;
+}
+
 void Provider::authenticate(http::fields& out, const ClientCredentials& client, int key_index) const {
     if (!cfg_.keys.empty()) {
-        const std::size_t i = key_index >= 0 && static_cast<std::size_t>(key_index) < cfg_.keys.size()
-                                  ? static_cast<std::size_t>(key_index)
-                                  : 0;
-        const std::string& key = cfg_.keys[i].key;
+        const std::string& key = key_at(cfg_, key_index);
         if (type_.bearer_auth) {
             out.set(http::field::authorization, "Bearer " + key);
         } else {
@@ -115,21 +121,66 @@ std::string_view Provider::mapped_model(std::string_view model) const {
     return {};
 }
 
-void Provider::transform(const BodyInfo& body, BodySplice& splice) const {
-    std::string_view to = mapped_model(body.model);
-    if (to.empty() || to == body.model) return;
-    std::string literal;
-    shared::append_json_string(literal, to);
-    splice.replace(body.model_offset, body.model_length, std::move(literal));
+std::string_view Provider::upstream_model(std::string_view model) const {
+    const std::string_view to = mapped_model(model);
+    return to.empty() ? model : to;
 }
 
-std::unique_ptr<Provider> make_provider(const shared::ProviderConfig& cfg) {
+std::string Provider::filter_betas(std::string_view header) const {
+    const shared::BetaFilter& f = cfg_.beta_headers;
+    std::string out;
+    while (!header.empty()) {
+        const std::size_t comma = header.find(',');
+        std::string_view v = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        if (v.empty()) continue;
+        const bool listed = std::find(f.values.begin(), f.values.end(), v) != f.values.end();
+        if (f.configured && (f.mode == shared::BetaFilter::Mode::allow) != listed) continue;
+        if (!out.empty()) out += ',';
+        out += v;
+    }
+    return out;
+}
+
+void Provider::common_edits(UpstreamRequest& up, const BodyLayout* layout) const {
+    if (layout != nullptr && layout->billing_block.length > 0)
+        up.splice.replace(layout->billing_block.offset, layout->billing_block.length, {});
+    if (cfg_.beta_headers.configured && !up.anthropic_beta.empty()) up.beta = filter_betas(up.anthropic_beta);
+}
+
+net::awaitable<std::optional<PrepareError>> Provider::prepare(UpstreamRequest& up) const {
+    up.path = origin_.base_path;
+    up.path += up.target;
+    std::string_view to = mapped_model(up.info.model);
+    if (!to.empty() && to != up.info.model) {
+        std::string literal;
+        shared::append_json_string(literal, to);
+        up.splice.replace(up.info.model_offset, up.info.model_length, std::move(literal));
+    }
+    if (strip_billing_) {
+        const BodyLayout layout = layout_body(up.json, up.body, up.body_capacity);
+        common_edits(up, &layout);
+    } else {
+        common_edits(up, nullptr);
+    }
+    authenticate(up.headers, up.credentials, up.key);
+    co_return std::nullopt;
+}
+
+std::unique_ptr<ResponseDecoder> Provider::decoder(unsigned, const http::fields&, Endpoint) const { return nullptr; }
+
+std::optional<MappedError> Provider::map_error(unsigned, const http::fields&, std::string_view) const {
+    return std::nullopt;
+}
+
+std::unique_ptr<Provider> make_provider(const shared::ProviderConfig& cfg, ProviderDeps deps) {
     const shared::ProviderTypeInfo* type = shared::find_provider_type(cfg.type);
     if (type == nullptr) throw std::invalid_argument("unknown provider type " + cfg.type);
-    // Every type implemented so far speaks the Anthropic Messages format natively and differs
-    // only in data (URL, auth header, count_tokens), which the type table holds. Types that
-    // rewrite requests (bedrock, vertex) get their own subclass and a case here.
-    return std::make_unique<Provider>(cfg, *type);
+    // The Anthropic-format types differ only in data (URL, auth header, count_tokens), which the
+    // type table holds; the cloud types have adapters of their own.
+    return std::make_unique<Provider>(cfg, *type, deps);
 }
 
 }  // namespace ccr::worker

@@ -13,6 +13,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "worker/providers/provider.h"
@@ -144,6 +145,39 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     co_return std::nullopt;
 }
 
+// The body of an error answer, up to kMaxInspectedError bytes, for the provider's error mapper.
+// True when the whole body was read; otherwise `out` holds the part read, relayed first.
+template <class Stream>
+net::awaitable<bool> read_error_body(Stream& up, Conn& conn, ResponseParser& parser, RequestContext& ctx,
+                                     std::string& out) {
+    out.resize(kMaxInspectedError);
+    std::size_t have = 0;
+    conn.tcp().expires_at(ctx.deadline);
+    while (!parser.is_done() && have < out.size()) {
+        auto& b = parser.get().body();
+        b.data = out.data() + have;
+        b.size = out.size() - have;
+        auto [ec, n] = co_await http::async_read_some(up, conn.buffer, parser, kTuple);
+        have = out.size() - b.size;
+        if (ec && ec != http::error::need_buffer) break;
+    }
+    out.resize(have);
+    co_return parser.is_done();
+}
+
+// A provider's error in Anthropic's shape, with the upstream's Retry-After.
+net::awaitable<void> write_mapped_error(beast::tcp_stream& client, RequestContext& ctx, const ResponseParser& parser,
+                                        const MappedError& e) {
+    std::string extra;
+    if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
+        extra = "Retry-After: ";
+        extra += it->value();
+        extra += "\r\n";
+    }
+    const std::string body = shared::error_body(e.type, e.message, ctx.request_id);
+    co_await write_local(client, ctx, static_cast<int>(e.status), "application/json", body, false, extra);
+}
+
 // How the committed answer travels to the client.
 struct Shape {
     bool sse = false;
@@ -153,7 +187,7 @@ struct Shape {
     UsageTap::Mode tap = UsageTap::Mode::none;
 };
 
-Shape shape_of(const ResponseParser& parser, const RequestContext& ctx) {
+Shape shape_of(const ResponseParser& parser, const RequestContext& ctx, const ResponseDecoder* decoder) {
     const auto& res = parser.get();
     std::string_view content_type;
     if (auto it = res.find(http::field::content_type); it != res.end()) content_type = it->value();
@@ -166,13 +200,20 @@ Shape shape_of(const ResponseParser& parser, const RequestContext& ctx) {
     s.tap = s.sse ? UsageTap::Mode::sse
                   : (content_type.find("json") != std::string_view::npos ? UsageTap::Mode::json
                                                                          : UsageTap::Mode::none);
+    if (decoder != nullptr) {
+        // The decoder's output has no length known in advance.
+        s.sse = decoder->sse();
+        s.has_length = false;
+        s.chunked = !s.no_body;
+        s.tap = s.sse ? UsageTap::Mode::sse : UsageTap::Mode::json;
+    }
     return s;
 }
 
 // The client's response head: the upstream's, less hop-by-hop headers, with the relay's framing,
 // SSE headers, request id and (routing.debug) X-CC-Relay-* headers.
 std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ctx, const ResponseParser& parser,
-                        const Shape& shape) {
+                        const Shape& shape, const ResponseDecoder* decoder) {
     const auto& res = parser.get();
     std::string head;
     head.reserve(1024);
@@ -181,9 +222,15 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
         std::string_view name = f.name_string();
         if (is_hop_by_hop(name) || iequals(name, "x-request-id")) continue;
         if (shape.sse && (iequals(name, "cache-control") || iequals(name, "x-accel-buffering"))) continue;
+        if (decoder != nullptr && iequals(name, "content-type")) continue;
         head += name;
         head += ": ";
         head += f.value();
+        head += "\r\n";
+    }
+    if (decoder != nullptr) {
+        head += "Content-Type: ";
+        head += decoder->content_type();
         head += "\r\n";
     }
     if (shape.sse) head += "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
@@ -218,21 +265,24 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
 }
 
 // How pumping a body ended.
-enum class PumpEnd { complete, client_gone, upstream_failed, cut };
+enum class PumpEnd { complete, client_gone, upstream_failed, cut, decode_failed };
 
 // Phase 3: the body, from the upstream through the sink. Whatever the parser has buffered is
 // decoded synchronously (put) into one piece and written with one writev, so N small events read
 // at once cost one write, not N; the socket is read only when the buffer is empty. The head goes
 // out with the first piece, or alone when no body byte is buffered yet (the client sees the
-// status at once).
+// status at once). A provider's decoder, when there is one, turns each piece into what the client
+// gets; a stream it finds broken ends with the decoder's error event and a clean end.
 template <class Stream>
 net::awaitable<PumpEnd> pump_body(Stream& up,
                                   Conn& conn,
                                   ResponseParser& parser,
                                   bool no_body,
                                   ClientSink& sink,
+                                  ResponseDecoder* decoder,
                                   const Runtime::ActiveRelay& registration,
                                   RequestContext& ctx) {
+    std::string decoded;
     // Not zero-filled: a 64 KiB memset per request was half of the relay's instructions.
     auto buf_mem = std::make_unique_for_overwrite<char[]>(kRelayBuffer);
     const std::span<char> buf(buf_mem.get(), kRelayBuffer);
@@ -258,7 +308,17 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
             got = buf.size() - b.size;
         }
         const bool done = no_body || parser.is_done();
-        if (!co_await sink.write(buf.first(got), done && !perr)) co_return PumpEnd::client_gone;
+        std::span<const char> piece = buf.first(got);
+        bool last = done && !perr;
+        bool broken = false;
+        if (decoder != nullptr) {
+            decoded.clear();
+            broken = !decoder->feed(piece, decoded) || (last && !decoder->finish(decoded));
+            piece = decoded;
+            last = last || broken;
+        }
+        if (!co_await sink.write(piece, last)) co_return PumpEnd::client_gone;
+        if (broken) co_return PumpEnd::decode_failed;
         if (done) co_return PumpEnd::complete;
         if (perr) co_return PumpEnd::upstream_failed;
         if (got > 0) continue;  // more may be buffered
@@ -294,10 +354,26 @@ net::awaitable<Outcome> run(Runtime& rt,
     if (auto decided = co_await read_response_head(rt, up, conn, parser, ctx, at)) co_return *decided;
 
     // Commit: from here on the answer is this upstream's.
-    const Shape shape = shape_of(parser, ctx);
-    ctx.rec.upstream_time += since(t0);
-    ClientSink sink(client, ctx, client_head(rt, at, ctx, parser, shape), shape.chunked, shape.sse, shape.tap);
     const unsigned status = parser.get().result_int();
+    // An error the provider shapes its own way is read (bounded) and answered in Anthropic's.
+    std::string error_prefix;
+    if (status >= 400 && at.provider.maps_errors() && ctx.method != "HEAD") {
+        const bool whole = co_await read_error_body(up, conn, parser, ctx, error_prefix);
+        if (whole) {
+            if (auto mapped = at.provider.map_error(status, parser.get(), error_prefix)) {
+                ctx.rec.upstream_time += since(t0);
+                co_await write_mapped_error(client, ctx, parser, *mapped);
+                ctx.rec.upstream_error = status >= 500;
+                reusable = parser.keep_alive();
+                co_return Outcome::relayed;
+            }
+        }
+    }
+    std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, parser.get(), at.endpoint);
+    const Shape shape = shape_of(parser, ctx, decoder.get());
+    ctx.rec.upstream_time += since(t0);
+    ClientSink sink(client, ctx, client_head(rt, at, ctx, parser, shape, decoder.get()), shape.chunked, shape.sse,
+                    shape.tap);
     ctx.rec.status = static_cast<int>(status);
     ctx.rec.upstream_error = status >= 500;
 
@@ -308,7 +384,16 @@ net::awaitable<Outcome> run(Runtime& rt,
         Runtime::RelayList::iterator it;
         ~Registration() { rt.unregister_relay(it); }
     } registration{rt, rt.register_relay(client, conn.tcp())};
-    PumpEnd end = co_await pump_body(up, conn, parser, shape.no_body, sink, *registration.it, ctx);
+    PumpEnd end = PumpEnd::complete;
+    bool sent_all = false;  // an error body read for the mapper that it left as it was
+    if (!error_prefix.empty()) {
+        sent_all = parser.is_done();
+        if (!co_await sink.write(error_prefix, sent_all)) {
+            end = PumpEnd::client_gone;
+            sent_all = true;
+        }
+    }
+    if (!sent_all) end = co_await pump_body(up, conn, parser, shape.no_body, sink, decoder.get(), *registration.it, ctx);
     // A read the cut cancelled ends as a failed one: it was the cut.
     if (end == PumpEnd::upstream_failed && registration.it->cut) end = PumpEnd::cut;
     // The body phase is paced by the upstream; count it as upstream time (the relay's own share of
@@ -320,6 +405,12 @@ net::awaitable<Outcome> run(Runtime& rt,
             reusable = parser.keep_alive();
             break;
         case PumpEnd::client_gone:
+            break;
+        case PumpEnd::decode_failed:
+            // The decoder's error event ended the client's stream; the upstream's is abandoned.
+            ctx.rec.upstream_error = true;
+            spdlog::warn("rid={} provider={}: the response stream broke off; sent its error event", ctx.request_id,
+                         at.provider.name());
             break;
         case PumpEnd::cut:
             // The drain window ended. The upstream did nothing wrong; the client gets a last event

@@ -55,47 +55,46 @@ net::awaitable<void> watch_client(net::ip::tcp::socket& client, std::shared_ptr<
     // n > 0: the client pipelined its next request; a later write notices a disconnect.
 }
 
+// The upstream request head: the client's headers less hop-by-hop ones, its credentials and those
+// the provider sets itself (which replace the client's of the same name), then the provider's.
 std::string build_upstream_head(const Provider& p,
                                 const ClientRequest& req,
                                 const RequestContext& ctx,
-                                std::size_t body_size,
-                                int key) {
+                                const UpstreamRequest& up) {
     std::string_view connection_tokens;
     if (auto it = req.find(http::field::connection); it != req.end()) connection_tokens = it->value();
     std::string head;
     head.reserve(1024);
     head += req.method_string();
     head += ' ';
-    head += p.origin().base_path;
-    head += ctx.target;
+    head += up.path;
     head += " HTTP/1.1\r\nHost: ";
     head += p.origin().host_header();
     head += "\r\n";
+    auto add = [&head](std::string_view name, std::string_view value) {
+        head += name;
+        head += ": ";
+        head += value;
+        head += "\r\n";
+    };
     for (const auto& f : req) {
         std::string_view name = f.name_string();
         if (is_hop_by_hop(name) || iequals(name, "host") || iequals(name, "authorization") ||
             iequals(name, "x-api-key") || iequals(name, "accept-encoding") ||
             iequals(name, "expect") || iequals(name, "x-request-id") ||
-            (!connection_tokens.empty() && header_lists(connection_tokens, name))) {
+            (up.beta && iequals(name, "anthropic-beta")) ||
+            (!connection_tokens.empty() && header_lists(connection_tokens, name)) ||
+            (up.headers.begin() != up.headers.end() && up.headers.count(name) > 0)) {
             continue;
         }
-        head += name;
-        head += ": ";
-        head += f.value();
-        head += "\r\n";
+        add(name, f.value());
     }
-    http::fields auth;
-    p.authenticate(auth, ctx.credentials, key);
-    for (const auto& f : auth) {
-        head += f.name_string();
-        head += ": ";
-        head += f.value();
-        head += "\r\n";
-    }
+    if (up.beta && !up.beta->empty()) add("anthropic-beta", *up.beta);
+    for (const auto& f : up.headers) add(f.name_string(), f.value());
     head += "X-Request-ID: ";
     head += ctx.request_id;
     head += "\r\nContent-Length: ";
-    head += std::to_string(body_size);
+    head += std::to_string(up.splice.size());
     head += "\r\n\r\n";
     return head;
 }
@@ -314,14 +313,16 @@ net::awaitable<void> relay(Runtime& rt,
         attempted = true;
         ctx.rec.provider = index;
         ctx.rec.provider_name = p.name();
-        BodySplice splice(req.body().view());
-        p.transform(body, splice);
+        std::string_view beta;
+        if (auto it = req.find("anthropic-beta"); it != req.end()) beta = it->value();
+        UpstreamRequest up(req.method_string(), ctx.target, req.body().view(), req.body().capacity(), body, endpoint,
+                           ctx.credentials, beta, key, *rt.json);
         // Signatures only the origin can verify: any other provider, or the origin again after it
         // refused them, gets the request without the blocks.
         const bool strip = has_thinking && (index != route.origin || index == stripped_retry);
         bool stripped = false;
         if (strip) {
-            stripped = strip_thinking(thinking, splice);
+            stripped = strip_thinking(thinking, up.splice);
             if (stripped) {
                 spdlog::info("rid={} provider={}: {} thinking block(s) removed{}", ctx.request_id, p.name(),
                              thinking.block_count, disables_thinking(thinking) ? ", thinking disabled" : "");
@@ -329,17 +330,21 @@ net::awaitable<void> relay(Runtime& rt,
                 spdlog::warn("rid={} provider={}: thinking blocks could not be removed", ctx.request_id, p.name());
             }
         }
-        upstream::Attempt at{p,
-                             build_upstream_head(p, req, ctx, splice.size(), key),
-                             splice.buffers(),
-                             i + 1 == candidates.size(),
-                             endpoint,
-                             key,
-                             Errc::upstream_failed,
-                             {},
-                             0,
-                             std::nullopt,
-                             {}};
+        upstream::Attempt at{p, {}, {}, i + 1 == candidates.size(), endpoint, key, Errc::upstream_failed, {}, 0, std::nullopt, {}};
+        // The provider's own edits and credentials, signed over the final bytes.
+        if (auto failed = co_await p.prepare(up)) {
+            // Nothing was sent: a failure of the provider's (its token endpoint), not the request's.
+            at.error = failed->timeout ? Errc::upstream_timeout : Errc::upstream_failed;
+            at.error_message = "provider " + p.name() + ": " + failed->message;
+            account(rt, index, at, Outcome::failover, false, estimated_input, body.model, ctx);
+            last_error = at.error;
+            last_message = std::move(at.error_message);
+            ctx.rec.upstream_error = true;
+            spdlog::warn("rid={} {}", ctx.request_id, last_message);
+            continue;
+        }
+        at.head = build_upstream_head(p, req, ctx, up);
+        at.body = up.splice.buffers();
         at.check_signature_error = has_thinking && !stripped && stripped_retry < 0;
         const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
         account(rt, index, at, outcome, watch->client_gone, estimated_input, body.model, ctx);
