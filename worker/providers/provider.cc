@@ -4,8 +4,13 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "shared/cloud/endpoints.h"
+#include "shared/cloud/request_policy.h"
 #include "shared/util/json.h"
 #include "worker/filters/auth.h"
+#include "worker/providers/bedrock.h"
+#include "worker/providers/foundry.h"
+#include "worker/providers/vertex.h"
 
 namespace ccr::worker {
 
@@ -74,12 +79,14 @@ bool parse_origin(std::string_view url, Origin& out) {
 
 Provider::Provider(const shared::ProviderConfig& cfg, const shared::ProviderTypeInfo& type, ProviderDeps deps)
     : cfg_(cfg), type_(type), deps_(deps) {
-    base_url_ = cfg_.base_url.empty() ? std::string(type_.default_base_url) : cfg_.base_url;
+    base_url_ = shared::cloud::effective_base_url(cfg_);
     if (!parse_origin(base_url_, origin_))
         throw std::invalid_argument("provider " + cfg_.name + ": bad base_url " + base_url_);
     origin_.ca_file = cfg_.ca_file;
     models_ = cfg_.models.empty() ? shared::default_models(cfg_.type) : cfg_.models;
-    strip_billing_ = cfg_.strip_billing_header.value_or(cfg_.type != "anthropic");
+    strip_billing_ = shared::cloud::effective_strip_billing(cfg_);
+    const shared::BetaFilter& betas = shared::cloud::effective_beta_filter(cfg_);
+    filters_betas_ = betas.mode == shared::BetaFilter::Mode::allow || !betas.values.empty();
 }
 
 bool Provider::serves_count_tokens() const {
@@ -127,7 +134,7 @@ std::string_view Provider::upstream_model(std::string_view model) const {
 }
 
 std::string Provider::filter_betas(std::string_view header) const {
-    const shared::BetaFilter& f = cfg_.beta_headers;
+    const shared::BetaFilter& f = shared::cloud::effective_beta_filter(cfg_);
     std::string out;
     while (!header.empty()) {
         const std::size_t comma = header.find(',');
@@ -136,8 +143,7 @@ std::string Provider::filter_betas(std::string_view header) const {
         while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
         while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
         if (v.empty()) continue;
-        const bool listed = std::find(f.values.begin(), f.values.end(), v) != f.values.end();
-        if (f.configured && (f.mode == shared::BetaFilter::Mode::allow) != listed) continue;
+        if (!shared::cloud::beta_allowed(f, v)) continue;
         if (!out.empty()) out += ',';
         out += v;
     }
@@ -147,7 +153,7 @@ std::string Provider::filter_betas(std::string_view header) const {
 void Provider::common_edits(UpstreamRequest& up, const BodyLayout* layout) const {
     if (layout != nullptr && layout->billing_block.length > 0)
         up.splice.replace(layout->billing_block.offset, layout->billing_block.length, {});
-    if (cfg_.beta_headers.configured && !up.anthropic_beta.empty()) up.beta = filter_betas(up.anthropic_beta);
+    if (filters_betas_ && !up.anthropic_beta.empty()) up.beta = filter_betas(up.anthropic_beta);
 }
 
 net::awaitable<std::optional<PrepareError>> Provider::prepare(UpstreamRequest& up) const {
@@ -180,6 +186,9 @@ std::unique_ptr<Provider> make_provider(const shared::ProviderConfig& cfg, Provi
     if (type == nullptr) throw std::invalid_argument("unknown provider type " + cfg.type);
     // The Anthropic-format types differ only in data (URL, auth header, count_tokens), which the
     // type table holds; the cloud types have adapters of their own.
+    if (cfg.type == "bedrock") return std::make_unique<BedrockProvider>(cfg, *type, deps);
+    if (cfg.type == "vertex") return std::make_unique<VertexProvider>(cfg, *type, deps);
+    if (shared::cloud::is_foundry_type(cfg.type)) return std::make_unique<FoundryProvider>(cfg, *type, deps);
     return std::make_unique<Provider>(cfg, *type, deps);
 }
 

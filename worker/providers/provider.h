@@ -68,6 +68,7 @@ struct UpstreamRequest {
     BodySplice splice;
     boost::beast::http::fields headers;   // set by the provider; replace client headers of the name
     std::optional<std::string> beta;      // replaces the client's anthropic-beta ("" drops it)
+    std::string owned_body;               // a body made anew (Bedrock CountTokens); `splice` over it
 
     UpstreamRequest(std::string_view method,
                     std::string_view target,
@@ -156,6 +157,10 @@ public:
                                                  const boost::beast::http::fields& head,
                                                  std::string_view body) const;
 
+    /// Whether a count_tokens answer with this status means the provider cannot count (the relay
+    /// then answers with its local estimate).
+    virtual bool count_tokens_unavailable(unsigned status) const { return status == 404; }
+
     /// Whether the health checker may probe GET <base>/v1/models (cloud APIs have no such route).
     virtual bool has_models_route() const { return true; }
 
@@ -186,6 +191,7 @@ protected:
     Origin origin_;
     std::vector<std::string> models_;
     bool strip_billing_ = false;
+    bool filters_betas_ = false;  // the beta filter may drop a value
 };
 
 /// Key of the client's header this provider gets as a bearer or x-api-key (keys[i]).

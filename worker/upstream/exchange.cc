@@ -133,7 +133,8 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     const unsigned status = parser.get().result_int();
     at.status = status;
     read_limits(parser, rt, at);
-    if (at.endpoint == Endpoint::count_tokens && status == 404) co_return Outcome::local_answer;
+    if (at.endpoint == Endpoint::count_tokens && at.provider.count_tokens_unavailable(status))
+        co_return Outcome::local_answer;
     if (retryable_status(status) && !at.last_candidate) {
         at.error_message = "upstream answered " + std::to_string(status);
         co_return Outcome::failover;
