@@ -228,7 +228,8 @@ bool EventStreamDecoder::on_exception(std::string_view name,
                                       std::string& out) {
     std::string_view type = stream_exception_error_type(name);
     std::string_view message;
-    if (top_level_string(json_buf_, payload, "message", message)) {
+    if (top_level_string(json_buf_, payload, "message", message) ||
+        top_level_string(json_buf_, payload, "Message", message)) {
         // `message` lives in the parser's buffer; copy before fail() can reuse anything.
         return fail(type, std::string(message), out);
     }

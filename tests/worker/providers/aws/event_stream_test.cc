@@ -323,6 +323,13 @@ TEST(EventStream, ExceptionsMapToAnthropicErrorTypes) {
     }
 }
 
+TEST(EventStream, ExceptionMessageMayBeCapitalised) {
+    EventStreamDecoder d;
+    std::string out;
+    EXPECT_FALSE(feed(d, exception("internalServerException", R"({"Message":"oops"})"), out));
+    EXPECT_EQ(out, error_sse("api_error", "\"oops\""));
+}
+
 TEST(EventStream, ExceptionWithoutAMessageIsNamedByItsType) {
     EventStreamDecoder d;
     std::string out;
