@@ -18,10 +18,12 @@ FoundryProvider::FoundryProvider(const shared::ProviderConfig& cfg,
                                  ProviderDeps deps)
     : Provider(cfg, type, deps) {
     if (!cfg.keys.empty()) return;
+    // Token endpoints are the cloud's public ones: verified against the system store, not the
+    // provider's ca_file (which is for base_url, often a private endpoint).
     try {
         tokens_ = oauth::make_entra_token_source(
             oauth::load_entra_credentials(cfg), "foundry provider '" + cfg.name + "'",
-            oauth::make_pool_transport(*deps.pool, cfg.ca_file, deps.connect_timeout), *deps.clock);
+            oauth::make_pool_transport(*deps.pool, {}, deps.connect_timeout), *deps.clock);
     } catch (const std::exception& e) {
         credentials_error_ = e.what();
     }

@@ -22,12 +22,14 @@ VertexProvider::VertexProvider(const shared::ProviderConfig& cfg,
                                const shared::ProviderTypeInfo& type,
                                ProviderDeps deps)
     : Provider(cfg, type, deps) {
+    // Token endpoints are the cloud's public ones: verified against the system store, not the
+    // provider's ca_file (which is for base_url, often a private endpoint).
     try {
         oauth::GoogleCredentials creds = oauth::load_google_credentials(cfg);
         quota_project_ = creds.quota_project_id;
         tokens_ = oauth::make_google_token_source(
             std::move(creds), "vertex provider '" + cfg.name + "'",
-            oauth::make_pool_transport(*deps.pool, cfg.ca_file, deps.connect_timeout), *deps.clock);
+            oauth::make_pool_transport(*deps.pool, {}, deps.connect_timeout), *deps.clock);
     } catch (const std::exception& e) {
         // Validation reports this before start-up; a key file that went away since fails here,
         // per request, instead of taking the worker down.
