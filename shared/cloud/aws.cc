@@ -93,8 +93,8 @@ void bearer(const ProviderConfig& p, EnvLookup env, AwsResolution& r) {
         r.bearer_source = "environment";
     }
     if (!r.uses_bearer()) return;
-    const std::string which = r.bearer_source == "config" ? "aws_bearer_token"
-                                                          : "AWS_BEARER_TOKEN_BEDROCK";
+    const std::string which =
+        r.bearer_source == "config" ? "aws_bearer_token" : "AWS_BEARER_TOKEN_BEDROCK";
     for (const auto& [key, value] :
          {std::pair<const char*, const std::string&>{"aws_access_key_id", p.aws_access_key_id},
           {"aws_secret_access_key", p.aws_secret_access_key},
@@ -138,7 +138,8 @@ void from_file(const ProviderConfig& p, EnvLookup env, AwsResolution& r) {
         r.problems.push_back({Severity::error, key,
                               "no AWS credentials found: " + looked +
                                   "the shared credentials file (neither "
-                                  "AWS_SHARED_CREDENTIALS_FILE nor HOME is set)" + advice});
+                                  "AWS_SHARED_CREDENTIALS_FILE nor HOME is set)" +
+                                  advice});
         return;
     }
     std::map<std::string, Profile> profiles;
@@ -171,11 +172,12 @@ void from_file(const ProviderConfig& p, EnvLookup env, AwsResolution& r) {
                                                                    "aws_secret_access_key")});
             return;
         }
-        reason = "whose profile has no aws_access_key_id/aws_secret_access_key (role_arn, sso_* "
-                 "and credential_process profiles are not supported)";
+        reason =
+            "whose profile has no aws_access_key_id/aws_secret_access_key (role_arn, sso_* "
+            "and credential_process profiles are not supported)";
     }
-    r.problems.push_back(
-        {Severity::error, key, "no AWS credentials found: " + looked + path + ", " + reason + advice});
+    r.problems.push_back({Severity::error, key,
+                          "no AWS credentials found: " + looked + path + ", " + reason + advice});
 }
 
 void sigv4(const ProviderConfig& p, EnvLookup env, AwsResolution& r) {
@@ -198,11 +200,11 @@ void sigv4(const ProviderConfig& p, EnvLookup env, AwsResolution& r) {
     }
     if (!id.empty() || !secret.empty()) {
         // botocore raises PartialCredentialsError here rather than falling through to the file.
-        r.problems.push_back({Severity::error, "",
-                              std::string(id.empty() ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID") +
-                                  " is set in the environment but " +
-                                  (id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") +
-                                  " is not"});
+        r.problems.push_back(
+            {Severity::error, "",
+             std::string(id.empty() ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID") +
+                 " is set in the environment but " +
+                 (id.empty() ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY") + " is not"});
         return;
     }
     from_file(p, env, r);

@@ -66,7 +66,8 @@ AzureResolution resolve_azure(const ProviderConfig& p, EnvLookup env) {
         for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
         r.problems.push_back({Severity::error, given.front(),
                               "Entra ID client credentials need azure_tenant_id, azure_client_id "
-                              "and azure_client_secret together; missing: " + list});
+                              "and azure_client_secret together; missing: " +
+                                  list});
     } else if (missing.empty() && keys) {
         r.problems.push_back({Severity::error, "keys",
                               "give keys or Entra ID client credentials (azure_tenant_id, "

@@ -43,7 +43,8 @@ std::string key_file_problem(const std::string& path, std::string& type) {
     if (!std::filesystem::exists(path, ec)) return "does not exist";
     if (!std::filesystem::is_regular_file(path, ec)) return "is not a regular file";
     if (::access(path.c_str(), R_OK) != 0) return "cannot be read (check its permissions)";
-    if (std::filesystem::file_size(path, ec) > kMaxKeyFileBytes) return "is too large for a key file";
+    if (std::filesystem::file_size(path, ec) > kMaxKeyFileBytes)
+        return "is too large for a key file";
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();

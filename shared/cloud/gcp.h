@@ -14,9 +14,11 @@ namespace ccr::shared::cloud {
 struct GcpResolution {
     std::string project_id;
     std::string region;
-    std::string credentials_file;    // empty: the metadata server
-    std::string credentials_source;  // "config", "GOOGLE_APPLICATION_CREDENTIALS" or "metadata server"
-    std::string credentials_type;    // "service_account", "authorized_user"; empty for the metadata server
+    std::string credentials_file;  // empty: the metadata server
+    std::string
+        credentials_source;  // "config", "GOOGLE_APPLICATION_CREDENTIALS" or "metadata server"
+    std::string
+        credentials_type;  // "service_account", "authorized_user"; empty for the metadata server
     /// Errors (no project or region, a key file that is missing, unreadable or not a key) and
     /// the warning that the metadata server will be used. Messages never quote the file.
     std::vector<Problem> problems;

@@ -27,18 +27,24 @@ struct KeyFamily {
 
 const std::vector<KeyFamily>& families() {
     static const std::vector<KeyFamily> f = {
-        {"aws_", "type bedrock", [](const std::string& t) { return t == "bedrock"; },
+        {"aws_",
+         "type bedrock",
+         [](const std::string& t) { return t == "bedrock"; },
          {{"aws_region", &ProviderConfig::aws_region},
           {"aws_access_key_id", &ProviderConfig::aws_access_key_id},
           {"aws_secret_access_key", &ProviderConfig::aws_secret_access_key},
           {"aws_session_token", &ProviderConfig::aws_session_token},
           {"aws_profile", &ProviderConfig::aws_profile},
           {"aws_bearer_token", &ProviderConfig::aws_bearer_token}}},
-        {"gcp_", "type vertex", [](const std::string& t) { return t == "vertex"; },
+        {"gcp_",
+         "type vertex",
+         [](const std::string& t) { return t == "vertex"; },
          {{"gcp_project_id", &ProviderConfig::gcp_project_id},
           {"gcp_region", &ProviderConfig::gcp_region},
           {"gcp_credentials_file", &ProviderConfig::gcp_credentials_file}}},
-        {"azure_", "types azure and foundry", &cloud::is_foundry_type,
+        {"azure_",
+         "types azure and foundry",
+         &cloud::is_foundry_type,
          {{"azure_resource_name", &ProviderConfig::azure_resource_name},
           {"azure_api_version", &ProviderConfig::azure_api_version},
           {"azure_deployment_id", &ProviderConfig::azure_deployment_id},
@@ -54,8 +60,8 @@ const std::vector<KeyFamily>& families() {
 bool is_host_label(const std::string& s) {
     if (s.empty() || s.front() == '-' || s.back() == '-') return false;
     for (const char c : s) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '-';
+        const bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
         if (!ok) return false;
     }
     return true;
@@ -73,12 +79,14 @@ class CloudCheck {
     void run() {
         other_types_keys();
         if (p_.type == "bedrock") {
-            keys_not_used("a Bedrock API key goes in aws_bearer_token, SigV4 keys in "
-                          "aws_access_key_id and aws_secret_access_key");
+            keys_not_used(
+                "a Bedrock API key goes in aws_bearer_token, SigV4 keys in "
+                "aws_access_key_id and aws_secret_access_key");
             if (p_.enabled) bedrock();
         } else if (p_.type == "vertex") {
-            keys_not_used("Vertex AI takes Google OAuth tokens from gcp_credentials_file, "
-                          "GOOGLE_APPLICATION_CREDENTIALS or the metadata server");
+            keys_not_used(
+                "Vertex AI takes Google OAuth tokens from gcp_credentials_file, "
+                "GOOGLE_APPLICATION_CREDENTIALS or the metadata server");
             if (p_.enabled) vertex();
         } else if (cloud::is_foundry_type(p_.type) && p_.enabled) {
             report_all(cloud::resolve_azure(p_, env_).problems);
@@ -113,8 +121,10 @@ class CloudCheck {
             if (family.owns(p_.type)) continue;
             for (const auto& [key, member] : family.keys) {
                 if ((p_.*member).empty()) continue;
-                report_.warning(at(key), path_ + "." + key + " has no effect on a provider of "
-                                             "type \"" + p_.type + "\" (" + family.prefix +
+                report_.warning(at(key), path_ + "." + key +
+                                             " has no effect on a provider of "
+                                             "type \"" +
+                                             p_.type + "\" (" + family.prefix +
                                              "* settings are for " + family.types + ")");
             }
         }
@@ -128,8 +138,10 @@ class CloudCheck {
 
     void host_label(const std::string& key, const std::string& value) {
         if (value.empty() || is_host_label(value)) return;
-        report_.error(at(key), label() + ": " + key + " must be a name of letters, digits and "
-                                   "\"-\" (it becomes part of a host name; got \"" + value + "\")");
+        report_.error(at(key), label() + ": " + key +
+                                   " must be a name of letters, digits and "
+                                   "\"-\" (it becomes part of a host name; got \"" +
+                                   value + "\")");
     }
 
     void bedrock() {

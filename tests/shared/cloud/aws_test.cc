@@ -12,14 +12,14 @@
 namespace ccr::shared::cloud {
 namespace {
 
+using shared::testing::fake_env;
+using shared::testing::fake_vars;
+using shared::testing::TempDir;
 using ::testing::AllOf;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-using shared::testing::fake_env;
-using shared::testing::fake_vars;
-using shared::testing::TempDir;
 using Severity = Problem::Severity;
 
 constexpr const char* kCredentials = R"(# comment
@@ -145,8 +145,8 @@ TEST_F(AwsResolve, FileDefaultProfileIsUsedLast) {
     const std::string file = write_home_credentials();
     const AwsResolution r = resolve_aws(bedrock(), &fake_env);
     ASSERT_TRUE(r.sigv4.has_value()) << ::testing::PrintToString(errors(r));
-    EXPECT_EQ(*r.sigv4, (AwsCredentialSet{"AKIDDEFAULT", "secret-default", "",
-                                          file + " [profile default]"}));
+    EXPECT_EQ(*r.sigv4,
+              (AwsCredentialSet{"AKIDDEFAULT", "secret-default", "", file + " [profile default]"}));
 }
 
 TEST_F(AwsResolve, ConfigProfileComesBeforeAwsProfileVariable) {

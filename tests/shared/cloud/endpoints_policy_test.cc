@@ -25,7 +25,8 @@ TEST(CloudEndpoints, BedrockUsesTheResolvedRegion) {
     ProviderConfig p = of_type("bedrock");
     EXPECT_EQ(effective_base_url(p, &fake_env), "");
     fake_vars()["AWS_DEFAULT_REGION"] = "eu-central-1";
-    EXPECT_EQ(effective_base_url(p, &fake_env), "https://bedrock-runtime.eu-central-1.amazonaws.com");
+    EXPECT_EQ(effective_base_url(p, &fake_env),
+              "https://bedrock-runtime.eu-central-1.amazonaws.com");
     p.aws_region = "us-west-2";
     EXPECT_EQ(effective_base_url(p, &fake_env), "https://bedrock-runtime.us-west-2.amazonaws.com");
 }
@@ -53,7 +54,8 @@ TEST(CloudEndpoints, AzureAndFoundryUseTheResource) {
         ProviderConfig p = of_type(type);
         EXPECT_EQ(effective_base_url(p, &fake_env), "");
         p.azure_resource_name = "my-res";
-        EXPECT_EQ(effective_base_url(p, &fake_env), "https://my-res.services.ai.azure.com/anthropic");
+        EXPECT_EQ(effective_base_url(p, &fake_env),
+                  "https://my-res.services.ai.azure.com/anthropic");
     }
 }
 

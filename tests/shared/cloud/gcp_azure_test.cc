@@ -11,12 +11,12 @@
 namespace ccr::shared::cloud {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::Not;
 using shared::testing::fake_env;
 using shared::testing::fake_vars;
 using shared::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
 using Severity = Problem::Severity;
 
 constexpr const char* kServiceAccount = R"({
@@ -106,7 +106,8 @@ TEST_F(GcpResolve, MissingOrWrongKeyFilesAreErrorsThatNeverQuoteTheFile) {
     EXPECT_THAT(problem_for(dir_.write("e.json", R"({"type": "external_account"})")),
                 HasSubstr("its \"type\" is \"external_account\""));
     const std::string no_key = problem_for(dir_.write(
-        "n.json", R"({"type": "service_account", "client_email": "a@b", "private_key_id": "PRIVATEBITS"})"));
+        "n.json",
+        R"({"type": "service_account", "client_email": "a@b", "private_key_id": "PRIVATEBITS"})"));
     EXPECT_THAT(no_key, HasSubstr("service_account key file without \"private_key\""));
     EXPECT_THAT(no_key, Not(HasSubstr("PRIVATEBITS")));
 }

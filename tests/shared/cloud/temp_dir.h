@@ -12,7 +12,8 @@ namespace ccr::shared::testing {
 class TempDir {
   public:
     TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "ccr-cloud-XXXXXX").string();
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "ccr-cloud-XXXXXX").string();
         path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
     }
     ~TempDir() {

@@ -12,13 +12,13 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::Contains;
+using testing::fake_vars;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using ::testing::Not;
-using testing::fake_vars;
 using testing::kOneProvider;
 using testing::load;
 using testing::load_error;
+using ::testing::Not;
 
 class CloudValidation : public ::testing::Test {
   protected:
@@ -48,7 +48,8 @@ TEST_F(CloudValidation, EveryCloudProblemIsReportedAtOnceWithItsPosition) {
                                  "is set but aws_secret_access_key is not"));
     EXPECT_THAT(error, HasSubstr("config.yaml:6:5: provider \"v\" (vertex): gcp_project_id is "
                                  "required"));
-    EXPECT_THAT(error, HasSubstr("config.yaml:6:5: provider \"v\" (vertex): gcp_region is required"));
+    EXPECT_THAT(error,
+                HasSubstr("config.yaml:6:5: provider \"v\" (vertex): gcp_region is required"));
     EXPECT_THAT(error, HasSubstr("config.yaml:9:5: provider \"f\" (foundry): azure_resource_name "
                                  "(or base_url) is required"));
     EXPECT_THAT(error, HasSubstr("config.yaml:12:22: provider \"f\" (foundry): Entra ID client "
@@ -73,8 +74,9 @@ TEST_F(CloudValidation, BedrockWithoutCredentialsSaysWhereItLooked) {
 
 TEST_F(CloudValidation, BedrockWithAProfileOrAnApiKeyLoads) {
     home_.write(".aws/credentials", "[work]\naws_access_key_id=A\naws_secret_access_key=S\n");
-    Config cfg = load("providers:\n  - {name: b, type: bedrock, enabled: true, aws_region: "
-                      "us-east-1, aws_profile: work}\n");
+    Config cfg = load(
+        "providers:\n  - {name: b, type: bedrock, enabled: true, aws_region: "
+        "us-east-1, aws_profile: work}\n");
     EXPECT_THAT(cfg.warnings, IsEmpty());
     fake_vars()["AWS_REGION"] = "eu-west-3";
     cfg = load("providers:\n  - {name: b, type: bedrock, enabled: true, aws_bearer_token: k}\n");
@@ -115,25 +117,29 @@ TEST_F(CloudValidation, KeysOnBedrockAndVertexAreNotInEffect) {
 }
 
 TEST_F(CloudValidation, VertexKeyFileMustExistAndItsAbsenceMeansTheMetadataServer) {
-    EXPECT_THAT(load_error("providers:\n  - {name: v, type: vertex, enabled: true, gcp_project_id: "
-                           "p, gcp_region: us-east5, gcp_credentials_file: /nonexistent/sa.json}\n"),
-                HasSubstr("config.yaml:2:107: provider \"v\" (vertex): gcp_credentials_file "
-                          "\"/nonexistent/sa.json\", which does not exist"));
-    const Config cfg = load("providers:\n  - {name: v, type: vertex, enabled: true, "
-                            "gcp_project_id: p, gcp_region: us-east5}\n");
+    EXPECT_THAT(
+        load_error("providers:\n  - {name: v, type: vertex, enabled: true, gcp_project_id: "
+                   "p, gcp_region: us-east5, gcp_credentials_file: /nonexistent/sa.json}\n"),
+        HasSubstr("config.yaml:2:107: provider \"v\" (vertex): gcp_credentials_file "
+                  "\"/nonexistent/sa.json\", which does not exist"));
+    const Config cfg = load(
+        "providers:\n  - {name: v, type: vertex, enabled: true, "
+        "gcp_project_id: p, gcp_region: us-east5}\n");
     ASSERT_EQ(cfg.warnings.size(), 1u);
-    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:2:5: provider \"v\" (vertex): neither "
-                                           "gcp_credentials_file nor GOOGLE_APPLICATION_CREDENTIALS "
-                                           "is set: access tokens will come from the GCE/GKE "
-                                           "metadata server"));
+    EXPECT_THAT(cfg.warnings[0],
+                HasSubstr("config.yaml:2:5: provider \"v\" (vertex): neither "
+                          "gcp_credentials_file nor GOOGLE_APPLICATION_CREDENTIALS "
+                          "is set: access tokens will come from the GCE/GKE "
+                          "metadata server"));
 }
 
 TEST_F(CloudValidation, VertexWithAServiceAccountKeyLoads) {
     const std::string file = home_.write(
         "sa.json", R"({"type": "service_account", "client_email": "a@p.iam", "private_key": "x"})");
-    const Config cfg = load("providers:\n  - {name: v, type: vertex, enabled: true, "
-                            "gcp_project_id: p, gcp_region: global, gcp_credentials_file: " +
-                            file + "}\n");
+    const Config cfg = load(
+        "providers:\n  - {name: v, type: vertex, enabled: true, "
+        "gcp_project_id: p, gcp_region: global, gcp_credentials_file: " +
+        file + "}\n");
     EXPECT_THAT(cfg.warnings, IsEmpty());
 }
 
@@ -149,9 +155,9 @@ TEST_F(CloudValidation, FoundrySettingsItDoesNotUseWarnAndAzureIsTheSame) {
     keys: [{key: k}]
 )");
         ASSERT_EQ(cfg.warnings.size(), 2u) << type;
-        EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:6:24: provider \"f\" (" +
-                                               std::string(type) +
-                                               "): azure_api_version is not in effect"));
+        EXPECT_THAT(cfg.warnings[0],
+                    HasSubstr("config.yaml:6:24: provider \"f\" (" + std::string(type) +
+                              "): azure_api_version is not in effect"));
         EXPECT_THAT(cfg.warnings[1], HasSubstr("azure_deployment_id is not in effect: on Foundry "
                                                "the deployment is the model name; map client "
                                                "model names to it with model_mapping"));
