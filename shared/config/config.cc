@@ -56,7 +56,7 @@ Config load(const std::string& text,
     SourceMap where;
     read_document(documents.empty() ? YAML::Node() : documents.front(), cfg, where, report, env);
     apply_defaults(cfg, base_dir);
-    validate(cfg, where, report);
+    validate(cfg, where, report, env);
     std::vector<Diagnostic> errors = report.take_errors();
     if (!errors.empty()) throw ConfigError(std::move(errors), report.take_warnings());
     for (const Diagnostic& w : report.take_warnings()) cfg.warnings.push_back(w.to_string());

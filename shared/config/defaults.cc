@@ -19,6 +19,13 @@ const std::vector<ProviderTypeInfo>& provider_types() {
         {"moonshot", "moonshot", "https://api.moonshot.ai/anthropic", true, false, true},
         {"openrouter", "openrouter", "https://openrouter.ai/api", true, false, true},
         {"ollama", "ollama", "http://localhost:11434", true, false, false},
+        // Cloud types: the URL is computed from region or resource (shared/cloud/endpoints.h);
+        // auth is the adapters' own (SigV4 or a Bedrock API key, Google OAuth, Foundry x-api-key
+        // or Entra ID), never keys[] as a bearer. Bedrock counts tokens with its CountTokens API.
+        {"bedrock", "aws", "", false, true, false},
+        {"vertex", "google", "", false, true, false},
+        {"azure", "microsoft", "", false, true, false},
+        {"foundry", "microsoft", "", false, true, false},  // alias of azure
     };
     return types;
 }
@@ -31,7 +38,9 @@ const ProviderTypeInfo* find_provider_type(const std::string& type) {
 }
 
 std::vector<std::string> default_models(const std::string& type) {
-    if (type == "anthropic") {
+    if (type == "anthropic" || type == "bedrock" || type == "vertex" || type == "azure" ||
+        type == "foundry") {
+        // The clouds serve the same models under their own ids, reached through model_mapping.
         return {"claude-opus-4-6", "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"};
     }
     if (type == "zai") return {"glm-5", "glm-4.7", "glm-4.5-air"};
@@ -141,7 +150,8 @@ providers:
     enabled: true
 
   # Other providers speak the Anthropic Messages API too (zai, minimax, deepseek, moonshot,
-  # openrouter, ollama); each needs enabled: true to be used.
+  # openrouter, ollama), or host Claude (bedrock, vertex, azure/foundry: see README "Cloud
+  # providers"); each needs enabled: true to be used.
   # - name: zai
   #   type: zai
   #   enabled: true
@@ -291,10 +301,6 @@ const std::vector<std::string>& log_levels() {
 const std::vector<std::string>& log_formats() {
     static const std::vector<std::string> v = {"text", "json", "console", "pretty"};
     return v;
-}
-
-bool is_unsupported_provider_type(const std::string& type) {
-    return type == "bedrock" || type == "vertex" || type == "azure" || type == "foundry";
 }
 
 }  // namespace ccr::shared::config_detail

@@ -82,15 +82,21 @@ void read_document(
 /// Turns "0 / empty means the default" values into the defaults; resolves relative `ca_file`
 /// against `base_dir` when it is not empty.
 void apply_defaults(Config& cfg, const std::string& base_dir);
-/// Checks every rule of the schema; problems go to `report`.
-void validate(const Config& cfg, const SourceMap& where, Report& report);
+/// Checks every rule of the schema; problems go to `report`. `env` is where the cloud providers'
+/// credentials and regions are looked up (shared/cloud/).
+void validate(const Config& cfg, const SourceMap& where, Report& report, EnvLookup env);
+/// The cloud rules of one provider at `path` ("providers[2]"): settings of another type's family
+/// (warnings) and, when enabled, what shared/cloud/ resolves for it (errors and warnings).
+void validate_cloud_provider(const ProviderConfig& p,
+                             const std::string& path,
+                             const SourceMap& where,
+                             Report& report,
+                             EnvLookup env);
 
 /// Validation vocabularies, shared with the reader for suggestions.
 const std::vector<std::string>& routing_strategies();
 const std::vector<std::string>& pooling_strategies();
 const std::vector<std::string>& log_levels();
 const std::vector<std::string>& log_formats();
-/// Types of the Go project that this one does not implement yet.
-bool is_unsupported_provider_type(const std::string& type);
 
 }  // namespace ccr::shared::config_detail

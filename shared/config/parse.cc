@@ -30,6 +30,21 @@ std::string describe(const YAML::Node& n) {
     }
 }
 
+// Keys whose values are credentials: a message about them never quotes the value (a literal key
+// put where a list belongs, `keys: sk-...`, would otherwise be echoed into logs).
+bool is_secret_path(const std::string& path) {
+    std::string last = path.substr(path.find_last_of('.') + 1);
+    last = last.substr(0, last.find('['));
+    static const char* const kSecret[] = {"key", "keys", "api_key", "bearer_secret",
+                                          "aws_access_key_id", "aws_secret_access_key",
+                                          "aws_session_token", "aws_bearer_token",
+                                          "azure_client_secret"};
+    for (const char* s : kSecret) {
+        if (last == s) return true;
+    }
+    return false;
+}
+
 std::string child_path(const std::string& path, std::string_view key) {
     return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
@@ -215,8 +230,9 @@ class Reader {
 
     void type_error(const YAML::Node& n, const std::string& path, std::string_view expected) {
         where_.set_invalid(path);
-        report_.error(pos(n, path),
-                      path + " must be " + std::string(expected) + " (got " + describe(n) + ")");
+        const std::string got =
+            n.IsScalar() && is_secret_path(path) ? std::string("a single value") : describe(n);
+        report_.error(pos(n, path), path + " must be " + std::string(expected) + " (got " + got + ")");
     }
 
     Position pos(const YAML::Node& n, const std::string& path) const {
@@ -261,7 +277,14 @@ class Reader {
         }
         const Position at = pos(n, path);
         Expansion e = expand_env(n.Scalar(), env_);
-        for (std::string& w : e.warnings) report_.warning(at, std::move(w));
+        for (std::string& w : e.warnings) {
+            // The warning quotes the text after the "$", which in a secret is part of it.
+            if (is_secret_path(path)) {
+                w = path + " holds a \"$\" followed by a name, which is not expanded (write "
+                           "${NAME} for an environment variable, or $$ for a literal $)";
+            }
+            report_.warning(at, std::move(w));
+        }
         for (std::string& err : e.errors) report_.error(at, std::move(err));
         if (!e.errors.empty()) {
             where_.set_invalid(path);  // reported once: validation says nothing more about it

@@ -26,8 +26,8 @@ std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 class Validator {
   public:
-    Validator(const Config& cfg, const SourceMap& where, Report& report)
-        : cfg_(cfg), where_(where), report_(report) {}
+    Validator(const Config& cfg, const SourceMap& where, Report& report, EnvLookup env)
+        : cfg_(cfg), where_(where), report_(report), env_(env) {}
 
     void run() {
         server();
@@ -170,6 +170,7 @@ class Validator {
             error(path, "provider " + label(p, path) + " of type " + in_quotes(p.type) +
                             " needs at least one entry in keys[] (key: \"${..._API_KEY}\")");
         }
+        if (info != nullptr) validate_cloud_provider(p, path, where_, report_, env_);
     }
 
     std::string label(const ProviderConfig& p, const std::string& path) const {
@@ -196,17 +197,6 @@ class Validator {
             return nullptr;
         }
         if (const ProviderTypeInfo* info = find_provider_type(p.type)) return info;
-        if (is_unsupported_provider_type(p.type)) {
-            // Go configs often carry disabled cloud entries; refuse only ones meant to be used.
-            std::string message = "provider type " + in_quotes(p.type) + " is not supported yet";
-            if (p.enabled) {
-                error(type_path, message);
-            } else {
-                warning(type_path,
-                        message + "; disabled provider " + label(p, path) + " is ignored");
-            }
-            return nullptr;
-        }
         std::string message =
             "unknown provider type " + in_quotes(p.type) + " (known types: " + known_types() + ")";
         std::vector<std::string> names;
@@ -476,13 +466,14 @@ class Validator {
     const Config& cfg_;
     const SourceMap& where_;
     Report& report_;
+    EnvLookup env_;
     std::map<std::string, Position> names_;  // provider name -> where first defined
 };
 
 }  // namespace
 
-void validate(const Config& cfg, const SourceMap& where, Report& report) {
-    Validator(cfg, where, report).run();
+void validate(const Config& cfg, const SourceMap& where, Report& report, EnvLookup env) {
+    Validator(cfg, where, report, env).run();
 }
 
 }  // namespace ccr::shared::config_detail

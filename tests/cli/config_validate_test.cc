@@ -90,6 +90,50 @@ TEST(ConfigValidate, SaysWhichKeysAreNotInEffectYet) {
     EXPECT_EQ(r.err.find("rpm_limit"), std::string::npos) << r.err;
 }
 
+TEST(ConfigValidate, AcceptsCloudProvidersAndReportsTheirProblemsWithoutSecrets) {
+    TempDir dir;
+    const std::string good = dir.file("cloud.yaml");
+    write_text(good,
+               "providers:\n"
+               "  - name: bedrock\n    type: bedrock\n    enabled: true\n"
+               "    aws_region: us-east-1\n    aws_bearer_token: bedrock-api-key-value\n"
+               "  - name: foundry\n    type: foundry\n    enabled: true\n"
+               "    azure_resource_name: res\n    azure_api_version: '2024-05-01'\n"
+               "    keys: [{key: foundry-key-value}]\n");
+    Outcome r = run_validate(good);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("2 providers enabled (bedrock, foundry)"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("warning: " + good + ":11:24: provider \"foundry\" (foundry): "
+                         "azure_api_version is not in effect"),
+              std::string::npos)
+        << r.err;
+
+    const std::string bad = dir.file("bad-cloud.yaml");
+    write_text(bad,
+               "providers:\n"
+               "  - name: bedrock\n    type: bedrock\n    enabled: true\n"
+               "    aws_region: us-east-1\n    aws_secret_access_key: aws-secret-value\n"
+               "  - name: vertex\n    type: vertex\n    enabled: true\n"
+               "    gcp_project_id: p\n    gcp_region: global\n"
+               "    gcp_credentials_file: " + dir.file("missing-sa.json") + "\n");
+    Outcome b = run_validate(bad);
+    EXPECT_EQ(b.code, 1) << b.out;
+    EXPECT_NE(b.err.find(bad + ":6:28: provider \"bedrock\" (bedrock): aws_secret_access_key is "
+                         "set but aws_access_key_id is not"),
+              std::string::npos)
+        << b.err;
+    EXPECT_NE(b.err.find(bad + ":12:27: provider \"vertex\" (vertex): gcp_credentials_file"),
+              std::string::npos)
+        << b.err;
+    EXPECT_NE(b.err.find("is invalid (2 problems)"), std::string::npos) << b.err;
+    for (const Outcome* o : {&r, &b}) {
+        for (const char* secret : {"bedrock-api-key-value", "foundry-key-value", "aws-secret-value"}) {
+            EXPECT_EQ(o->out.find(secret), std::string::npos) << secret;
+            EXPECT_EQ(o->err.find(secret), std::string::npos) << secret;
+        }
+    }
+}
+
 TEST(ConfigValidate, FailsForAnExplicitPathThatDoesNotExist) {
     TempDir dir;
     Outcome r = run_validate(dir.file("missing.yaml"));

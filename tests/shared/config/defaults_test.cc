@@ -17,11 +17,12 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-TEST(ProviderTypes, TableHoldsTheSevenSupportedTypesWithTheirDefaults) {
+TEST(ProviderTypes, TableHoldsTheElevenSupportedTypesWithTheirDefaults) {
     std::vector<std::string> names;
     for (const ProviderTypeInfo& t : provider_types()) names.emplace_back(t.type);
     EXPECT_THAT(names, ElementsAre("anthropic", "zai", "minimax", "deepseek", "moonshot",
-                                   "openrouter", "ollama"));
+                                   "openrouter", "ollama", "bedrock", "vertex", "azure",
+                                   "foundry"));
     const ProviderTypeInfo* zai = find_provider_type("zai");
     ASSERT_NE(zai, nullptr);
     EXPECT_STREQ(zai->owner, "zhipu");
@@ -31,17 +32,26 @@ TEST(ProviderTypes, TableHoldsTheSevenSupportedTypesWithTheirDefaults) {
     EXPECT_TRUE(zai->needs_key);
 }
 
-TEST(ProviderTypes, OnlyAnthropicServesCountTokensAndOnlyAnthropicAndOllamaNeedNoKey) {
+TEST(ProviderTypes, AnthropicAndTheCloudsServeCountTokensAndNeedNoKeys) {
     for (const ProviderTypeInfo& t : provider_types()) {
         const std::string type = t.type;
-        EXPECT_EQ(t.serves_count_tokens, type == "anthropic") << type;
-        EXPECT_EQ(t.needs_key, type != "anthropic" && type != "ollama") << type;
+        const bool cloud = type == "bedrock" || type == "vertex" || type == "azure" ||
+                           type == "foundry";
+        EXPECT_EQ(t.serves_count_tokens, type == "anthropic" || cloud) << type;
+        EXPECT_EQ(t.needs_key, type != "anthropic" && type != "ollama" && !cloud) << type;
     }
 }
 
-TEST(ProviderTypes, CloudTypesAreNotInTheTable) {
-    for (const char* type : {"bedrock", "vertex", "azure", "foundry"}) {
-        EXPECT_EQ(find_provider_type(type), nullptr) << type;
+TEST(ProviderTypes, CloudTypesHaveOwnersComputedUrlsAndTheAnthropicModels) {
+    const std::pair<const char*, const char*> owners[] = {
+        {"bedrock", "aws"}, {"vertex", "google"}, {"azure", "microsoft"}, {"foundry", "microsoft"}};
+    for (const auto& [type, owner] : owners) {
+        const ProviderTypeInfo* info = find_provider_type(type);
+        ASSERT_NE(info, nullptr) << type;
+        EXPECT_STREQ(info->owner, owner);
+        EXPECT_STREQ(info->default_base_url, "") << "computed by shared/cloud/endpoints.h";
+        EXPECT_FALSE(info->bearer_auth) << type;
+        EXPECT_EQ(default_models(type), default_models("anthropic")) << type;
     }
 }
 

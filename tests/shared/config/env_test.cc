@@ -109,10 +109,19 @@ TEST_F(EnvExpansion, InvalidVariableNameIsAnError) {
 
 TEST_F(EnvExpansion, BareDollarNameIsKeptAndWarnedAbout) {
     fake_vars()["HOME"] = "/home/x";
-    const Config cfg = load(std::string("server:\n  api_key: \"$HOME\"\n") + testing::kOneProvider);
-    EXPECT_EQ(cfg.server.api_key, "$HOME");
+    const Config cfg = load(std::string("server:\n  pid_file: \"$HOME\"\n") + testing::kOneProvider);
+    EXPECT_EQ(cfg.server.pid_file, "$HOME");
     ASSERT_EQ(cfg.warnings.size(), 1u);
-    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:2:12: \"$HOME\" is not expanded"));
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:2:13: \"$HOME\" is not expanded"));
+}
+
+TEST_F(EnvExpansion, BareDollarInASecretIsWarnedAboutWithoutQuotingIt) {
+    const Config cfg = load(std::string("server:\n  api_key: \"ab$Secret9\"\n") + testing::kOneProvider);
+    EXPECT_EQ(cfg.server.api_key, "ab$Secret9");
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("config.yaml:2:12: server.api_key holds a \"$\" followed "
+                                           "by a name, which is not expanded"));
+    EXPECT_THAT(cfg.warnings[0], ::testing::Not(HasSubstr("Secret9")));
 }
 
 TEST_F(EnvExpansion, EveryUnsetVariableIsReportedAtOnce) {

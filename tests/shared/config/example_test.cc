@@ -63,8 +63,11 @@ TEST(ConfigExample, DocumentsEveryKeyOfTheSchema) {
         // providers
         "name", "type", "enabled", "base_url", "models", "keys", "key", "rpm_limit", "itpm_limit",
         "otpm_limit", "tpm_limit", "priority", "weight", "pooling", "ca_file", "count_tokens",
-        "aws_region", "aws_access_key_id", "aws_secret_access_key", "gcp_project_id", "gcp_region",
-        "azure_resource_name", "azure_api_version", "azure_deployment_id", "pricing",
+        "aws_region", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+        "aws_profile", "aws_bearer_token", "gcp_project_id", "gcp_region", "gcp_credentials_file",
+        "azure_resource_name", "azure_api_version", "azure_deployment_id", "azure_tenant_id",
+        "azure_client_id", "azure_client_secret", "azure_authority_host", "beta_headers", "deny",
+        "strip_billing_header", "pricing",
         "input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok",
         // logging
         "level", "format", "output", "pretty", "debug_options", "log_request_body",

@@ -104,7 +104,8 @@ TEST_F(ConfigValidation, DuplicateProviderNameNamesTheFirstDefinition) {
 TEST_F(ConfigValidation, ProviderTypeIsRequiredAndTheKnownTypesAreListed) {
     EXPECT_THAT(load_error("providers:\n  - name: x\n    enabled: true\n"),
                 HasSubstr("providers[0].type is required (one of \"anthropic\", \"zai\", "
-                          "\"minimax\", \"deepseek\", \"moonshot\", \"openrouter\", \"ollama\")"));
+                          "\"minimax\", \"deepseek\", \"moonshot\", \"openrouter\", \"ollama\", "
+                          "\"bedrock\", \"vertex\", \"azure\", \"foundry\")"));
 }
 
 TEST_F(ConfigValidation, UnknownProviderTypeListsKnownTypesAndSuggestsTheClosest) {
@@ -115,17 +116,18 @@ TEST_F(ConfigValidation, UnknownProviderTypeListsKnownTypesAndSuggestsTheClosest
     EXPECT_THAT(error, HasSubstr("did you mean \"anthropic\"?"));
 }
 
-TEST_F(ConfigValidation, EnabledCloudProviderTypeIsNotSupportedYet) {
-    EXPECT_THAT(load_error("providers:\n  - {name: b, type: bedrock, enabled: true, "
-                           "aws_region: us-east-1}\n"),
-                HasSubstr("provider type \"bedrock\" is not supported yet"));
+TEST_F(ConfigValidation, EnabledCloudProviderLoadsWhenItsCredentialsAreFound) {
+    fake_vars() = {{"AWS_ACCESS_KEY_ID", "AKID"}, {"AWS_SECRET_ACCESS_KEY", "s"}};
+    const Config cfg = load("providers:\n  - {name: b, type: bedrock, enabled: true, "
+                            "aws_region: us-east-1}\n");
+    EXPECT_THAT(cfg.warnings, IsEmpty());
+    EXPECT_EQ(cfg.providers[0].type, "bedrock");
 }
 
-TEST_F(ConfigValidation, DisabledCloudProviderFromAGoConfigOnlyWarns) {
+TEST_F(ConfigValidation, DisabledCloudProviderIsNotCheckedForCredentials) {
     const Config cfg =
         load(std::string(kOneProvider) + "  - {name: v, type: vertex, enabled: false}\n");
-    ASSERT_EQ(cfg.warnings.size(), 1u);
-    EXPECT_THAT(cfg.warnings[0], HasSubstr("provider type \"vertex\" is not supported yet"));
+    EXPECT_THAT(cfg.warnings, IsEmpty());
 }
 
 TEST_F(ConfigValidation, BaseUrlMustBeHttpOrHttpsWithAHost) {
