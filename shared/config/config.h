@@ -280,7 +280,7 @@ Config load_config(const std::string& explicit_path);
 struct ProviderTypeInfo {
     const char* type;
     const char* owner;
-    const char* default_base_url;
+    const char* default_base_url;  // "" for the cloud types: see cloud::effective_base_url
     bool bearer_auth;         // Authorization: Bearer <key> instead of x-api-key
     bool serves_count_tokens; // forwards /v1/messages/count_tokens
     bool needs_key;           // a key is required (anthropic alone may pass the client through)
