@@ -229,6 +229,11 @@ export async function startBedrock(creds = {}) {
             return sendJson(res, BEDROCK_ERRORS[spec.type] ?? 500, { message: spec.message ?? `${spec.type} (fake)` },
                 { 'x-amzn-errortype': spec.type, 'x-amzn-requestid': 'fake-req-1' });
         }
+        // As Bedrock does: Claude Code's billing line is refused (the relay must strip it).
+        if (rec.body.includes('x-anthropic-billing-header')) {
+            return sendJson(res, 400, { message: 'x-anthropic-billing-header is a reserved keyword and may not be used in the system prompt.' },
+                { 'x-amzn-errortype': 'ValidationException' });
+        }
         const m = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|count-tokens)$/.exec(rec.path);
         if (!m) return sendJson(res, 404, { message: 'UnknownOperationException' }, { 'x-amzn-errortype': 'UnknownOperationException' });
         const modelId = decodeURIComponent(m[1]);
