@@ -2,11 +2,13 @@
 // per-provider table, or one JSON object; --watch redraws until SIGINT.
 
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 
@@ -19,6 +21,17 @@ namespace ccr::cli {
 namespace stats = shared::stats;
 
 namespace {
+
+/// Columns of the terminal on stdout (TIOCGWINSZ), else $COLUMNS, else 80.
+int terminal_width() {
+    winsize ws{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    if (const char* c = std::getenv("COLUMNS")) {
+        const int n = std::atoi(c);
+        if (n > 0) return n;
+    }
+    return 80;
+}
 
 /// Waits `seconds` or until SIGINT/SIGTERM (blocked, so none is lost between two waits).
 /// false: interrupted.
@@ -49,7 +62,7 @@ int watch(const stats::Segment& seg, const StatsOptions& opts) {
             std::cout << stats::render_json(now) << std::endl;
         } else {
             if (tty) std::cout << "\x1b[H\x1b[2J";  // home, clear: redraw in place
-            stats::TableOptions t{opts.workers, previous ? &*previous : nullptr};
+            stats::TableOptions t{opts.workers, previous ? &*previous : nullptr, terminal_width()};
             std::cout << stats::render_table(now, t);
             if (!tty) std::cout << "\n";
             std::cout << std::flush;
@@ -71,7 +84,7 @@ int run_stats(const StatsOptions& opts) {
     if (opts.json) {
         std::cout << stats::render_json(now) << "\n";
     } else {
-        std::cout << stats::render_table(now, {opts.workers, nullptr});
+        std::cout << stats::render_table(now, {opts.workers, nullptr, terminal_width()});
     }
     return 0;
 }

@@ -13,10 +13,13 @@
 namespace ccr::worker {
 
 struct RequestRecord {
-    /// Provider the request was counted under when it started (its in-flight count); -1: the
-    /// request never reached a provider and is not counted per provider.
-    int started_provider = -1;
-    int provider = -1;               // provider of the last attempt (the one that answered)
+    int provider = -1;               // provider of the last attempt
+    /// The provider whose answer the client got (its head was relayed, or its error mapped);
+    /// -1: the relay answered itself (its own errors, or every attempt failed).
+    int answered_by = -1;
+    /// The request was on a relayed route or answered with an error: counted in the stats
+    /// (health probes, /v1/models and other local successes are not).
+    bool counted = false;
     std::string_view provider_name;  // its name (owned by the Runtime's providers), "" if none
     /// Client of `clients:` the request is counted under (index into Config::clients), set by the
     /// client-limits filter on relayed requests; -1: none.

@@ -126,8 +126,15 @@ public:
     virtual ~StatsSink() = default;
     /// A finished request, as its record says (provider indices into Runtime::providers).
     using Sample = RequestRecord;
-    virtual void request_started(int provider) = 0;
-    /// Also records that the worker has answered a request (the table's `served`).
+    /// How an upstream attempt ended (shared/stats/counters.h's attempt outcomes).
+    enum class AttemptEnd { status_2xx, status_4xx, status_5xx, connect, timeout, reset };
+    /// An attempt at providers[provider] begins (its in-flight count).
+    virtual void attempt_started(int provider) = 0;
+    /// It ended; `failed_over`: the relay moved on to the next candidate after it.
+    virtual void attempt_finished(int provider, AttemptEnd end, bool failed_over) = 0;
+    /// A request ended: counted under the provider whose answer the client got
+    /// (Sample::answered_by), or as the relay's own answer. Also records that the worker has
+    /// answered a request (the table's `served`).
     virtual void request_finished(const Sample& s) = 0;
     /// The worker's own row: listening, alive (about once a second until it exits), draining.
     virtual void worker_ready() {}

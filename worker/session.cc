@@ -126,6 +126,7 @@ net::awaitable<void> serve_relayed(Runtime& rt,
                                    const ClientRequest& req,
                                    Endpoint endpoint,
                                    RequestContext& ctx) {
+    ctx.rec.counted = true;
     filters::BodyHolds holds;
     if (auto no = filters::on_body(rt, ctx, holds)) co_return co_await reject(stream, ctx, *no);
     BodyInfo body = inspect_body(*rt.json, req.body(), req.body().capacity());
@@ -292,9 +293,9 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         // Give a large body's read room back while the connection idles.
         if (buffer.size() == 0 && buffer.capacity() > kIdleBufferCapacity) buffer.shrink_to_fit();
         ctx.rec.finish(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start));
-        // Counted per provider once the request reached the relay step (started_provider set),
-        // per client once the client-limits filter took it (client set).
-        if (rt.stats && (ctx.rec.started_provider >= 0 || ctx.rec.client >= 0)) rt.stats->request_finished(ctx.rec);
+        // Counted: requests of the relayed routes, and every error answer (the relay's own 401s
+        // and 404s too); health probes and other local successes are not traffic.
+        if (rt.stats && (ctx.rec.counted || ctx.rec.status >= 400)) rt.stats->request_finished(ctx.rec);
         rt.mark_busy(registration, false);
         --rt.in_flight;
         log_access(ctx);

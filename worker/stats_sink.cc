@@ -48,6 +48,7 @@ ShmStatsSink::ShmStatsSink(stats::Segment& seg,
     for (int r = 0; r < count && r < stats::kMaxProviders; ++r) {
         l.counters[worker_slot][r].in_flight.store(0, kRelaxed);
     }
+    relay_row_ = &l.relay_counters[worker_slot];
 }
 
 stats::ProviderCounters* ShmStatsSink::row(int provider) const {
@@ -55,31 +56,43 @@ stats::ProviderCounters* ShmStatsSink::row(int provider) const {
     return rows_[static_cast<std::size_t>(provider)];
 }
 
-void ShmStatsSink::request_started(int provider) {
+void ShmStatsSink::attempt_started(int provider) {
+    if (stats::ProviderCounters* c = row(provider)) c->in_flight.fetch_add(1, kRelaxed);
+}
+
+void ShmStatsSink::attempt_finished(int provider, AttemptEnd end, bool failed_over) {
     stats::ProviderCounters* c = row(provider);
     if (c == nullptr) return;
-    c->requests.fetch_add(1, kRelaxed);
-    c->in_flight.fetch_add(1, kRelaxed);
+    // Unsigned wrap-around: balanced with attempt_started, read back as signed by the reader.
+    c->in_flight.fetch_sub(1, kRelaxed);
+    switch (end) {
+        case AttemptEnd::status_2xx: c->attempt_2xx.fetch_add(1, kRelaxed); break;
+        case AttemptEnd::status_4xx: c->attempt_4xx.fetch_add(1, kRelaxed); break;
+        case AttemptEnd::status_5xx: c->attempt_5xx.fetch_add(1, kRelaxed); break;
+        case AttemptEnd::connect: c->attempt_connect.fetch_add(1, kRelaxed); break;
+        case AttemptEnd::timeout: c->attempt_timeout.fetch_add(1, kRelaxed); break;
+        case AttemptEnd::reset: c->attempt_reset.fetch_add(1, kRelaxed); break;
+    }
+    if (failed_over) c->failovers.fetch_add(1, kRelaxed);
 }
 
 void ShmStatsSink::request_finished(const Sample& s) {
-    // Unsigned wrap-around: balanced with request_started, read back as signed by the reader.
-    if (stats::ProviderCounters* started = row(s.started_provider >= 0 ? s.started_provider : s.provider))
-        started->in_flight.fetch_sub(1, kRelaxed);
     if (entry_ != nullptr && entry_->served.load(kRelaxed) == 0) entry_->served.store(1, kRelaxed);
     count_client(s);
-    stats::ProviderCounters* c = row(s.provider);
+    // A client that left before any answer is counted where it was waiting.
+    const int under = s.answered_by >= 0 ? s.answered_by : (s.status == 499 ? s.provider : -1);
+    stats::ProviderCounters* c = under >= 0 ? row(under) : relay_row_;
     if (c == nullptr) return;
-    if (s.status >= 200 && s.status < 300) {
+    c->requests.fetch_add(1, kRelaxed);
+    if (s.status == 499) {
+        c->client_aborts.fetch_add(1, kRelaxed);
+    } else if (s.status >= 200 && s.status < 300) {
         c->status_2xx.fetch_add(1, kRelaxed);
-    } else if (s.status >= 400 && s.status < 500 && s.status != 499) {
+    } else if (s.status >= 400 && s.status < 500) {
         c->status_4xx.fetch_add(1, kRelaxed);
     } else if (s.status >= 500 && s.status < 600) {
         c->status_5xx.fetch_add(1, kRelaxed);
     }
-    if (s.upstream_error) c->upstream_errors.fetch_add(1, kRelaxed);
-    if (s.timeout) c->timeouts.fetch_add(1, kRelaxed);
-    if (s.failovers > 0) add(c->failovers, static_cast<std::uint64_t>(s.failovers));
     add(c->bytes_in, s.bytes_in);
     add(c->bytes_out, s.bytes_out);
     add(c->input_tokens, tokens(s.input_tokens));
@@ -88,9 +101,14 @@ void ShmStatsSink::request_finished(const Sample& s) {
     add(c->cache_creation_tokens, tokens(s.cache_creation));
     add(c->cost_micro_usd, s.cost_micro_usd);
     // No first byte (refused, failed before the upstream answered): no time to first byte.
-    if (s.ttfb.count() > 0) c->ttfb_us[stats::bucket_of(micros(s.ttfb))].fetch_add(1, kRelaxed);
+    if (s.ttfb.count() > 0) {
+        c->ttfb_us[stats::bucket_of(micros(s.ttfb))].fetch_add(1, kRelaxed);
+        add(c->ttfb_us_sum, micros(s.ttfb));
+    }
     c->total_us[stats::bucket_of(micros(s.total))].fetch_add(1, kRelaxed);
+    add(c->total_us_sum, micros(s.total));
     c->overhead_us[stats::bucket_of(micros(s.overhead))].fetch_add(1, kRelaxed);
+    add(c->overhead_us_sum, micros(s.overhead));
 }
 
 void ShmStatsSink::count_client(const Sample& s) {

@@ -23,7 +23,8 @@ class ShmStatsSink : public StatsSink {
                  const std::vector<std::string>& provider_names_by_index,
                  const std::vector<std::string>& client_names_by_index = {});
 
-    void request_started(int provider) override;
+    void attempt_started(int provider) override;
+    void attempt_finished(int provider, AttemptEnd end, bool failed_over) override;
     void request_finished(const Sample& s) override;
     void worker_ready() override;
     void worker_heartbeat() override;
@@ -36,6 +37,7 @@ class ShmStatsSink : public StatsSink {
 
     std::vector<shared::stats::ProviderCounters*> rows_;  // by provider index; null: not counted
     std::vector<shared::stats::ClientCounters*> client_rows_;  // by client index; null: not counted
+    shared::stats::ProviderCounters* relay_row_ = nullptr;     // the relay's own answers
     shared::stats::WorkerEntry* entry_ = nullptr;         // the slot's row; null: invalid slot
 };
 

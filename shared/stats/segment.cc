@@ -498,17 +498,6 @@ Segment::ReloadResult Segment::reload_result() const {
     return r;
 }
 
-int bucket_of(std::uint64_t us) {
-    const int b = static_cast<int>(std::bit_width(us));  // 0 -> 0, [2^(i-1), 2^i) -> i
-    return b < kBuckets ? b : kBuckets - 1;
-}
-
-std::uint64_t bucket_upper_us(int bucket) {
-    if (bucket <= 0) return 1;
-    if (bucket >= 63) return ~0ULL;
-    return 1ULL << bucket;
-}
-
 BreakerWord BreakerWord::decode(std::uint64_t w) {
     constexpr std::uint64_t kCountMask = 0x7ff;
     BreakerWord d;

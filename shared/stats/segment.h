@@ -13,10 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include "shared/stats/counters.h"
+
 namespace ccr::shared::stats {
 
 inline constexpr std::uint64_t kMagic = 0x5941'4c45'5252'4343ULL;  // "CCRRELAY"
-inline constexpr std::uint32_t kVersion = 3;  // 3: session affinity table
+inline constexpr std::uint32_t kVersion = 4;  // 4: counters.h (attempts, relay row, log-linear histograms)
 inline constexpr int kMaxWorkers = 256;   // worker slots (server.workers is validated <= this)
 inline constexpr int kMaxProviders = 64;  // provider rows, keyed by name, kept across reloads
 inline constexpr int kMaxKeys = 512;     // key rows (provider, key fingerprint), over all providers
@@ -26,22 +28,19 @@ inline constexpr int kRouteCursors = 16;  // global routing cursors, one per str
 inline constexpr int kAffinitySlots = 4096;
 inline constexpr int kNameLen = 64;
 inline constexpr int kMessageLen = 2048;
-/// Latency histogram: bucket i counts values in [2^(i-1), 2^i) microseconds (bucket 0: < 1 us),
-/// the last bucket everything above.
-inline constexpr int kBuckets = 40;
-
 using Counter = std::atomic<std::uint64_t>;
 static_assert(Counter::is_always_lock_free);
 
-/// Counters of one provider in one worker slot. Written by that worker only.
+/// Counters of one provider (or of the relay's own answers) in one worker slot, as counters.h
+/// declares them. Written by that worker only.
 struct alignas(64) ProviderCounters {
-    Counter requests, in_flight, status_2xx, status_4xx, status_5xx, upstream_errors, timeouts,
-        failovers, bytes_in, bytes_out, input_tokens, output_tokens, cache_read_tokens,
-        cache_creation_tokens;
-    Counter cost_micro_usd;  // from `usage` and the provider's pricing
-    Counter ttfb_us[kBuckets];
-    Counter total_us[kBuckets];
-    Counter overhead_us[kBuckets];  // time spent in the relay itself, excluding the upstream
+#define CCR_FIELD(field, ...) Counter field;
+    CCR_PROVIDER_COUNTERS(CCR_FIELD)
+#undef CCR_FIELD
+    Counter in_flight;  // attempts in progress (incremented and decremented, wrapping)
+#define CCR_HISTOGRAM(field, ...) Counter field[kBuckets]; Counter field##_sum;  // sum: exact, for Prometheus
+    CCR_PROVIDER_HISTOGRAMS(CCR_HISTOGRAM)
+#undef CCR_HISTOGRAM
 };
 
 enum class WorkerState : std::uint32_t { empty = 0, starting, ready, draining, exited, backoff };
@@ -185,6 +184,7 @@ struct Layout {
     ClientRow clients[kMaxClients];
     AffinityEntry affinity[kAffinitySlots];
     ProviderCounters counters[kMaxWorkers][kMaxProviders];
+    ProviderCounters relay_counters[kMaxWorkers];  // requests the relay answered itself
     ClientCounters client_counters[kMaxWorkers][kMaxClients];
 };
 
@@ -302,11 +302,6 @@ std::string shm_path(const std::string& name);
 
 /// Whether a process exists (kill(pid, 0) succeeds or fails with EPERM). false for pid <= 0.
 bool process_alive(std::int32_t pid);
-
-/// Index of the histogram bucket for a duration in microseconds.
-int bucket_of(std::uint64_t us);
-/// Upper bound (us) of a bucket, used to report percentiles.
-std::uint64_t bucket_upper_us(int bucket);
 
 std::int64_t unix_ms_now();
 

@@ -25,67 +25,53 @@ std::uint64_t Histogram::count() const {
     return n;
 }
 
-void Histogram::add(const Counter (&src)[kBuckets]) {
+void Histogram::add(const Counter (&src)[kBuckets], const Counter& sum) {
     for (int i = 0; i < kBuckets; ++i) buckets[i] += get(src[i]);
+    sum_us += get(sum);
 }
 
 void Histogram::add(const Histogram& other) {
     for (int i = 0; i < kBuckets; ++i) buckets[i] += other.buckets[i];
+    sum_us += other.sum_us;
 }
 
 double percentile_ms(const Histogram& h, double p) {
     const std::uint64_t n = h.count();
     if (n == 0) return 0;
-    // The smallest value with at least p*n samples at or below it (nearest rank).
-    auto rank = static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(n)));
-    if (rank < 1) rank = 1;
-    if (rank > n) rank = n;
+    // The rank p*n, placed linearly within the bucket that holds it (samples are taken to be
+    // spread evenly over the bucket's width).
+    const double rank = std::clamp(p, 0.0, 1.0) * static_cast<double>(n);
     std::uint64_t seen = 0;
     for (int i = 0; i < kBuckets; ++i) {
-        seen += h.buckets[i];
-        if (seen >= rank) return static_cast<double>(bucket_upper_us(i)) / 1000.0;
+        const std::uint64_t in = h.buckets[i];
+        if (in == 0) continue;
+        if (static_cast<double>(seen + in) >= rank) {
+            const double fraction = std::clamp((rank - static_cast<double>(seen)) / static_cast<double>(in), 0.0, 1.0);
+            const auto lo = static_cast<double>(bucket_lower_us(i));
+            const auto hi = static_cast<double>(bucket_upper_us(i));
+            return (lo + fraction * (hi - lo)) / 1000.0;
+        }
+        seen += in;
     }
     return static_cast<double>(bucket_upper_us(kBuckets - 1)) / 1000.0;
 }
 
 void Totals::add(const ProviderCounters& c, bool count_in_flight) {
-    requests += get(c.requests);
+#define CCR_FIELD(field, ...) field += get(c.field);
+    CCR_PROVIDER_COUNTERS(CCR_FIELD)
+#undef CCR_FIELD
     // in_flight is incremented and decremented with wrap-around: the sum, read as signed, is right.
     if (count_in_flight) in_flight += static_cast<std::int64_t>(get(c.in_flight));
-    status_2xx += get(c.status_2xx);
-    status_4xx += get(c.status_4xx);
-    status_5xx += get(c.status_5xx);
-    upstream_errors += get(c.upstream_errors);
-    timeouts += get(c.timeouts);
-    failovers += get(c.failovers);
-    bytes_in += get(c.bytes_in);
-    bytes_out += get(c.bytes_out);
-    input_tokens += get(c.input_tokens);
-    output_tokens += get(c.output_tokens);
-    cache_read_tokens += get(c.cache_read_tokens);
-    cache_creation_tokens += get(c.cache_creation_tokens);
-    cost_micro_usd += get(c.cost_micro_usd);
-    ttfb.add(c.ttfb_us);
-    total.add(c.total_us);
-    overhead.add(c.overhead_us);
+    ttfb.add(c.ttfb_us, c.ttfb_us_sum);
+    total.add(c.total_us, c.total_us_sum);
+    overhead.add(c.overhead_us, c.overhead_us_sum);
 }
 
 void Totals::add(const Totals& o) {
-    requests += o.requests;
+#define CCR_FIELD(field, ...) field += o.field;
+    CCR_PROVIDER_COUNTERS(CCR_FIELD)
+#undef CCR_FIELD
     in_flight += o.in_flight;
-    status_2xx += o.status_2xx;
-    status_4xx += o.status_4xx;
-    status_5xx += o.status_5xx;
-    upstream_errors += o.upstream_errors;
-    timeouts += o.timeouts;
-    failovers += o.failovers;
-    bytes_in += o.bytes_in;
-    bytes_out += o.bytes_out;
-    input_tokens += o.input_tokens;
-    output_tokens += o.output_tokens;
-    cache_read_tokens += o.cache_read_tokens;
-    cache_creation_tokens += o.cache_creation_tokens;
-    cost_micro_usd += o.cost_micro_usd;
     ttfb.add(o.ttfb);
     total.add(o.total);
     overhead.add(o.overhead);
@@ -185,6 +171,10 @@ Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms, std::int64_t now
         c.budget_used_today = b.day == now_ms / kDayMs ? b.used : 0;
     }
 
+    // The relay's own answers, shown as a row of their own after the providers.
+    ProviderStats relay;
+    relay.name = "relay";
+    relay.relay = true;
     for (int slot = 0; slot < kMaxWorkers; ++slot) {
         const WorkerEntry& e = h.workers[slot];
         // A slot never given to a process has all-zero counters: skip it without touching them.
@@ -208,9 +198,14 @@ Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms, std::int64_t now
             w.in_flight += one.in_flight;
             s.providers[r].counters.add(one);
         }
+        Totals own;
+        own.add(l.relay_counters[slot], w.alive);
+        w.requests += own.requests;
+        relay.counters.add(own);
         for (int r = 0; r < client_rows; ++r) add_client(s.clients[r], l.client_counters[slot][r]);
         s.workers.push_back(w);
     }
+    if (relay.counters.requests > 0) s.providers.push_back(std::move(relay));
     for (const ProviderStats& p : s.providers) s.totals.add(p.counters);
     return s;
 }
@@ -249,34 +244,68 @@ void latency(std::string& out, std::string_view k, const Histogram& h, bool firs
     out += '}';
 }
 
-/// The fields of a provider or of the totals, without braces.
+/// The fields of a provider or of the totals, without braces: counters.h's set, grouped as it
+/// says ("status", "attempts" with its "total", "tokens"), then in_flight and the latencies.
 void totals_fields(std::string& out, const Totals& t, bool first) {
-    field(out, "requests", t.requests, first);
-    field(out, "in_flight", t.in_flight);
-    key(out, "status");
-    out += '{';
-    field(out, "2xx", t.status_2xx, true);
-    field(out, "4xx", t.status_4xx);
-    field(out, "5xx", t.status_5xx);
-    out += '}';
-    field(out, "upstream_errors", t.upstream_errors);
-    field(out, "timeouts", t.timeouts);
-    field(out, "failovers", t.failovers);
-    field(out, "bytes_in", t.bytes_in);
-    field(out, "bytes_out", t.bytes_out);
-    key(out, "tokens");
-    out += '{';
-    field(out, "input", t.input_tokens, true);
-    field(out, "output", t.output_tokens);
-    field(out, "cache_read", t.cache_read_tokens);
-    field(out, "cache_creation", t.cache_creation_tokens);
-    out += '}';
-    field(out, "cost_micro_usd", t.cost_micro_usd);
+    std::string_view group;
+    bool first_in_group = false;
+    auto close_group = [&] {
+        if (group.empty()) return;
+        if (group == "attempts") field(out, "total", t.attempts());
+        out += '}';
+    };
+    for (const CounterInfo& c : kCounterInfo) {
+        if (c.group != group) {
+            close_group();
+            group = c.group;
+            if (!group.empty()) {
+                key(out, group, first);
+                first = false;
+                out += '{';
+                first_in_group = true;
+            }
+        }
+        if (group.empty()) {
+            field(out, c.key, t.*c.field, first);
+            first = false;
+        } else {
+            field(out, c.key, t.*c.field, first_in_group);
+            first_in_group = false;
+        }
+    }
+    close_group();
+    field(out, "in_flight", t.in_flight, first);
     key(out, "latency_ms");
     out += '{';
-    latency(out, "ttfb", t.ttfb, true);
-    latency(out, "total", t.total);
-    latency(out, "overhead", t.overhead);
+    bool first_latency = true;
+    for (const HistogramInfo& h : kHistogramInfo) {
+        latency(out, h.key, t.*h.field, first_latency);
+        first_latency = false;
+    }
+    out += '}';
+}
+
+/// What each field of a provider's object means (from counters.h).
+void meanings(std::string& out) {
+    out += '{';
+    bool first = true;
+    std::string_view group;
+    for (const CounterInfo& c : kCounterInfo) {
+        if (!c.group.empty() && c.group == group) continue;
+        group = c.group;
+        key(out, c.group.empty() ? c.key : c.group, first);
+        first = false;
+        append_json_string(out, c.help);
+    }
+    key(out, "in_flight");
+    append_json_string(out, "Upstream attempts in progress now");
+    key(out, "latency_ms");
+    append_json_string(out,
+                       "p50/p95/p99 in milliseconds, interpolated within log-linear buckets (4 per power of two): ttfb "
+                       "(to the first byte sent), total (to the end of the answer), overhead (the relay's own share)");
+    key(out, "relay");
+    append_json_string(out, "The provider row named \"relay\" (\"relay\": true) counts the requests the relay answered "
+                            "itself: its own errors, and the error sent when every attempt failed");
     out += '}';
 }
 
@@ -341,6 +370,8 @@ std::string render_json(const Snapshot& s) {
         append_json_string(out, p.name);
         key(out, "gone");
         out += p.gone ? "true" : "false";
+        key(out, "relay");
+        out += p.relay ? "true" : "false";
         key(out, "breaker");
         out += '{';
         key(out, "state", true);
@@ -362,7 +393,10 @@ std::string render_json(const Snapshot& s) {
     key(out, "totals");
     out += '{';
     totals_fields(out, s.totals, true);
-    out += "}}";
+    out += '}';
+    key(out, "meanings");
+    meanings(out);
+    out += '}';
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shared/stats/segment.h"
@@ -15,30 +16,56 @@ namespace ccr::shared::stats {
 
 struct Histogram {
     std::array<std::uint64_t, kBuckets> buckets{};
+    std::uint64_t sum_us = 0;  // of the samples, exactly
     std::uint64_t count() const;
-    void add(const Counter (&src)[kBuckets]);
+    void add(const Counter (&src)[kBuckets], const Counter& sum);
     void add(const Histogram& other);
 };
 
-/// The `p` quantile (0 < p <= 1) of a histogram in milliseconds: the upper bound of the bucket
-/// holding it. 0 when the histogram is empty.
+/// The `p` quantile (0 < p <= 1) of a histogram in milliseconds, interpolated linearly within
+/// the bucket that holds it. 0 when the histogram is empty.
 double percentile_ms(const Histogram& h, double p);
 
-/// Counters of one provider (or of all), summed over worker slots.
+/// Counters of one provider (or of all), summed over worker slots (counters.h declares them).
 struct Totals {
-    std::uint64_t requests = 0;
+#define CCR_FIELD(field, ...) std::uint64_t field = 0;
+    CCR_PROVIDER_COUNTERS(CCR_FIELD)
+#undef CCR_FIELD
     std::int64_t in_flight = 0;
-    std::uint64_t status_2xx = 0, status_4xx = 0, status_5xx = 0;
-    std::uint64_t upstream_errors = 0, timeouts = 0, failovers = 0;
-    std::uint64_t bytes_in = 0, bytes_out = 0;
-    std::uint64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0,
-                  cache_creation_tokens = 0;
-    std::uint64_t cost_micro_usd = 0;
     Histogram ttfb, total, overhead;
+
+    /// Upstream attempts, over every outcome.
+    std::uint64_t attempts() const {
+        return attempt_2xx + attempt_4xx + attempt_5xx + attempt_connect + attempt_timeout + attempt_reset;
+    }
+    /// Attempts that failed (5xx, 429 counts in 4xx, transport failures).
+    std::uint64_t failed_attempts() const { return attempt_5xx + attempt_connect + attempt_timeout + attempt_reset; }
 
     /// Adds one slot's row; `count_in_flight` false for a slot whose process is gone.
     void add(const ProviderCounters& c, bool count_in_flight);
     void add(const Totals& other);
+};
+
+/// One entry of counters.h, for the renderings that walk the set (JSON, Prometheus).
+struct CounterInfo {
+    std::string_view group, key, metric, label, help;
+    std::uint64_t Totals::*field;
+};
+inline constexpr CounterInfo kCounterInfo[] = {
+#define CCR_INFO(field, group, key, metric, label, help) {group, key, metric, label, help, &Totals::field},
+    CCR_PROVIDER_COUNTERS(CCR_INFO)
+#undef CCR_INFO
+};
+struct HistogramInfo {
+    std::string_view key, metric, help;
+    Histogram Totals::*field;
+};
+inline constexpr HistogramInfo kHistogramInfo[] = {
+    {"ttfb", "time_to_first_byte_seconds", "Time from the request to the first byte of the answer sent to the client",
+     &Totals::ttfb},
+    {"total", "request_duration_seconds", "Time from the request to the end of the answer", &Totals::total},
+    {"overhead", "overhead_seconds", "Time spent in the relay itself (the total less the time waiting on upstreams)",
+     &Totals::overhead},
 };
 
 /// A provider's circuit breaker as `stats` shows it.
@@ -50,7 +77,8 @@ struct BreakerView {
 
 struct ProviderStats {
     std::string name;
-    bool gone = false;  // not in the current config
+    bool gone = false;   // not in the current config
+    bool relay = false;  // the row of the relay's own answers (no breaker)
     BreakerView breaker;
     Totals counters;
 };
@@ -89,7 +117,7 @@ struct Snapshot {
     int configured_workers = 0;
     Segment::ReloadResult reload;
     std::vector<WorkerStats> workers;      // used slots, by slot
-    std::vector<ProviderStats> providers;  // by row
+    std::vector<ProviderStats> providers;  // by row, then the "relay" row when it counted anything
     std::vector<ClientStats> clients;      // by row
     Totals totals;
 
@@ -117,6 +145,7 @@ std::string render_json(const Snapshot& s);
 struct TableOptions {
     bool workers = false;                // per-worker rows
     const Snapshot* previous = nullptr;  // --watch: req/s from the difference; else over uptime
+    int width = 80;                      // terminal columns: 120 or more adds the byte counts
 };
 /// The human table of `cc-relay stats`.
 std::string render_table(const Snapshot& s, const TableOptions& opts);

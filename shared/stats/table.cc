@@ -147,20 +147,25 @@ std::string circuit(const BreakerView* b) {
     return out;
 }
 
-Row traffic_row(const std::string& name, const Totals& t, double req_s, const BreakerView* b) {
-    return {name,
+// The traffic table: what fits 80 columns, and the byte counts when the terminal is wider.
+Row traffic_row(const std::string& name, const Totals& t, double req_s, const BreakerView* b, bool wide) {
+    Row row{name,
             count(t.requests),
             rate(req_s),
             std::to_string(t.in_flight),
             count(t.status_2xx),
             count(t.status_4xx),
             count(t.status_5xx),
-            count(t.upstream_errors),
-            count(t.timeouts),
-            count(t.failovers),
-            bytes(t.bytes_in),
-            bytes(t.bytes_out),
-            circuit(b)};
+            count(t.client_aborts),
+            count(t.attempts()),
+            count(t.failed_attempts()),
+            count(t.failovers)};
+    if (wide) {
+        row.push_back(bytes(t.bytes_in));
+        row.push_back(bytes(t.bytes_out));
+    }
+    row.push_back(circuit(b));
+    return row;
 }
 
 Row client_row(const ClientStats& c) {
@@ -179,12 +184,9 @@ Row latency_row(const std::string& name, const Totals& t) {
             ms(percentile_ms(t.ttfb, 0.95)),
             ms(percentile_ms(t.ttfb, 0.99)),
             ms(percentile_ms(t.total, 0.50)),
-            ms(percentile_ms(t.total, 0.95)),
             ms(percentile_ms(t.total, 0.99)),
             count(t.input_tokens),
-            count(t.output_tokens),
-            count(t.cache_read_tokens),
-            count(t.cache_creation_tokens)};
+            count(t.output_tokens)};
 }
 
 std::string header_line(const Snapshot& s) {
@@ -207,17 +209,22 @@ std::string render_table(const Snapshot& s, const TableOptions& opts) {
     const Rates rates{s, opts.previous};
     std::string out = header_line(s) + "\n";
 
-    std::vector<Row> traffic{{"PROVIDER", "REQUESTS", "REQ/S", "IN-FLIGHT", "2XX", "4XX", "5XX",
-                              "UP-ERR", "TIMEOUT", "FAILOVER", "BYTES-IN", "BYTES-OUT", "CIRCUIT"}};
-    std::vector<Row> latency{{"PROVIDER", "TTFB-P50", "P95", "P99", "TOTAL-P50", "P95", "P99",
-                              "TOK-IN", "TOK-OUT", "CACHE-RD", "CACHE-WR"}};
+    const bool wide = opts.width >= 120;
+    Row head{"PROVIDER", "REQ", "REQ/S", "INFL", "2XX", "4XX", "5XX", "ABORT", "TRIES", "FAILED", "FAILOVER"};
+    if (wide) {
+        head.push_back("BYTES-IN");
+        head.push_back("BYTES-OUT");
+    }
+    head.push_back("CIRCUIT");
+    std::vector<Row> traffic{std::move(head)};
+    std::vector<Row> latency{{"PROVIDER", "TTFB-P50", "P95", "P99", "TOTAL-P50", "P99", "TOK-IN", "TOK-OUT"}};
     for (std::size_t i = 0; i < s.providers.size(); ++i) {
         const ProviderStats& p = s.providers[i];
         const std::string name = p.gone ? p.name + " (gone)" : p.name;
-        traffic.push_back(traffic_row(name, p.counters, rates.provider(i), &p.breaker));
+        traffic.push_back(traffic_row(name, p.counters, rates.provider(i), p.relay ? nullptr : &p.breaker, wide));
         latency.push_back(latency_row(name, p.counters));
     }
-    traffic.push_back(traffic_row("TOTAL", s.totals, rates.totals(), nullptr));
+    traffic.push_back(traffic_row("TOTAL", s.totals, rates.totals(), nullptr, wide));
     latency.push_back(latency_row("TOTAL", s.totals));
     out += layout_table(traffic) + "\n" + "latency in ms\n" + layout_table(latency);
 

@@ -22,7 +22,8 @@ using namespace std::chrono_literals;
 // to be.
 class ThrowingHeartbeat : public StatsSink {
 public:
-  void request_started(int) override {}
+  void attempt_started(int) override {}
+  void attempt_finished(int, AttemptEnd, bool) override {}
   void request_finished(const Sample &) override {}
   void worker_ready() override { ready = true; }
   void worker_heartbeat() override {

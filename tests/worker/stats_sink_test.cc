@@ -29,6 +29,7 @@ class ShmStatsSinkTest : public ::testing::Test {
     Sample ok(int provider) {
         Sample s;
         s.provider = provider;
+        s.answered_by = provider;
         s.status = 200;
         s.bytes_in = 1000;
         s.bytes_out = 300;
@@ -47,11 +48,16 @@ class ShmStatsSinkTest : public ::testing::Test {
     const std::vector<std::string> names_{"anthropic", "zai"};
 };
 
-TEST_F(ShmStatsSinkTest, AFailedOverRequestLeavesNothingInFlightAndCountsItsAnswerWhereItCameFrom) {
+using End = StatsSink::AttemptEnd;
+
+TEST_F(ShmStatsSinkTest, AttemptsCountWhereTheyWentAndTheRequestWhereItsAnswerCameFrom) {
     ShmStatsSink sink(*seg_, 0, names_);
-    sink.request_started(0);  // anthropic first
-    Sample s = ok(1);         // zai answered after a failover
-    s.started_provider = 0;
+    sink.attempt_started(0);  // anthropic first: 529, failed over
+    EXPECT_EQ(stats::take_snapshot(*seg_).providers[1].counters.in_flight, 1);
+    sink.attempt_finished(0, End::status_5xx, true);
+    sink.attempt_started(1);  // zai answered
+    sink.attempt_finished(1, End::status_2xx, false);
+    Sample s = ok(1);
     s.failovers = 1;
     sink.request_finished(s);
     const stats::Snapshot snap = stats::take_snapshot(*seg_);
@@ -59,22 +65,24 @@ TEST_F(ShmStatsSinkTest, AFailedOverRequestLeavesNothingInFlightAndCountsItsAnsw
     const stats::Totals& anthropic = snap.providers[1].counters;
     EXPECT_EQ(anthropic.in_flight, 0);
     EXPECT_EQ(zai.in_flight, 0);
-    EXPECT_EQ(anthropic.requests, 1u);
+    EXPECT_EQ(anthropic.requests, 0u) << "it answered nothing";
+    EXPECT_EQ(anthropic.attempt_5xx, 1u);
+    EXPECT_EQ(anthropic.failovers, 1u);
+    EXPECT_EQ(zai.requests, 1u);
     EXPECT_EQ(zai.status_2xx, 1u);
-    EXPECT_EQ(zai.failovers, 1u);
-    EXPECT_EQ(anthropic.status_2xx, 0u);
+    EXPECT_EQ(zai.attempt_2xx, 1u);
+    EXPECT_EQ(zai.failovers, 0u);
+    EXPECT_EQ(snap.totals.attempts(), 2u);
+    EXPECT_EQ(snap.totals.requests, 1u);
 }
 
 TEST_F(ShmStatsSinkTest, CountsARequestInTheRowOfItsProviderName) {
     ShmStatsSink sink(*seg_, 0, names_);
-    sink.request_started(0);
-    EXPECT_EQ(stats::take_snapshot(*seg_).providers[1].counters.in_flight, 1);
     sink.request_finished(ok(0));
     const stats::Snapshot s = stats::take_snapshot(*seg_);
     const stats::Totals& a = s.providers[1].counters;
     EXPECT_EQ(s.providers[1].name, "anthropic");
     EXPECT_EQ(a.requests, 1u);
-    EXPECT_EQ(a.in_flight, 0);
     EXPECT_EQ(a.status_2xx, 1u);
     EXPECT_EQ(a.bytes_in, 1000u);
     EXPECT_EQ(a.bytes_out, 300u);
@@ -88,10 +96,9 @@ TEST_F(ShmStatsSinkTest, CountsARequestInTheRowOfItsProviderName) {
     EXPECT_EQ(s.providers[0].counters.requests, 0u);
 }
 
-TEST_F(ShmStatsSinkTest, SortsStatusesIntoClassesAndCountsOthersOnlyAsRequests) {
+TEST_F(ShmStatsSinkTest, SortsStatusesIntoClassesAndClientAbortsApart) {
     ShmStatsSink sink(*seg_, 0, names_);
     for (int status : {200, 201, 400, 429, 499, 500, 529, 0}) {
-        sink.request_started(1);
         Sample s = ok(1);
         s.status = status;
         sink.request_finished(s);
@@ -100,42 +107,75 @@ TEST_F(ShmStatsSinkTest, SortsStatusesIntoClassesAndCountsOthersOnlyAsRequests) 
     const stats::Totals& z = snapshot.providers[0].counters;
     EXPECT_EQ(z.requests, 8u);
     EXPECT_EQ(z.status_2xx, 2u);
-    EXPECT_EQ(z.status_4xx, 2u);
+    EXPECT_EQ(z.status_4xx, 2u) << "499 is not a 4xx answer: the client left";
     EXPECT_EQ(z.status_5xx, 2u);
-    EXPECT_EQ(z.in_flight, 0);
+    EXPECT_EQ(z.client_aborts, 1u);
 }
 
-TEST_F(ShmStatsSinkTest, CountsErrorsTimeoutsAndFailovers) {
+TEST_F(ShmStatsSinkTest, TheRelaysOwnAnswersHaveTheirOwnRow) {
     ShmStatsSink sink(*seg_, 0, names_);
-    sink.request_started(0);
+    for (int status : {401, 400, 404, 503}) {
+        Sample s;  // answered by the relay: no provider
+        s.status = status;
+        s.total = 1ms;
+        sink.request_finished(s);
+    }
+    Sample gone;  // the client left while the relay waited on zai
+    gone.provider = 1;
+    gone.status = 499;
+    sink.request_finished(gone);
+    const stats::Snapshot snap = stats::take_snapshot(*seg_);
+    ASSERT_EQ(snap.providers.size(), 3u);
+    const stats::ProviderStats& relay = snap.providers[2];
+    EXPECT_EQ(relay.name, "relay");
+    EXPECT_TRUE(relay.relay);
+    EXPECT_EQ(relay.counters.requests, 4u);
+    EXPECT_EQ(relay.counters.status_4xx, 3u);
+    EXPECT_EQ(relay.counters.status_5xx, 1u);
+    EXPECT_EQ(snap.providers[0].counters.client_aborts, 1u);
+    EXPECT_EQ(snap.totals.requests, 5u);
+}
+
+TEST_F(ShmStatsSinkTest, TransportOutcomesAndTokensThatAreNotThere) {
+    ShmStatsSink sink(*seg_, 0, names_);
+    for (End e : {End::connect, End::timeout, End::reset, End::status_4xx}) {
+        sink.attempt_started(0);
+        sink.attempt_finished(0, e, e != End::status_4xx);
+    }
     Sample s = ok(0);
+    s.answered_by = -1;  // every attempt failed: the relay's 502
     s.status = 502;
-    s.upstream_error = true;
-    s.timeout = true;
-    s.failovers = 2;
     s.ttfb = 0us;  // no first byte: no ttfb sample
     s.input_tokens = -1;
     sink.request_finished(s);
     const stats::Snapshot snapshot = stats::take_snapshot(*seg_);  // outlives the reference
     const stats::Totals& a = snapshot.providers[1].counters;
-    EXPECT_EQ(a.upstream_errors, 1u);
-    EXPECT_EQ(a.timeouts, 1u);
-    EXPECT_EQ(a.failovers, 2u);
-    EXPECT_EQ(a.ttfb.count(), 0u);
-    EXPECT_EQ(a.total.count(), 1u);
-    EXPECT_EQ(a.input_tokens, 0u);
+    EXPECT_EQ(a.attempt_connect, 1u);
+    EXPECT_EQ(a.attempt_timeout, 1u);
+    EXPECT_EQ(a.attempt_reset, 1u);
+    EXPECT_EQ(a.attempt_4xx, 1u);
+    EXPECT_EQ(a.failovers, 3u);
+    EXPECT_EQ(a.failed_attempts(), 3u);
+    EXPECT_EQ(a.requests, 0u);
+    const stats::Totals& relay = snapshot.providers.back().counters;
+    EXPECT_EQ(relay.status_5xx, 1u);
+    EXPECT_EQ(relay.ttfb.count(), 0u);
+    EXPECT_EQ(relay.total.count(), 1u);
+    EXPECT_EQ(relay.input_tokens, 0u);
 }
 
 TEST_F(ShmStatsSinkTest, IgnoresProvidersWithoutARowAndOutOfRangeIndexes) {
     ShmStatsSink sink(*seg_, 0, {"anthropic", "not-registered"});
-    sink.request_started(1);
-    sink.request_started(7);
-    sink.request_started(-1);
+    sink.attempt_started(1);
+    sink.attempt_started(7);
+    sink.attempt_started(-1);
+    sink.attempt_finished(7, End::status_2xx, false);
     Sample s = ok(1);
     sink.request_finished(s);
-    s.provider = -1;
+    s.answered_by = 9;
     sink.request_finished(s);
     EXPECT_EQ(stats::take_snapshot(*seg_).totals.requests, 0u);
+    EXPECT_EQ(stats::take_snapshot(*seg_).totals.attempts(), 0u);
 }
 
 TEST_F(ShmStatsSinkTest, SnapshotTotalsExactlyTheRequestsOfTwoWorkerProcesses) {
@@ -149,7 +189,8 @@ TEST_F(ShmStatsSinkTest, SnapshotTotalsExactlyTheRequestsOfTwoWorkerProcesses) {
             ShmStatsSink sink(*mine, slot, names_);
             for (int i = 0; i < kPerWorker; ++i) {
                 const int provider = i % 2;
-                sink.request_started(provider);
+                sink.attempt_started(provider);
+                sink.attempt_finished(provider, End::status_2xx, false);
                 sink.request_finished(ok(provider));
             }
             sink.worker_heartbeat();  // what the worker's timer calls
@@ -179,14 +220,13 @@ TEST_F(ShmStatsSinkTest, SnapshotTotalsExactlyTheRequestsOfTwoWorkerProcesses) {
 TEST_F(ShmStatsSinkTest, ANewWorkerInASlotClearsTheInFlightItsPredecessorLeft) {
     {
         ShmStatsSink killed(*seg_, 0, names_);
-        killed.request_started(0);
-        killed.request_started(0);
+        killed.attempt_started(0);
+        killed.attempt_started(0);
     }
     ShmStatsSink respawned(*seg_, 0, names_);
     const stats::Snapshot snapshot = stats::take_snapshot(*seg_);  // outlives the reference
     const stats::Totals& a = snapshot.providers[1].counters;
     EXPECT_EQ(a.in_flight, 0);
-    EXPECT_EQ(a.requests, 2u);
 }
 
 TEST_F(ShmStatsSinkTest, ANewWorkerInASlotClearsTheRelayingCountItsPredecessorLeft) {
@@ -217,7 +257,7 @@ TEST_F(ShmStatsSinkTest, WorkerStateIsWrittenToItsSlot) {
 TEST_F(ShmStatsSinkTest, ServedIsSetByTheFirstFinishedRequestOnly) {
     ShmStatsSink sink(*seg_, 0, names_);
     EXPECT_FALSE(stats::take_snapshot(*seg_).workers[0].served);
-    sink.request_started(0);
+    sink.attempt_started(0);
     EXPECT_FALSE(stats::take_snapshot(*seg_).workers[0].served) << "started is not answered";
     sink.request_finished(ok(0));
     EXPECT_TRUE(stats::take_snapshot(*seg_).workers[0].served);
@@ -232,7 +272,7 @@ TEST_F(ShmStatsSinkTest, CountsAClientsRequestsTokensCostAnd429sInItsRow) {
     answered.client = 0;
     answered.cost_micro_usd = 1'234;
     sink.request_finished(answered);
-    Sample refused;  // the client-limits filter's 429: no provider
+    Sample refused;  // the client-limits filter's 429: no provider, the relay's own answer
     refused.client = 0;
     refused.status = 429;
     sink.request_finished(refused);
@@ -253,6 +293,7 @@ TEST_F(ShmStatsSinkTest, CountsAClientsRequestsTokensCostAnd429sInItsRow) {
     EXPECT_EQ(alice.cost_micro_usd, 1'234u);
     EXPECT_EQ(s.clients[0].requests, 0u);
     EXPECT_EQ(s.providers[1].counters.status_2xx, 3u) << "provider rows count as before";
+    EXPECT_EQ(s.providers.back().counters.status_4xx, 1u) << "the 429 is the relay's";
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ struct Attempt {
     /// The body still carries thinking blocks: a 400 about their signatures is read before it is
     /// committed, and answered by Outcome::retry_stripped.
     bool check_signature_error = false;
+    bool connected = false;  // a connection was made (with status 0: it failed after that)
 };
 
 enum class Outcome {

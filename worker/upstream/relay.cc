@@ -131,6 +131,7 @@ net::awaitable<upstream::Outcome> attempt(Runtime& rt,
         if (watch.client_gone) co_return Outcome::relayed;
         if (ec) {
             const bool timeout = ec == beast::error::timeout;
+            at.connected = false;
             at.error = timeout ? Errc::upstream_timeout : Errc::upstream_failed;
             at.error_message = std::string(timeout ? "upstream connect timed out: " : "upstream connection failed: ") +
                                p.name() + ": " + ec.message();
@@ -138,6 +139,7 @@ net::awaitable<upstream::Outcome> attempt(Runtime& rt,
             co_return Outcome::failover;
         }
         watch.conn = conn.get();
+        at.connected = true;
         bool reusable = false;
         outcome = co_await upstream::exchange(rt, *conn, client, ctx, at, reusable);
         watch.conn = nullptr;
@@ -186,6 +188,16 @@ std::uint64_t cost_micro_usd(const Provider& p, std::string_view model, const Re
     return static_cast<std::uint64_t>(micro + 0.5);
 }
 
+// How an attempt ended, for the stats: the answer's status class, or where the transport failed.
+StatsSink::AttemptEnd attempt_end(const upstream::Attempt& at) {
+    using End = StatsSink::AttemptEnd;
+    if (at.status >= 500) return End::status_5xx;
+    if (at.status >= 400) return End::status_4xx;
+    if (at.status != 0) return End::status_2xx;
+    if (at.error == Errc::upstream_timeout) return End::timeout;
+    return at.connected ? End::reset : End::connect;
+}
+
 // What an attempt teaches health and limits: the breaker's verdict (a client that left teaches
 // nothing), the key's cooldown after a 429, its learned limits, and its usage.
 void account(Runtime& rt,
@@ -198,6 +210,7 @@ void account(Runtime& rt,
              RequestContext& ctx) {
     const Provider& p = at.provider;
     const std::int64_t now = rt.shared->clock().mono_ms();
+    if (rt.stats) rt.stats->attempt_finished(index, attempt_end(at), outcome == upstream::Outcome::failover);
     if (limits::KeyPool* pool = rt.shared->key_pool(index)) {
         pool->learn(at.key, at.limits, now);
         if (at.status == 429) pool->cooldown(at.key, now + at.retry_after_ms.value_or(kDefaultCooldownMs));
@@ -263,8 +276,6 @@ net::awaitable<void> relay(Runtime& rt,
     std::vector<int> candidates = std::move(route.candidates);
     if (const int max = rt.config->routing.max_attempts; max > 0 && candidates.size() > static_cast<std::size_t>(max))
         candidates.resize(static_cast<std::size_t>(max));
-    ctx.rec.started_provider = candidates.front();
-    if (rt.stats) rt.stats->request_started(ctx.rec.started_provider);
 
     auto watch = std::make_shared<ClientWatch>();
     net::co_spawn(client.get_executor(), watch_client(client.socket(), watch), net::detached);
@@ -332,6 +343,7 @@ net::awaitable<void> relay(Runtime& rt,
         }
         upstream::Attempt at{p, {}, {}, i + 1 == candidates.size(), endpoint, key, Errc::upstream_failed, {}, 0, std::nullopt, {}};
         // The provider's own edits and credentials, signed over the final bytes.
+        if (rt.stats) rt.stats->attempt_started(index);
         if (auto failed = co_await p.prepare(up)) {
             // Nothing was sent: a failure of the provider's (its token endpoint), not the request's.
             at.error = failed->timeout ? Errc::upstream_timeout : Errc::upstream_failed;
@@ -347,6 +359,8 @@ net::awaitable<void> relay(Runtime& rt,
         at.body = up.splice.buffers();
         at.check_signature_error = has_thinking && !stripped && stripped_retry < 0;
         const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
+        // The client got this provider's answer (or its start): counted under it.
+        if (outcome == Outcome::relayed && ctx.rec.status != 0) ctx.rec.answered_by = index;
         account(rt, index, at, outcome, watch->client_gone, estimated_input, body.model, ctx);
         if (watch->client_gone) {
             ctx.keep_alive = false;

@@ -490,18 +490,24 @@ TEST(Segment, ReloadResultReadersNeverSeeAHalfWrittenOutcome) {
     EXPECT_EQ(reader->reload_result().generation, 20000u);
 }
 
-TEST(Segment, BucketsAreLogScaleInMicroseconds) {
-    EXPECT_EQ(bucket_of(0), 0);
-    EXPECT_EQ(bucket_of(1), 1);
-    EXPECT_EQ(bucket_of(2), 2);
-    EXPECT_EQ(bucket_of(3), 2);
-    EXPECT_EQ(bucket_of(4), 3);
-    EXPECT_EQ(bucket_of(1000), 10);  // [512, 1024)
+TEST(Segment, BucketsAreLogLinearInMicroseconds) {
+    for (std::uint64_t us = 0; us < 4; ++us) EXPECT_EQ(bucket_of(us), static_cast<int>(us));
+    EXPECT_EQ(bucket_of(4), 4);
+    EXPECT_EQ(bucket_of(5), 5);
+    EXPECT_EQ(bucket_of(8), 8);    // 2^3: the next power's first sub-bucket
     EXPECT_EQ(bucket_of(~0ULL), kBuckets - 1);
-    EXPECT_EQ(bucket_upper_us(0), 1u);
-    EXPECT_EQ(bucket_upper_us(10), 1024u);
-    for (std::uint64_t us : {0ULL, 1ULL, 7ULL, 999ULL, 123456ULL}) {
-        EXPECT_LT(us, bucket_upper_us(bucket_of(us)));
+    // Every value lies in its bucket, and no bucket below the overflow one is wider than a
+    // quarter of its lower bound (the error bound the issue asks for: <= 25% wide).
+    for (std::uint64_t us : {0ULL, 1ULL, 7ULL, 999ULL, 123456ULL, 4'000'000ULL, (1ULL << 30) - 1}) {
+        const int b = bucket_of(us);
+        EXPECT_LE(bucket_lower_us(b), us);
+        EXPECT_LT(us, bucket_upper_us(b));
+    }
+    for (int b = 4; b < kBuckets - 1; ++b) {
+        EXPECT_EQ(bucket_upper_us(b), bucket_lower_us(b + 1));
+        EXPECT_LE(4 * (bucket_upper_us(b) - bucket_lower_us(b)), bucket_lower_us(b)) << b;
+        EXPECT_EQ(bucket_of(bucket_lower_us(b)), b);
+        EXPECT_EQ(bucket_of(bucket_upper_us(b) - 1), b);
     }
 }
 

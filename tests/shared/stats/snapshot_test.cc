@@ -1,6 +1,8 @@
 #include "shared/stats/snapshot.h"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <simdjson.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,20 +27,30 @@ TEST(Percentiles, AreZeroForAnEmptyHistogram) {
     EXPECT_EQ(percentile_ms(Histogram{}, 0.99), 0);
 }
 
-TEST(Percentiles, ReportTheUpperBoundOfTheBucketHoldingTheRank) {
-    // 90 samples in [512, 1024) us, 9 in [8192, 16384) us, 1 in [2^20, 2^21) us.
-    const Histogram h = with({{10, 90}, {14, 9}, {21, 1}});
-    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.50), 1.024);
-    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.90), 1.024);  // rank 90: still the first bucket
-    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.95), 16.384);
-    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.99), 16.384);  // rank 99
-    EXPECT_DOUBLE_EQ(percentile_ms(h, 1.0), 2097.152);
+TEST(Percentiles, AreInterpolatedWithinTheBucketHoldingTheRank) {
+    // 100 samples in [1024, 1280) us (bucket of 1024): the median halfway through it.
+    const int b = bucket_of(1024);
+    ASSERT_EQ(bucket_lower_us(b), 1024u);
+    ASSERT_EQ(bucket_upper_us(b), 1280u);
+    Histogram h = with({{b, 100}});
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.50), 1.152);
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 1.0), 1.280);
+    // 90 there, 10 in the bucket of 4 s: p95 halfway through the second.
+    const int slow = bucket_of(4'000'000);
+    h = with({{b, 90}, {slow, 10}});
+    const double lo = static_cast<double>(bucket_lower_us(slow)) / 1000.0;
+    const double hi = static_cast<double>(bucket_upper_us(slow)) / 1000.0;
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.95), lo + (hi - lo) / 2);
+    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.90), 1.280);
 }
 
-TEST(Percentiles, OfASingleSampleAreThatSamplesBucket) {
-    const Histogram h = with({{bucket_of(250000), 1}});  // 250 ms
-    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.5), 262.144);
-    EXPECT_DOUBLE_EQ(percentile_ms(h, 0.99), 262.144);
+TEST(Percentiles, AreWithinTheBucketErrorOfTheTrueValue) {
+    // A 4 s stream reads as about 4 s (the report: the old buckets showed 8389 ms).
+    for (std::uint64_t us : {4'000'000ULL, 250'000ULL, 1'500ULL, 37'000'000ULL}) {
+        const Histogram h = with({{bucket_of(us), 1}});
+        const double got = percentile_ms(h, 0.99) * 1000.0;
+        EXPECT_LE(std::abs(got - static_cast<double>(us)), 0.25 * static_cast<double>(us)) << us;
+    }
 }
 
 class SnapshotTest : public ::testing::Test {
@@ -163,10 +175,12 @@ TEST_F(SnapshotTest, JsonHasTheDocumentedShape) {
     EXPECT_EQ(std::string_view(zai["name"].get_string().value()), "zai");
     EXPECT_EQ(std::string_view(providers.at(2)["name"].get_string().value()), "needs \"escaping\"");
     auto check_totals = [](simdjson::dom::element t) {
-        for (const char* k : {"requests", "in_flight", "status", "upstream_errors", "timeouts",
-                              "failovers", "bytes_in", "bytes_out", "tokens", "latency_ms"}) {
+        for (const char* k : {"requests", "in_flight", "status", "client_aborts", "attempts", "failovers",
+                              "bytes_in", "bytes_out", "tokens", "cost_micro_usd", "latency_ms"}) {
             EXPECT_EQ(t[k].error(), simdjson::SUCCESS) << k;
         }
+        for (const char* k : {"total", "2xx", "4xx", "5xx", "connect", "timeout", "reset"})
+            EXPECT_EQ(t["attempts"][k].error(), simdjson::SUCCESS) << k;
         for (const char* k : {"2xx", "4xx", "5xx"})
             EXPECT_EQ(t["status"][k].error(), simdjson::SUCCESS);
         for (const char* k : {"input", "output", "cache_read", "cache_creation"}) {
@@ -181,9 +195,15 @@ TEST_F(SnapshotTest, JsonHasTheDocumentedShape) {
     check_totals(zai);
     check_totals(doc["totals"].value());
     EXPECT_EQ(doc["totals"]["name"].error(), simdjson::NO_SUCH_FIELD);
+    // Every field documents its meaning.
+    for (const char* k : {"requests", "status", "client_aborts", "attempts", "failovers", "tokens", "in_flight",
+                          "latency_ms", "relay"}) {
+        EXPECT_EQ(doc["meanings"][k].get_string().error(), simdjson::SUCCESS) << k;
+    }
     EXPECT_EQ(zai["status"]["4xx"].get_uint64().value(), 1u);
     EXPECT_EQ(zai["tokens"]["cache_read"].get_uint64().value(), 7u);
-    EXPECT_DOUBLE_EQ(zai["latency_ms"]["total"]["p99"].get_double().value(), 4.096);
+    // Two samples in [2560, 3072) us: p99 at 99% of the bucket.
+    EXPECT_NEAR(zai["latency_ms"]["total"]["p99"].get_double().value(), 3.06688, 1e-9);
     EXPECT_EQ(zai["latency_ms"]["ttfb"]["p50"].get_double().value(), 0.0);
     EXPECT_EQ(doc["totals"]["requests"].get_uint64().value(), 2u);
 }
