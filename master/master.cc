@@ -14,11 +14,15 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
+#include "master/admin.h"
 #include "master/notify.h"
 #include "shared/config/config.h"
 #include "shared/log/log.h"
@@ -127,6 +131,12 @@ private:
     std::uint64_t generation_ = 0;
     int count_ = 0;
     std::vector<Proc> procs_;
+    // The admin listener's process (server.admin.listen): its socket, pid, and a due respawn.
+    int admin_fd_ = -1;
+    pid_t admin_pid_ = 0;
+    std::optional<clock::time_point> admin_respawn_;
+    std::shared_ptr<const shared::Config> admin_cfg_;  // the config it was started with
+    void spawn_admin();
     std::vector<Respawn> respawns_;
     std::vector<int> crash_streak_ = std::vector<int>(stats::kMaxWorkers, 0);
     bool stopping_ = false;
@@ -247,6 +257,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
                 if (other != fd) ::close(other);
             }
         }
+        if (admin_fd_ >= 0) ::close(admin_fd_);
         int rc = worker::kExitStartupFailed;
         try {
             // Start-up errors also on stderr (a file log alone would hide why a start failed);
@@ -276,11 +287,54 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
     spdlog::debug("worker {} started (pid {}, generation {})", slot, pid, generation);
 }
 
+void Master::spawn_admin() {
+    admin_respawn_.reset();
+    if (admin_fd_ < 0 || stopping_) return;
+    if (!admin_cfg_) admin_cfg_ = cfg_;
+    auto cfg = admin_cfg_;
+    const std::string level = opts_.log_level;
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        spdlog::error("fork() failed for the admin process: {}", std::strerror(errno));
+        admin_respawn_ = clock::now() + 1s;
+        return;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        shared::set_proc_title("cc-relay: admin");
+        for (const auto* list : {&fds_, &retiring_}) {
+            for (int fd : *list) ::close(fd);
+        }
+        int rc = 1;
+        try {
+            shared::setup_logging(cfg->logging, level, "admin", false);
+            rc = run_admin(admin_fd_, cfg, shm_name_);
+        } catch (const std::exception& e) {
+            spdlog::critical("admin process failed: {}", e.what());
+        }
+        spdlog::default_logger()->flush();
+        ::_exit(rc);
+    }
+    admin_pid_ = pid;
+    spdlog::debug("admin process started (pid {})", pid);
+}
+
 void Master::reap() {
     for (;;) {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
+        if (pid == admin_pid_) {
+            admin_pid_ = 0;
+            if (!stopping_) {
+                spdlog::error("admin process (pid {}) exited; respawning in 1 s", pid);
+                admin_respawn_ = clock::now() + 1s;
+            }
+            continue;
+        }
         auto it = std::find_if(procs_.begin(), procs_.end(), [&](const Proc& p) { return p.pid == pid; });
         if (it == procs_.end()) continue;
         Proc proc = *it;
@@ -421,6 +475,9 @@ void Master::reload() {
         spdlog::info("listen address changed: {} -> {}", listen_, next->server.listen);
     }
 
+    if (next->server.admin != cfg_->server.admin)
+        spdlog::warn("server.admin changes take effect at the next restart (the admin listener keeps {})",
+                     cfg_->server.admin.listen.empty() ? std::string("off") : cfg_->server.admin.listen);
     const std::uint64_t old_generation = generation_;
     auto old_cfg = cfg_;
     cfg_ = next;
@@ -479,6 +536,7 @@ void Master::begin_stop(bool immediate) {
         if (!stopping_) sd_notify("STOPPING=1");
         stopping_ = true;
         respawns_.clear();
+        if (admin_pid_ > 0) ::kill(admin_pid_, SIGTERM);
         for (auto& p : procs_) ::kill(p.pid, SIGQUIT);
         stop_deadline_ = clock::now() + 2s;
         close_listeners();
@@ -488,6 +546,7 @@ void Master::begin_stop(bool immediate) {
     stopping_ = true;
     sd_notify("STOPPING=1");
     respawns_.clear();
+    if (admin_pid_ > 0) ::kill(admin_pid_, SIGTERM);  // nothing to drain: scrapes are retried
     const auto window = std::chrono::milliseconds(cfg_->server.drain_timeout_ms);
     spdlog::info("draining {} worker(s) for up to {} ms", procs_.size(), window.count());
     for (auto& p : procs_) {
@@ -513,6 +572,8 @@ void Master::close_listeners() {
 
 void Master::cleanup() {
     close_listeners();
+    if (admin_fd_ >= 0) ::close(admin_fd_);
+    admin_fd_ = -1;
     if (seg_) {
         stats::Segment::remove(shm_name_);
         seg_.reset();
@@ -553,6 +614,15 @@ int Master::run() {
         spdlog::error("{}", err);
         return 1;
     }
+    if (!cfg_->server.admin.listen.empty()) {
+        const auto addr = shared::parse_listen(cfg_->server.admin.listen);
+        admin_fd_ = addr ? shared::bind_listener(addr->host, addr->port, false, err) : -1;
+        if (admin_fd_ < 0) {
+            spdlog::error("server.admin.listen {}: {}", cfg_->server.admin.listen, err);
+            for (int fd : fds_) ::close(fd);
+            return 1;
+        }
+    }
     listen_ = cfg_->server.listen;
     // An ephemeral port (tests) names its segment after the port it got.
     shm_name_ = cfg_->server.shm_name.empty() ? "/cc-relay-" + std::to_string(bound_.port)
@@ -580,6 +650,7 @@ int Master::run() {
     generation_ = 1;
     h.generation.store(generation_);
     for (int i = 0; i < count_; ++i) spawn(i, i, generation_);
+    spawn_admin();
     std::string host = bound_.host.empty() ? "0.0.0.0" : bound_.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     if (wait_ready(generation_, count_, 15s)) {
@@ -593,19 +664,22 @@ int Master::run() {
     }
 
     while (true) {
-        if (stopping_ && procs_.empty()) break;
+        if (stopping_ && procs_.empty() && admin_pid_ == 0) break;
         auto now = clock::now();
         if (stopping_ && now >= stop_deadline_) {
             spdlog::warn("drain window over: killing {} worker(s)", procs_.size());
             for (auto& p : procs_) ::kill(p.pid, SIGKILL);
+            if (admin_pid_ > 0) ::kill(admin_pid_, SIGKILL);
             while (!procs_.empty()) {
                 int status;
                 pid_t pid = ::waitpid(-1, &status, 0);
                 if (pid < 0) break;
                 std::erase_if(procs_, [&](const Proc& p) { return p.pid == pid; });
+                if (pid == admin_pid_) admin_pid_ = 0;
             }
             break;
         }
+        if (admin_respawn_ && *admin_respawn_ <= now && !stopping_) spawn_admin();
         // Respawns that are due.
         for (auto it = respawns_.begin(); it != respawns_.end();) {
             if (it->due <= now && !stopping_) {

@@ -30,6 +30,7 @@ struct RequestRecord {
     std::string model;               // as the client asked for it
     bool stream = false;             // the body asked for SSE
     int status = 0;                  // sent to the client; 499: the client went away first
+    bool client_aborted = false;     // the client went away before its answer ended
     bool upstream_error = false;     // the last attempt failed (5xx, transport, cut stream)
     bool timeout = false;            // an upstream timeout happened on the way
     int failovers = 0;               // attempts after the first

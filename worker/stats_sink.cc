@@ -80,11 +80,12 @@ void ShmStatsSink::request_finished(const Sample& s) {
     if (entry_ != nullptr && entry_->served.load(kRelaxed) == 0) entry_->served.store(1, kRelaxed);
     count_client(s);
     // A client that left before any answer is counted where it was waiting.
-    const int under = s.answered_by >= 0 ? s.answered_by : (s.status == 499 ? s.provider : -1);
+    const bool aborted = s.client_aborted || s.status == 499;
+    const int under = s.answered_by >= 0 ? s.answered_by : (aborted ? s.provider : -1);
     stats::ProviderCounters* c = under >= 0 ? row(under) : relay_row_;
     if (c == nullptr) return;
     c->requests.fetch_add(1, kRelaxed);
-    if (s.status == 499) {
+    if (aborted) {
         c->client_aborts.fetch_add(1, kRelaxed);
     } else if (s.status >= 200 && s.status < 300) {
         c->status_2xx.fetch_add(1, kRelaxed);

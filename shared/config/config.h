@@ -103,8 +103,17 @@ struct AuthConfig {
     friend bool operator==(const AuthConfig&, const AuthConfig&) = default;
 };
 
+/// `server.admin`: the admin listener (Prometheus /metrics and the admin API), served by a
+/// process of its own. Off unless `listen` is set.
+struct AdminConfig {
+    std::string listen;        // "127.0.0.1:9787"; empty: off
+    std::string bearer_token;  // when set, every admin request needs "Authorization: Bearer <it>"
+    friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
+};
+
 struct ServerConfig {
     std::string listen = "127.0.0.1:8787";
+    AdminConfig admin;
     AuthConfig auth;
     std::string api_key;  // legacy
     std::int64_t max_body_bytes = 32LL * 1024 * 1024;

@@ -436,6 +436,10 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.text("stats_group", s.stats_group),
         r.section("auth", [&r, &s](const YAML::Node& v,
                                    const std::string& p) { r.map(v, p, auth_fields(r, s.auth)); }),
+        r.section("admin",
+                  [&r, &s](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p, {r.text("listen", s.admin.listen), r.text("bearer_token", s.admin.bearer_token)});
+                  }),
     };
 }
 

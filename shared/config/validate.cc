@@ -104,6 +104,21 @@ class Validator {
                   "of 0-65535 (got " +
                       in_quotes(s.listen) + ")");
         }
+        if (!s.admin.listen.empty()) {
+            const auto admin = parse_listen(s.admin.listen);
+            const auto main = parse_listen(s.listen);
+            if (!admin || admin->port == 0) {
+                error("server.admin.listen",
+                      "server.admin.listen must be \"host:port\" or \"[ipv6]:port\" with a port of 1-65535 (got " +
+                          in_quotes(s.admin.listen) + ")");
+            } else if (main && main->port == admin->port && main->port != 0) {
+                error("server.admin.listen", "server.admin.listen must not use server.listen's port (" +
+                                                 std::to_string(admin->port) + ")");
+            }
+        } else if (!s.admin.bearer_token.empty()) {
+            warning("server.admin.bearer_token",
+                    "server.admin.bearer_token has no effect without server.admin.listen (the admin listener is off)");
+        }
         in_range("server.timeout_ms", s.timeout_ms, 0, kMaxTimeoutMs);
         at_least_zero("server.max_body_bytes", s.max_body_bytes);
         at_least_zero("server.max_concurrent", s.max_concurrent);

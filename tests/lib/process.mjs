@@ -256,7 +256,7 @@ export function startLoad(baseUrl, {
  * { status, body (Buffer), complete (the chunked body ended properly), aborted, error }.
  * `.firstByte` resolves when the first body byte arrives; `.abort()` closes the connection.
  */
-export function openStream(baseUrl, model, { timeoutMs = 20_000, agent = false } = {}) {
+export function openStream(baseUrl, model, { timeoutMs = 20_000, agent = false, headers = {} } = {}) {
     const body = JSON.stringify(messagesBody(model, { stream: true }));
     let onFirst;
     const firstByte = new Promise((r) => { onFirst = r; });
@@ -273,7 +273,7 @@ export function openStream(baseUrl, model, { timeoutMs = 20_000, agent = false }
         };
         req = http.request({
             host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent,
-            headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+            headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
         }, (res) => {
             res.on('data', (d) => { chunks.push(d); onFirst(Date.now()); });
             res.on('end', () => finish({ status: res.statusCode, headers: res.headers, complete: res.complete, aborted: !res.complete }));

@@ -110,6 +110,12 @@ TEST_F(ShmStatsSinkTest, SortsStatusesIntoClassesAndClientAbortsApart) {
     EXPECT_EQ(z.status_4xx, 2u) << "499 is not a 4xx answer: the client left";
     EXPECT_EQ(z.status_5xx, 2u);
     EXPECT_EQ(z.client_aborts, 1u);
+    Sample left = ok(1);  // the client left mid-stream: the status line said 200
+    left.client_aborted = true;
+    sink.request_finished(left);
+    const stats::Totals after = stats::take_snapshot(*seg_).providers[0].counters;
+    EXPECT_EQ(after.client_aborts, 2u);
+    EXPECT_EQ(after.status_2xx, 2u) << "an abandoned answer is an abort, not a 2xx";
 }
 
 TEST_F(ShmStatsSinkTest, TheRelaysOwnAnswersHaveTheirOwnRow) {

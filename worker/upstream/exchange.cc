@@ -406,6 +406,7 @@ net::awaitable<Outcome> run(Runtime& rt,
             reusable = parser.keep_alive();
             break;
         case PumpEnd::client_gone:
+            ctx.rec.client_aborted = true;
             break;
         case PumpEnd::decode_failed:
             // The decoder's error event ended the client's stream; the upstream's is abandoned.

@@ -364,6 +364,7 @@ net::awaitable<void> relay(Runtime& rt,
         account(rt, index, at, outcome, watch->client_gone, estimated_input, body.model, ctx);
         if (watch->client_gone) {
             ctx.keep_alive = false;
+            ctx.rec.client_aborted = true;
             if (ctx.rec.status == 0) ctx.rec.status = 499;  // nginx's "client closed request"
             co_return;
         }
