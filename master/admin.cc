@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <functional>
 #include <string_view>
 
 #include <boost/asio/as_tuple.hpp>
@@ -22,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include "shared/log/log.h"
 #include "shared/stats/prometheus.h"
 #include "shared/stats/segment.h"
 #include "shared/stats/snapshot.h"
@@ -156,8 +158,14 @@ int run_admin(int fd, std::shared_ptr<const shared::Config> cfg, const std::stri
         spdlog::error("admin: cannot use the listening socket: {}", ec.message());
         return 1;
     }
-    net::signal_set signals(io, SIGTERM, SIGINT);
-    signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
+    net::signal_set signals(io, SIGTERM, SIGINT, SIGUSR1);
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig != SIGUSR1) return io.stop();
+        shared::reopen_log_file();  // the master's log reopen
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
     const shared::AdminConfig admin = cfg->server.admin;
     net::co_spawn(
         io,

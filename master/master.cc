@@ -137,6 +137,9 @@ private:
     std::optional<clock::time_point> admin_respawn_;
     std::shared_ptr<const shared::Config> admin_cfg_;  // the config it was started with
     void spawn_admin();
+    /// logging.output to a file: the master reopens it and tells every worker and the admin
+    /// process to (SIGUSR1).
+    void reopen_logs();
     std::vector<Respawn> respawns_;
     std::vector<int> crash_streak_ = std::vector<int>(stats::kMaxWorkers, 0);
     bool stopping_ = false;
@@ -247,6 +250,8 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
         // through its io_context. If the master dies, the worker drains rather than lingering.
         sigset_t none;
         sigemptyset(&none);
+        // A log reopen that arrives before the worker's signal_set takes SIGUSR1 must not kill it.
+        ::signal(SIGUSR1, SIG_IGN);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         shared::set_proc_title("cc-relay: worker " + std::to_string(slot) + " gen " + std::to_string(generation));
@@ -287,6 +292,13 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
     spdlog::debug("worker {} started (pid {}, generation {})", slot, pid, generation);
 }
 
+void Master::reopen_logs() {
+    if (!shared::reopen_log_file()) return;
+    spdlog::info("log file reopened");
+    for (const Proc& p : procs_) ::kill(p.pid, SIGUSR1);
+    if (admin_pid_ > 0) ::kill(admin_pid_, SIGUSR1);
+}
+
 void Master::spawn_admin() {
     admin_respawn_.reset();
     if (admin_fd_ < 0 || stopping_) return;
@@ -302,6 +314,7 @@ void Master::spawn_admin() {
     if (pid == 0) {
         sigset_t none;
         sigemptyset(&none);
+        ::signal(SIGUSR1, SIG_IGN);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         shared::set_proc_title("cc-relay: admin");
@@ -606,7 +619,7 @@ int Master::run() {
     // Signals are taken synchronously by sigtimedwait: no handlers, no async-signal-safety traps.
     sigset_t set;
     sigemptyset(&set);
-    for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT}) sigaddset(&set, s);
+    for (int s : {SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1}) sigaddset(&set, s);
     ::sigprocmask(SIG_BLOCK, &set, nullptr);
 
     std::string err;
@@ -698,7 +711,12 @@ int Master::run() {
                 reap();
                 break;
             case SIGHUP:
+                // A reload also reopens the log (logrotate's postrotate may use either signal).
+                reopen_logs();
                 if (!stopping_) reload();
+                break;
+            case SIGUSR1:
+                reopen_logs();
                 break;
             case SIGTERM:
                 begin_stop(false);

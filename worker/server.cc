@@ -118,6 +118,14 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
 
     net::signal_set signals(ioc, SIGTERM, SIGINT, SIGQUIT);
     signals.add(kRetireSignal);
+    // SIGUSR1: the master asks for the log file to be reopened (logrotate).
+    net::signal_set reopen(ioc, SIGUSR1);
+    std::function<void(const boost::system::error_code&, int)> on_reopen = [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        shared::reopen_log_file();
+        reopen.async_wait(on_reopen);
+    };
+    reopen.async_wait(on_reopen);
     int interrupts = 0;
     std::function<void(const boost::system::error_code&, int)> on_signal =
         [&](const boost::system::error_code& ec, int sig) {

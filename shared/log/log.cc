@@ -29,7 +29,41 @@ public:
     }
 };
 
+// What setup_logging() chose, for reopen_log_file() (one logger per process, set up after fork).
+struct Installed {
+    std::string path;  // empty: not a file
+    std::string pattern;
+    bool json = false;
+};
+Installed& installed() {
+    static Installed i;
+    return i;
+}
+
+std::unique_ptr<spdlog::pattern_formatter> make_formatter(const Installed& i) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    if (i.json) formatter->add_flag<JsonMessageFlag>('*');
+    formatter->set_pattern(i.pattern);
+    return formatter;
+}
+
 }  // namespace
+
+bool reopen_log_file() {
+    const Installed& i = installed();
+    if (i.path.empty()) return false;
+    auto& sinks = spdlog::default_logger_raw()->sinks();
+    if (sinks.empty()) return false;
+    try {
+        auto fresh = std::make_shared<spdlog::sinks::basic_file_sink_st>(i.path);
+        fresh->set_formatter(make_formatter(i));
+        sinks[0] = std::move(fresh);
+    } catch (const std::exception& e) {
+        spdlog::error("cannot reopen the log file {}: {} (still writing the old one)", i.path, e.what());
+        return false;
+    }
+    return true;
+}
 
 bool valid_log_level(std::string_view level) {
     return level == "trace" || level == "debug" || level == "info" || level == "warn" ||
@@ -55,16 +89,15 @@ void setup_logging(const LoggingConfig& cfg,
         }
     }
     auto logger = std::make_shared<spdlog::logger>("cc-relay", sinks.begin(), sinks.end());
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    std::string tag_str(tag);
-    if (cfg.format == "json") {
-        formatter->add_flag<JsonMessageFlag>('*');
-        formatter->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","proc":")" + tag_str +
-                               R"(","pid":%P,"msg":"%*"})");
-    } else {
-        formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%L%$ [" + tag_str + "] %v");
-    }
-    logger->set_formatter(std::move(formatter));
+    Installed& i = installed();
+    const std::string tag_str(tag);
+    i.path = cfg.output.empty() || cfg.output == "stdout" || cfg.output == "stderr" ? std::string() : cfg.output;
+    i.json = cfg.format == "json";
+    // Local time with its UTC offset, so lines from hosts in different zones (and across a DST
+    // change) order correctly.
+    i.pattern = i.json ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","proc":")" + tag_str + R"(","pid":%P,"msg":"%*"})"
+                       : "%Y-%m-%dT%H:%M:%S.%e%z %^%L%$ [" + tag_str + "] %v";
+    logger->set_formatter(make_formatter(i));
     const std::string& level = level_override.empty() ? cfg.level : level_override;
     logger->set_level(spdlog::level::from_str(level));
     // Every line is flushed: the access log is read by operators tailing it, and by the tests.

@@ -22,6 +22,11 @@ void setup_logging(const LoggingConfig& cfg,
 /// Errors go to the configured output only from now on (the service is up).
 void end_startup_logging();
 
+/// With `logging.output` a file: closes it and opens the path again (after logrotate renamed
+/// it; SIGUSR1 and reloads call this). True when a file was reopened; a failure to reopen keeps
+/// the old file and says so in it.
+bool reopen_log_file();
+
 /// True when `level` is a level name spdlog knows ("trace" .. "off").
 bool valid_log_level(std::string_view level);
 

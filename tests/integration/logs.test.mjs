@@ -1,0 +1,67 @@
+// Logs an operator can rotate: with logging.output a file, SIGUSR1 to the master (what the
+// shipped logrotate snippet sends) makes the master and every worker reopen the path, so after a
+// rename the new file gets the lines and the old one stops growing. Timestamps carry their offset.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+
+import { messagesBody, postJson } from '../lib/http.mjs';
+import { configText, freePort, uniqueShmName, waitFor } from '../lib/process.mjs';
+import { RELAY_BIN } from '../lib/relay.mjs';
+import { startBackend } from '../mocks/backend.mjs';
+
+const read = async (file) => (existsSync(file) ? readFile(file, 'utf8') : '');
+
+describe('log files', { timeout: 60_000 }, () => {
+    it('SIGUSR1 reopens the log in the master and every worker after a rename', async (t) => {
+        const backend = await startBackend();
+        t.after(() => backend.close());
+        const dir = await mkdtemp(path.join(tmpdir(), 'cc-relay-logs-'));
+        t.after(() => rm(dir, { recursive: true, force: true }));
+        const log = path.join(dir, 'relay.log');
+        const port = await freePort();
+        const configFile = path.join(dir, 'config.yaml');
+        await writeFile(configFile, configText({
+            server: { listen: `127.0.0.1:${port}`, shm_name: uniqueShmName(), workers: 2 },
+            logging: { output: log, level: 'info' },
+            providers: [{ name: 'mock', type: 'anthropic', enabled: true, base_url: backend.url, keys: [{ key: 'k' }] }],
+        }));
+        const proc = spawn(RELAY_BIN, ['serve', '--config', configFile], { stdio: 'ignore', detached: true });
+        t.after(() => { try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ } });
+        await waitFor(async () => (await read(log)).includes('listening on'), { timeoutMs: 15_000, what: 'the relay up' });
+        // Local time with its UTC offset.
+        assert.match(await read(log), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d I \[master\]/m);
+
+        const url = `http://127.0.0.1:${port}`;
+        const before = await postJson(url, '/v1/messages', messagesBody(), { agent: false });
+        assert.equal(before.status, 200);
+        await waitFor(async () => (await read(log)).includes(before.headers['x-request-id']), { what: 'the first access line' });
+
+        await rename(log, `${log}.1`);
+        process.kill(proc.pid, 'SIGUSR1');
+        await waitFor(async () => (await read(log)).includes('log file reopened'), { timeoutMs: 5000, what: 'the master reopened' });
+        const oldSize = (await read(`${log}.1`)).length;
+        // Both workers have reopened once each answered a request into the new file; send 16 on
+        // new connections so each worker (SO_REUSEPORT spreads them) writes some.
+        const ids = [];
+        for (let i = 0; i < 16; i++) {
+            const res = await postJson(url, '/v1/messages', messagesBody(), { agent: false });
+            assert.equal(res.status, 200);
+            ids.push(res.headers['x-request-id']);
+        }
+        await waitFor(async () => (await read(log)).includes(ids.at(-1)), { what: 'the access lines in the new file' });
+        const fresh = await read(log);
+        for (const id of ids) assert.ok(fresh.includes(id), `access line ${id} in the new file`);
+        const workersWriting = new Set([...fresh.matchAll(/\[worker (\d+)\] access/g)].map((m) => m[1]));
+        assert.equal(workersWriting.size, 2, `both workers write the new file:\n${fresh}`);
+        assert.equal((await read(`${log}.1`)).length, oldSize, 'the renamed file stops growing');
+
+        process.kill(proc.pid, 'SIGTERM');
+        await waitFor(async () => (await read(log)).includes('stopped'), { timeoutMs: 10_000, what: 'the master stopped' });
+    });
+});
