@@ -12,17 +12,21 @@
 namespace ccr::shared {
 namespace {
 
-// `%*` in a pattern: the message as the body of a JSON string, so JSON lines stay valid whatever a
-// message contains.
+// `%*` in a pattern: `"msg":"<the message as a JSON string>"`, so JSON lines stay valid whatever
+// a message contains; a message made of JSON members (kJsonFieldsMarker) is spliced in as they are.
 class JsonMessageFlag : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg,
                 const std::tm&,
                 spdlog::memory_buf_t& dest) override {
-        std::string quoted;
-        append_json_string(quoted, std::string_view(msg.payload.data(), msg.payload.size()));
-        // Drop the surrounding quotes: the pattern supplies them.
-        dest.append(quoted.data() + 1, quoted.data() + quoted.size() - 1);
+        const std::string_view payload(msg.payload.data(), msg.payload.size());
+        if (!payload.empty() && payload.front() == kJsonFieldsMarker) {
+            dest.append(payload.data() + 1, payload.data() + payload.size());
+            return;
+        }
+        std::string quoted = "\"msg\":";
+        append_json_string(quoted, payload);
+        dest.append(quoted.data(), quoted.data() + quoted.size());
     }
     std::unique_ptr<custom_flag_formatter> clone() const override {
         return std::make_unique<JsonMessageFlag>();
@@ -48,6 +52,8 @@ std::unique_ptr<spdlog::pattern_formatter> make_formatter(const Installed& i) {
 }
 
 }  // namespace
+
+bool log_is_json() { return installed().json; }
 
 bool reopen_log_file() {
     const Installed& i = installed();
@@ -95,7 +101,7 @@ void setup_logging(const LoggingConfig& cfg,
     i.json = cfg.format == "json";
     // Local time with its UTC offset, so lines from hosts in different zones (and across a DST
     // change) order correctly.
-    i.pattern = i.json ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","proc":")" + tag_str + R"(","pid":%P,"msg":"%*"})"
+    i.pattern = i.json ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","proc":")" + tag_str + R"(","pid":%P,%*})"
                        : "%Y-%m-%dT%H:%M:%S.%e%z %^%L%$ [" + tag_str + "] %v";
     logger->set_formatter(make_formatter(i));
     const std::string& level = level_override.empty() ? cfg.level : level_override;

@@ -27,6 +27,12 @@ void end_startup_logging();
 /// the old file and says so in it.
 bool reopen_log_file();
 
+/// Whether lines are JSON (logging.format: json).
+bool log_is_json();
+/// A message that starts with this byte is a list of JSON members (`"msg":"access","k":v,...`)
+/// that JSON lines carry as fields of their own, not as one escaped string (log_access uses it).
+inline constexpr char kJsonFieldsMarker = '\x1e';
+
 /// True when `level` is a level name spdlog knows ("trace" .. "off").
 bool valid_log_level(std::string_view level);
 

@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 
 import { messagesBody, postJson } from '../lib/http.mjs';
 import { configText, freePort, uniqueShmName, waitFor } from '../lib/process.mjs';
-import { RELAY_BIN } from '../lib/relay.mjs';
+import { RELAY_BIN, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
 
 const read = async (file) => (existsSync(file) ? readFile(file, 'utf8') : '');
@@ -63,5 +63,45 @@ describe('log files', { timeout: 60_000 }, () => {
 
         process.kill(proc.pid, 'SIGTERM');
         await waitFor(async () => (await read(log)).includes('stopped'), { timeoutMs: 10_000, what: 'the master stopped' });
+    });
+
+    it('logging.format json: every line one JSON object, the access line with its fields as fields', async (t) => {
+        const backend = await startBackend();
+        t.after(() => backend.close());
+        const relay = await startRelay({
+            logging: { format: 'json', level: 'info' },
+            server: { workers: 1 },
+            providers: [{ name: 'mock', type: 'anthropic', enabled: true, base_url: backend.url, keys: [{ key: 'k' }] }],
+        });
+        t.after(() => relay.stop());
+        const res = await postJson(relay.url, '/v1/messages?beta=true', messagesBody('claude-x', { stream: true }), { agent: false });
+        assert.equal(res.status, 200);
+        const id = res.headers['x-request-id'];
+        await waitFor(() => relay.logs().includes(id), { what: 'the access line' });
+        const lines = relay.logs().split('\n').filter((l) => l.trim() !== '');
+        const parsed = lines.map((l) => { try { return JSON.parse(l); } catch { assert.fail(`not JSON: ${l}`); } });
+        for (const p of parsed) {
+            assert.match(p.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/);
+            assert.equal(typeof p.msg, 'string');
+            assert.equal(typeof p.pid, 'number');
+        }
+        const access = parsed.find((p) => p.msg === 'access' && p.request_id === id);
+        assert.ok(access, lines.join('\n'));
+        assert.equal(access.method, 'POST');
+        assert.equal(access.path, '/v1/messages?beta=true');
+        assert.equal(access.provider, 'mock');
+        assert.equal(access.model, 'claude-x');
+        assert.equal(access.stream, true);
+        assert.equal(access.status, 200);
+        assert.equal(access.client_aborted, false);
+        assert.equal(access.client_name, null);
+        assert.equal(access.input_tokens, 321);
+        assert.equal(access.output_tokens, 57);
+        assert.equal(access.cache_read_tokens, 1024);
+        assert.equal(access.cache_creation_tokens, 64);
+        assert.equal(typeof access.ttfb_ms, 'number');
+        assert.ok(access.duration_ms >= access.ttfb_ms);
+        assert.equal(access.level, 'info');
+        assert.equal(access.proc, 'worker 0');
     });
 });
