@@ -48,6 +48,17 @@ struct StatsOptions {
 /// Reads the instance's shared-memory segment only; never talks to the master.
 int run_stats(const StatsOptions& opts);
 
+struct TopOptions {
+    std::string config_path;   // empty: discovery
+    std::string listen;        // --listen HOST:PORT
+    std::string shm;           // --shm NAME
+    double interval_s = 1;     // --interval, 0.1..60
+    bool once = false;         // --once: one frame, then exit
+    int count = 0;             // --count N: N frames, then exit (0: until q)
+};
+/// A live view from the shared-memory segment (read access only); plain frames when not a TTY.
+int run_top(const TopOptions& opts);
+
 struct StatusOptions {
     std::string config_path;  // empty: discovery
     std::string listen;       // --listen HOST:PORT

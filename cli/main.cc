@@ -181,6 +181,30 @@ void add_stats(Cli& c) {
     });
 }
 
+void add_top(Cli& c) {
+    auto opts = std::make_shared<cli::TopOptions>();
+    CLI::App* cmd = c.app.add_subcommand(
+        "top", "Live view of the running instance: providers, clients, workers (q quits, v view, s sort, p pause)");
+    c.add_config_option(cmd);
+    cmd->add_option("--interval", opts->interval_s, "Seconds between refreshes (0.1-60, default 1)");
+    cmd->add_flag("--once", opts->once, "Print one frame and exit");
+    cmd->add_option("--count", opts->count, "Print N frames and exit");
+    c.add_instance_options(cmd, opts->listen, opts->shm);
+    c.on_run(cmd, [&c, opts] {
+        if (c.conflicting_names(opts->listen, opts->shm)) return kUsageError;
+        if (!(opts->interval_s >= 0.1 && opts->interval_s <= 60)) {
+            std::cerr << "--interval: expected seconds between 0.1 and 60\n";
+            return kUsageError;
+        }
+        if (opts->count < 0) {
+            std::cerr << "--count: expected a number of frames of 0 or more\n";
+            return kUsageError;
+        }
+        opts->config_path = c.config_path;
+        return cli::run_top(*opts);
+    });
+}
+
 void add_status(Cli& c) {
     auto opts = std::make_shared<cli::StatusOptions>();
     CLI::App* cmd = c.app.add_subcommand(
@@ -219,6 +243,7 @@ int run(int argc, char** argv) {
     add_config(c);
     add_reload(c);
     add_stats(c);
+    add_top(c);
     add_status(c);
 
     try {
