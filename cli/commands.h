@@ -59,6 +59,17 @@ struct TopOptions {
 /// A live view from the shared-memory segment (read access only); plain frames when not a TTY.
 int run_top(const TopOptions& opts);
 
+struct UsageOptions {
+    std::string db;        // --db PATH (default: ledger::reader_default_path())
+    std::string day;       // --day YYYY-MM-DD
+    std::string since;     // --since YYYY-MM-DD
+    std::string client;    // --client NAME
+    std::string provider;  // --provider NAME
+    bool json = false;
+};
+/// Prints the usage ledger's rows (shared/ledger/ledger.h).
+int run_usage(const UsageOptions& opts);
+
 struct StatusOptions {
     std::string config_path;  // empty: discovery
     std::string listen;       // --listen HOST:PORT

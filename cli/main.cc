@@ -205,6 +205,28 @@ void add_top(Cli& c) {
     });
 }
 
+void add_usage(Cli& c) {
+    auto opts = std::make_shared<cli::UsageOptions>();
+    CLI::App* cmd = c.app.add_subcommand("usage", "Requests, tokens and cost per day, client and provider (the usage ledger)");
+    auto* day = cmd->add_option("--day", opts->day, "One UTC day, YYYY-MM-DD");
+    auto* since = cmd->add_option("--since", opts->since, "From this UTC day on, YYYY-MM-DD");
+    day->excludes(since);
+    cmd->add_option("--client", opts->client, "Only this client (\"*\": the providers' totals)");
+    cmd->add_option("--provider", opts->provider, "Only this provider (\"*\": the clients' totals)");
+    cmd->add_option("--db", opts->db, "The ledger file (default: /var/lib/cc-relay/usage.db when it exists, else ~/.local/state/cc-relay/usage.db)");
+    cmd->add_flag("--json", opts->json, "One JSON object");
+    c.on_run(cmd, [opts] {
+        for (const std::string* d : {&opts->day, &opts->since}) {
+            const bool ok = d->empty() || (d->size() == 10 && (*d)[4] == '-' && (*d)[7] == '-');
+            if (!ok) {
+                std::cerr << "expected a day as YYYY-MM-DD, got " << *d << "\n";
+                return kUsageError;
+            }
+        }
+        return cli::run_usage(*opts);
+    });
+}
+
 void add_status(Cli& c) {
     auto opts = std::make_shared<cli::StatusOptions>();
     CLI::App* cmd = c.app.add_subcommand(
@@ -244,6 +266,7 @@ int run(int argc, char** argv) {
     add_reload(c);
     add_stats(c);
     add_top(c);
+    add_usage(c);
     add_status(c);
 
     try {

@@ -25,9 +25,11 @@
 #include "master/admin.h"
 #include "master/notify.h"
 #include "shared/config/config.h"
+#include "shared/ledger/ledger.h"
 #include "shared/log/log.h"
 #include "shared/net/listen.h"
 #include "shared/stats/segment.h"
+#include "shared/stats/snapshot.h"
 #include "worker/server.h"
 #include "worker/stats_sink.h"
 
@@ -137,6 +139,13 @@ private:
     std::optional<clock::time_point> admin_respawn_;
     std::shared_ptr<const shared::Config> admin_cfg_;  // the config it was started with
     void spawn_admin();
+    // The usage ledger (ledger.*): written from the segment at an interval and at stop.
+    std::unique_ptr<shared::ledger::Ledger> ledger_;
+    shared::ledger::Recorder recorder_;
+    clock::time_point next_ledger_write_{};
+    std::string ledger_last_error_;
+    void open_ledger();
+    void write_ledger();
     /// logging.output to a file: the master reopens it and tells every worker and the admin
     /// process to (SIGUSR1).
     void reopen_logs();
@@ -290,6 +299,33 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
     entry.pid.store(pid, std::memory_order_release);
     procs_.push_back(Proc{pid, slot, socket, generation, false, clock::now()});
     spdlog::debug("worker {} started (pid {}, generation {})", slot, pid, generation);
+}
+
+void Master::open_ledger() {
+    if (!cfg_->ledger.enabled) return;
+    const std::string path = cfg_->ledger.path.empty() ? shared::ledger::default_path() : cfg_->ledger.path;
+    try {
+        ledger_ = shared::ledger::Ledger::open_for_writing(path);
+        next_ledger_write_ = clock::now() + std::chrono::milliseconds(cfg_->ledger.interval_ms);
+        spdlog::info("usage ledger: {}", path);
+    } catch (const std::exception& e) {
+        spdlog::warn("{}; usage is not recorded (ledger.path, or ledger.enabled: false)", e.what());
+    }
+}
+
+void Master::write_ledger() {
+    if (!ledger_ || !seg_) return;
+    next_ledger_write_ = clock::now() + std::chrono::milliseconds(cfg_->ledger.interval_ms);
+    try {
+        ledger_->add(recorder_.deltas(stats::take_snapshot(*seg_), stats::unix_ms_now()));
+        recorder_.commit();
+        ledger_last_error_.clear();
+    } catch (const std::exception& e) {
+        // Once per distinct failure (a full disk would say so every minute otherwise); the next
+        // write covers this interval too.
+        if (ledger_last_error_ != e.what()) spdlog::warn("{}", e.what());
+        ledger_last_error_ = e.what();
+    }
 }
 
 void Master::reopen_logs() {
@@ -664,6 +700,7 @@ int Master::run() {
     h.generation.store(generation_);
     for (int i = 0; i < count_; ++i) spawn(i, i, generation_);
     spawn_admin();
+    open_ledger();
     std::string host = bound_.host.empty() ? "0.0.0.0" : bound_.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     if (wait_ready(generation_, count_, 15s)) {
@@ -693,6 +730,7 @@ int Master::run() {
             break;
         }
         if (admin_respawn_ && *admin_respawn_ <= now && !stopping_) spawn_admin();
+        if (ledger_ && now >= next_ledger_write_) write_ledger();
         // Respawns that are due.
         for (auto it = respawns_.begin(); it != respawns_.end();) {
             if (it->due <= now && !stopping_) {
@@ -731,6 +769,7 @@ int Master::run() {
                 break;
         }
     }
+    write_ledger();  // the workers are gone: their last counts are in the segment
     spdlog::info("stopped");
     cleanup();
     return 0;

@@ -14,10 +14,12 @@ for arg in "$@"; do
 done
 
 pkgs=(build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl curl
-      libboost1.81-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libssl-dev)
+      libboost1.81-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libssl-dev
+      libsqlite3-dev)
 if [ "$want_tests" = 1 ]; then
   # nginx and wrk: the benchmark smoke run compares against nginx.
-  pkgs+=(libgtest-dev libgmock-dev systemd nginx wrk)
+  # bsdutils: `script`, the pseudo-terminal of the `cc-relay top` test.
+  pkgs+=(libgtest-dev libgmock-dev systemd nginx wrk bsdutils)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
   # The master tests' $NOTIFY_SOCKET listener (tests/lib/process.mjs) is a python3 one-liner.

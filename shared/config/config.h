@@ -223,8 +223,17 @@ struct ClientConfig {
     friend bool operator==(const ClientConfig&, const ClientConfig&) = default;
 };
 
+/// `ledger:`: the per-day usage ledger the master keeps (SQLite), read by `cc-relay usage`.
+struct LedgerConfig {
+    bool enabled = true;
+    std::string path;                  // empty: ledger_default_path()
+    std::int64_t interval_ms = 60000;  // how often the master writes it (and at stop)
+    friend bool operator==(const LedgerConfig&, const LedgerConfig&) = default;
+};
+
 struct Config {
     ServerConfig server;
+    LedgerConfig ledger;
     RoutingConfig routing;
     std::vector<ProviderConfig> providers;
     LoggingConfig logging;

@@ -601,6 +601,12 @@ void read_document(
                       // check_interval_seconds: the Go `config init` template.
                       r.map(v, p, health_fields(r, cfg.health), {"check_interval_seconds"});
                   }),
+        r.section("ledger",
+                  [&](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p,
+                            {r.flag("enabled", cfg.ledger.enabled), r.text("path", cfg.ledger.path),
+                             r.number("interval_ms", cfg.ledger.interval_ms)});
+                  }),
         r.section("clients",
                   [&](const YAML::Node& v, const std::string& p) {
                       r.list_of_maps<ClientConfig>(

@@ -119,6 +119,7 @@ class Validator {
             warning("server.admin.bearer_token",
                     "server.admin.bearer_token has no effect without server.admin.listen (the admin listener is off)");
         }
+        in_range("ledger.interval_ms", cfg_.ledger.interval_ms, 1000, 86'400'000);
         in_range("server.timeout_ms", s.timeout_ms, 0, kMaxTimeoutMs);
         at_least_zero("server.max_body_bytes", s.max_body_bytes);
         at_least_zero("server.max_concurrent", s.max_concurrent);

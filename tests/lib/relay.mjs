@@ -49,6 +49,9 @@ process.on('exit', () => {
 
 export const DEFAULT_CONFIG = Object.freeze({
     server: { listen: '127.0.0.1:0', drain_timeout_ms: 1000 },
+    // Tests that use the usage ledger give it a path of their own; the rest keep the runner's
+    // ~/.local/state clean.
+    ledger: { enabled: false },
     logging: { level: 'info', format: 'text', output: 'stderr' },
     routing: { strategy: 'failover', debug: false },
 });

@@ -1,0 +1,88 @@
+// `cc-relay usage`: the per-day usage ledger the master keeps (shared/ledger), as a table or JSON.
+// Needs read access to the ledger file only.
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "cli/commands.h"
+#include "shared/ledger/ledger.h"
+#include "shared/stats/segment.h"
+#include "shared/util/json.h"
+
+namespace ccr::cli {
+
+namespace ledger = shared::ledger;
+
+namespace {
+
+std::string pad(const std::string& s, std::size_t w, bool right) {
+    if (s.size() >= w) return s;
+    const std::string fill(w - s.size(), ' ');
+    return right ? fill + s : s + fill;
+}
+
+std::string usd(std::uint64_t micro) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(micro) / 1e6);
+    return buf;
+}
+
+}  // namespace
+
+int run_usage(const UsageOptions& opts) {
+    const std::string path = opts.db.empty() ? ledger::reader_default_path() : opts.db;
+    std::unique_ptr<ledger::Ledger> l;
+    try {
+        l = ledger::Ledger::open_for_reading(path);
+    } catch (const std::exception& e) {
+        std::cerr << "cc-relay: " << e.what() << "\n";
+        return 1;
+    }
+    const bool exact = !opts.day.empty();
+    const std::string since = exact ? opts.day : opts.since;
+    const std::vector<ledger::Row> rows = l->read(since, exact, opts.client, opts.provider);
+    if (opts.json) {
+        std::string out = "{\"ledger\":";
+        shared::append_json_string(out, path);
+        out += ",\"rows\":[";
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const ledger::Row& r = rows[i];
+            if (i > 0) out += ',';
+            out += "{\"day\":";
+            shared::append_json_string(out, r.day);
+            out += ",\"client\":";
+            shared::append_json_string(out, r.client);
+            out += ",\"provider\":";
+            shared::append_json_string(out, r.provider);
+            const ledger::Usage& u = r.usage;
+            out += ",\"requests\":" + std::to_string(u.requests) + ",\"input_tokens\":" + std::to_string(u.input_tokens) +
+                   ",\"output_tokens\":" + std::to_string(u.output_tokens) +
+                   ",\"cache_read_tokens\":" + std::to_string(u.cache_read_tokens) +
+                   ",\"cache_creation_tokens\":" + std::to_string(u.cache_creation_tokens) +
+                   ",\"cost_micro_usd\":" + std::to_string(u.cost_micro_usd) + "}";
+        }
+        out += "]}";
+        std::cout << out << "\n";
+        return 0;
+    }
+    if (rows.empty()) {
+        std::cout << "no usage recorded" << (since.empty() ? "" : " for " + std::string(exact ? "" : "since ") + since)
+                  << " in " << path << "\n";
+        return 0;
+    }
+    std::cout << pad("DAY", 10, false) << " " << pad("CLIENT", 14, false) << " " << pad("PROVIDER", 14, false) << " "
+              << pad("REQUESTS", 8, true) << " " << pad("TOK-IN", 9, true) << " " << pad("TOK-OUT", 9, true) << " "
+              << pad("COST$", 8, true) << "\n";
+    for (const ledger::Row& r : rows) {
+        std::cout << pad(r.day, 10, false) << " " << pad(r.client, 14, false) << " " << pad(r.provider, 14, false) << " "
+                  << pad(std::to_string(r.usage.requests), 8, true) << " "
+                  << pad(std::to_string(r.usage.input_tokens), 9, true) << " "
+                  << pad(std::to_string(r.usage.output_tokens), 9, true) << " " << pad(usd(r.usage.cost_micro_usd), 8, true)
+                  << "\n";
+    }
+    std::cout << "(client \"*\": a provider's total; provider \"*\": a client's total)\n";
+    return 0;
+}
+
+}  // namespace ccr::cli
