@@ -89,28 +89,56 @@ net::awaitable<Reply> reload(const stats::Segment& seg) {
     co_return json_error(http::status::gateway_timeout, "no reload outcome from the master within 60 s; see its log");
 }
 
-net::awaitable<Reply> answer(const http::request<http::string_body>& req, const stats::Segment& seg,
+// POST /admin/providers/<name>/enable|disable: the flag in the provider's segment row, which
+// every worker's router reads per request; it outlives reloads (the row is the name's).
+Reply set_disabled(stats::Segment& seg, std::string_view rest) {
+    const std::size_t slash = rest.rfind('/');
+    if (slash == std::string_view::npos) return json_error(http::status::not_found, "POST /admin/providers/<name>/enable or /disable");
+    const std::string_view name = rest.substr(0, slash), action = rest.substr(slash + 1);
+    if (action != "enable" && action != "disable") return json_error(http::status::not_found, "POST /admin/providers/<name>/enable or /disable");
+    const int row = seg.find_provider_row(name);
+    if (row < 0) return json_error(http::status::not_found, "no provider named " + std::string(name));
+    const bool disable = action == "disable";
+    seg.layout().providers[row].admin_disabled.store(disable ? 1 : 0, std::memory_order_relaxed);
+    spdlog::info("admin: provider {} {}", name, disable ? "disabled" : "enabled");
+    std::string body = "{\"provider\":";
+    shared::append_json_string(body, name);
+    body += disable ? ",\"disabled\":true}" : ",\"disabled\":false}";
+    return {http::status::ok, "application/json", std::move(body), {}};
+}
+
+net::awaitable<Reply> answer(const http::request<http::string_body>& req, stats::Segment& seg,
                              const shared::AdminConfig& cfg) {
     if (!authorized(req, cfg.bearer_token)) co_return json_error(http::status::unauthorized, "missing or wrong bearer token");
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
     const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
-    if (path == "/metrics" || path == "/admin/status") {
+    if (path == "/metrics" || path == "/admin/status" || path == "/admin/providers" || path == "/admin/clients") {
         if (!get) co_return Reply{http::status::method_not_allowed, "application/json", "{\"error\":\"method not allowed\"}", "GET, HEAD"};
         const stats::Snapshot snap = stats::take_snapshot(seg);
         if (path == "/metrics")
             co_return Reply{http::status::ok, "text/plain; version=0.0.4; charset=utf-8", stats::render_prometheus(snap), {}};
+        if (path == "/admin/providers") co_return Reply{http::status::ok, "application/json", stats::render_providers_json(snap), {}};
+        if (path == "/admin/clients") co_return Reply{http::status::ok, "application/json", stats::render_clients_json(snap), {}};
         co_return Reply{http::status::ok, "application/json", stats::render_json(snap), {}};
+    }
+    constexpr std::string_view kProviders = "/admin/providers/";
+    if (path.substr(0, kProviders.size()) == kProviders) {
+        if (req.method() != http::verb::post)
+            co_return Reply{http::status::method_not_allowed, "application/json", "{\"error\":\"method not allowed\"}", "POST"};
+        co_return set_disabled(seg, path.substr(kProviders.size()));
     }
     if (path == "/admin/reload") {
         if (req.method() != http::verb::post)
             co_return Reply{http::status::method_not_allowed, "application/json", "{\"error\":\"method not allowed\"}", "POST"};
         co_return co_await reload(seg);
     }
-    co_return json_error(http::status::not_found, "no such admin endpoint (GET /metrics, GET /admin/status, POST /admin/reload)");
+    co_return json_error(http::status::not_found,
+                         "no such admin endpoint (GET /metrics, /admin/status, /admin/providers, /admin/clients; "
+                         "POST /admin/reload, /admin/providers/<name>/enable|disable)");
 }
 
-net::awaitable<void> session(net::ip::tcp::socket socket, const stats::Segment& seg, const shared::AdminConfig& cfg) {
+net::awaitable<void> session(net::ip::tcp::socket socket, stats::Segment& seg, const shared::AdminConfig& cfg) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
@@ -142,7 +170,7 @@ net::awaitable<void> session(net::ip::tcp::socket socket, const stats::Segment& 
 int run_admin(int fd, std::shared_ptr<const shared::Config> cfg, const std::string& shm_name) {
     std::unique_ptr<stats::Segment> seg;
     try {
-        seg = stats::Segment::open(shm_name, false);
+        seg = stats::Segment::open(shm_name, true);  // writes only the providers' admin_disabled flags
     } catch (const std::exception& e) {
         spdlog::error("admin: cannot open the stats segment: {}", e.what());
         return 1;

@@ -128,6 +128,8 @@ health::BreakerState SharedState::breaker_state(int provider) const {
 
 bool SharedState::is_open(int provider) const { return breaker_state(provider) == health::BreakerState::open; }
 
+bool SharedState::is_disabled(int provider) const { return row(provider).admin_disabled.load(kRelaxed) != 0; }
+
 std::int64_t SharedState::open_until(int provider) const {
     return health::Breaker(row(provider).breaker, policy_).open_until();
 }

@@ -49,6 +49,7 @@ public:
     health::BreakerState breaker_state(int provider) const;
     // routing::HealthView
     bool is_open(int provider) const override;
+    bool is_disabled(int provider) const override;
     std::int64_t open_until(int provider) const override;
 
     /// The key pool of a provider; null for a provider without keys.

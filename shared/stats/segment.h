@@ -106,6 +106,9 @@ struct alignas(64) ProviderState {
     std::atomic<std::uint64_t> ttfb_ewma_us;   // EWMA of time to first byte; 0: no sample yet
     std::atomic<std::int64_t> ttfb_updated_mono_ms;  // when the EWMA last moved
     std::atomic<std::uint32_t> gone;                 // 1: not in the current config any more
+    // 1: an operator disabled it (POST /admin/providers/<name>/disable). Kept across reloads
+    // (the row is the name's) until enabled again; a restart starts with every provider enabled.
+    std::atomic<std::uint32_t> admin_disabled;
 };
 
 /// Shared state of one upstream key of a provider's pool. Identified by provider name and a

@@ -158,6 +158,7 @@ Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms, std::int64_t now
         ProviderStats& p = s.providers[r];
         p.name = fixed_view(h.provider_names[r]);
         p.gone = l.providers[r].gone.load(kRelaxed) != 0;
+        p.disabled = l.providers[r].admin_disabled.load(kRelaxed) != 0;
         p.breaker = breaker_view(l.providers[r], now_mono_ms);
     }
     int client_rows = std::clamp(h.client_count.load(std::memory_order_acquire), 0, kMaxClients);
@@ -346,7 +347,55 @@ void client_json(std::string& out, const ClientStats& c) {
     out += '}';
 }
 
+void providers_array(std::string& out, const Snapshot& s) {
+    out += '[';
+    for (std::size_t i = 0; i < s.providers.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += '{';
+        const ProviderStats& p = s.providers[i];
+        key(out, "name", true);
+        append_json_string(out, p.name);
+        key(out, "gone");
+        out += p.gone ? "true" : "false";
+        key(out, "relay");
+        out += p.relay ? "true" : "false";
+        key(out, "disabled");
+        out += p.disabled ? "true" : "false";
+        key(out, "breaker");
+        out += '{';
+        key(out, "state", true);
+        append_json_string(out, breaker_state_name(p.breaker.state));
+        field(out, "open_for_ms", p.breaker.open_for_ms);
+        field(out, "count", static_cast<std::int64_t>(p.breaker.count));
+        out += '}';
+        totals_fields(out, p.counters, false);
+        out += '}';
+    }
+    out += ']';
+}
+
+void clients_array(std::string& out, const Snapshot& s) {
+    out += '[';
+    for (std::size_t i = 0; i < s.clients.size(); ++i) {
+        if (i > 0) out += ", ";
+        client_json(out, s.clients[i]);
+    }
+    out += ']';
+}
+
 }  // namespace
+
+std::string render_providers_json(const Snapshot& s) {
+    std::string out;
+    providers_array(out, s);
+    return out;
+}
+
+std::string render_clients_json(const Snapshot& s) {
+    std::string out;
+    clients_array(out, s);
+    return out;
+}
 
 std::string render_json(const Snapshot& s) {
     std::string out = "{";
@@ -361,35 +410,9 @@ std::string render_json(const Snapshot& s) {
     }
     out += ']';
     key(out, "providers");
-    out += '[';
-    for (std::size_t i = 0; i < s.providers.size(); ++i) {
-        if (i > 0) out += ", ";
-        out += '{';
-        const ProviderStats& p = s.providers[i];
-        key(out, "name", true);
-        append_json_string(out, p.name);
-        key(out, "gone");
-        out += p.gone ? "true" : "false";
-        key(out, "relay");
-        out += p.relay ? "true" : "false";
-        key(out, "breaker");
-        out += '{';
-        key(out, "state", true);
-        append_json_string(out, breaker_state_name(p.breaker.state));
-        field(out, "open_for_ms", p.breaker.open_for_ms);
-        field(out, "count", static_cast<std::int64_t>(p.breaker.count));
-        out += '}';
-        totals_fields(out, p.counters, false);
-        out += '}';
-    }
-    out += ']';
+    providers_array(out, s);
     key(out, "clients");
-    out += '[';
-    for (std::size_t i = 0; i < s.clients.size(); ++i) {
-        if (i > 0) out += ", ";
-        client_json(out, s.clients[i]);
-    }
-    out += ']';
+    clients_array(out, s);
     key(out, "totals");
     out += '{';
     totals_fields(out, s.totals, true);

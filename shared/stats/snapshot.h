@@ -79,6 +79,7 @@ struct ProviderStats {
     std::string name;
     bool gone = false;   // not in the current config
     bool relay = false;  // the row of the relay's own answers (no breaker)
+    bool disabled = false;  // taken out of rotation through the admin API
     BreakerView breaker;
     Totals counters;
 };
@@ -141,6 +142,9 @@ Snapshot take_snapshot(const Segment& seg,
 /// The --json object: {"generation", "master_pid", "uptime_s", "workers", "providers",
 /// "clients", "totals"}.
 std::string render_json(const Snapshot& s);
+/// Its "providers" and "clients" arrays alone (the admin API's /admin/providers, /admin/clients).
+std::string render_providers_json(const Snapshot& s);
+std::string render_clients_json(const Snapshot& s);
 
 struct TableOptions {
     bool workers = false;                // per-worker rows

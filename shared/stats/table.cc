@@ -220,7 +220,7 @@ std::string render_table(const Snapshot& s, const TableOptions& opts) {
     std::vector<Row> latency{{"PROVIDER", "TTFB-P50", "P95", "P99", "TOTAL-P50", "P99", "TOK-IN", "TOK-OUT"}};
     for (std::size_t i = 0; i < s.providers.size(); ++i) {
         const ProviderStats& p = s.providers[i];
-        const std::string name = p.gone ? p.name + " (gone)" : p.name;
+        const std::string name = p.gone ? p.name + " (gone)" : p.disabled ? p.name + " (disabled)" : p.name;
         traffic.push_back(traffic_row(name, p.counters, rates.provider(i), p.relay ? nullptr : &p.breaker, wide));
         latency.push_back(latency_row(name, p.counters));
     }

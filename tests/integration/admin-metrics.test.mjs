@@ -155,6 +155,47 @@ describe('counters and the admin listener', { timeout: 90_000 }, () => {
         await rewriteConfig(relay, config);
     });
 
+    it('a provider disabled through the admin API gets no traffic, stays disabled across a reload, and comes back', async (t) => {
+        const second = await startBackend();
+        t.after(() => second.close());
+        const port = await freePort();
+        const url = `http://127.0.0.1:${port}`;
+        const cfg = {
+            server: { workers: 2, admin: { listen: `127.0.0.1:${port}` } },
+            providers: [
+                { name: 'first', type: 'anthropic', enabled: true, base_url: backend.url, keys: [{ key: 'k1' }] },
+                { name: 'second', type: 'anthropic', enabled: true, base_url: second.url, keys: [{ key: 'k2' }] },
+            ],
+        };
+        const r = await startRelay(cfg);
+        t.after(() => r.stop());
+        const post = (path) => request(`${url}${path}`, { method: 'POST' });
+        const served = async () => {
+            backend.reset();
+            second.reset();
+            for (let i = 0; i < 4; i++) assert.equal((await postJson(r.url, '/v1/messages', messagesBody(), { agent: false })).status, 200);
+            return { first: backend.requests.length, second: second.requests.length };
+        };
+        assert.deepEqual(await served(), { first: 4, second: 0 });
+        const off = await post('/admin/providers/first/disable');
+        assert.equal(off.status, 200, off.body.toString());
+        assert.deepEqual(JSON.parse(off.body), { provider: 'first', disabled: true });
+        assert.deepEqual(await served(), { first: 0, second: 4 });
+        const listed = JSON.parse((await request(`${url}/admin/providers`)).body);
+        assert.equal(listed.find((p) => p.name === 'first').disabled, true);
+        assert.equal((await post('/admin/reload')).status, 200);
+        assert.deepEqual(await served(), { first: 0, second: 4 }, 'still disabled after a reload');
+        assert.equal((await post('/admin/providers/second/disable')).status, 200);
+        const none = await postJson(r.url, '/v1/messages', messagesBody(), { agent: false });
+        assert.equal(none.status, 503, 'every provider disabled: the relay says so');
+        assert.equal((await post('/admin/providers/first/enable')).status, 200);
+        assert.equal((await post('/admin/providers/second/enable')).status, 200);
+        assert.deepEqual(await served(), { first: 4, second: 0 });
+        assert.equal((await post('/admin/providers/nobody/disable')).status, 404);
+        assert.equal((await request(`${url}/admin/providers/first/disable`)).status, 405);
+        assert.ok(Array.isArray(JSON.parse((await request(`${url}/admin/clients`)).body)));
+    });
+
     it('the admin process is respawned when it dies, and stops with the master', async () => {
         const adminPid = () => childPids(relay.proc.pid).find((p) => procTitle(p).startsWith('cc-relay: admin'));
         const first = adminPid();

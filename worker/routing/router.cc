@@ -46,6 +46,7 @@ RouteResult Router::route(const RouteQuery& q) const {
     RouteResult r;
     for (int i = 0; i < static_cast<int>(providers_.size()); ++i) {
         if (i < 64 && !(q.allowed >> i & 1)) continue;
+        if (health_ != nullptr && health_->is_disabled(i)) continue;
         if (endpoint != Endpoint::count_tokens || providers_[static_cast<std::size_t>(i)]->serves_count_tokens())
             r.candidates.push_back(i);
     }

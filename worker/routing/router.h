@@ -36,6 +36,8 @@ class HealthView {
 public:
     virtual ~HealthView() = default;
     virtual bool is_open(int provider) const = 0;
+    /// An operator took it out of rotation (admin API): no request is routed to it.
+    virtual bool is_disabled(int) const { return false; }
     /// When an open circuit's window ends (monotonic ms).
     virtual std::int64_t open_until(int provider) const = 0;
 };
