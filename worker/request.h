@@ -29,6 +29,7 @@ struct RequestContext {
 
     ClientCredentials credentials;  // read and judged once, by the auth filter
     bool debug_headers = false;     // routing.debug: X-CC-Relay-* on relayed answers
+    bool debug = false;             // logging.debug_for names its client: per-request debug lines
 
     // How the connection carries on after this request.
     bool keep_alive = true;    // false: close the connection after this response

@@ -52,6 +52,12 @@ Runtime::Runtime(boost::asio::io_context& io,
     router = std::make_unique<routing::Router>(*config, providers, *shared, shared.get());
     client_keys = ClientKeys(config->clients);
     for (const auto& c : config->clients) client_allowed.push_back(allowed_mask(c, providers));
+    const auto& debug_for = config->logging.debug_for;
+    auto named = [](const std::vector<std::string>& names, const std::string& n) {
+        return std::find(names.begin(), names.end(), n) != names.end();
+    };
+    for (const auto& c : config->clients) debug_clients.push_back(named(debug_for.clients, c.name));
+    for (const auto& p : providers) debug_providers.push_back(named(debug_for.providers, p->name()));
 }
 
 std::uint64_t Runtime::allowed_providers(int client) const {

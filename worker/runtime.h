@@ -67,6 +67,8 @@ struct Runtime {
     std::size_t in_flight = 0;    // requests being served
     int workers = 1;              // workers in this generation (divides server.max_concurrent)
     std::vector<std::uint64_t> client_allowed;  // allowed_providers() by client index
+    std::vector<bool> debug_clients;    // logging.debug_for.clients, by client index
+    std::vector<bool> debug_providers;  // logging.debug_for.providers, by provider index
 
     // Open client connections, so a drain can close what is left when its window ends.
     struct OpenStream {

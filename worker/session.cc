@@ -137,7 +137,13 @@ net::awaitable<void> serve_relayed(Runtime& rt,
     ctx.rec.model = std::string(body.model);
     ctx.rec.stream = body.stream;
     const auto& debug = rt.config->logging.debug_options;
-    if (debug.log_request_body && spdlog::should_log(spdlog::level::debug)) {
+    const int client = ctx.credentials.client;
+    ctx.debug = client >= 0 && static_cast<std::size_t>(client) < rt.debug_clients.size() &&
+                rt.debug_clients[static_cast<std::size_t>(client)];
+    if (ctx.debug) {
+        spdlog::info("rid={} debug_for client={}: body={}", ctx.request_id, ctx.rec.client_name,
+                     redact_body(req.body().view(), static_cast<std::size_t>(debug.max_body_log_size)));
+    } else if (debug.log_request_body && spdlog::should_log(spdlog::level::debug)) {
         spdlog::debug("rid={} body={}", ctx.request_id,
                       redact_body(req.body().view(), static_cast<std::size_t>(debug.max_body_log_size)));
     }

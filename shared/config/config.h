@@ -181,12 +181,22 @@ struct DebugOptions {
     friend bool operator==(const DebugOptions&, const DebugOptions&) = default;
 };
 
+/// `logging.debug_for`: per-request debug lines (the request body, each upstream attempt and its
+/// answer's status) for these clients or providers only, at info level, without raising the
+/// global level.
+struct DebugFor {
+    std::vector<std::string> clients;    // names of `clients:`
+    std::vector<std::string> providers;  // provider names
+    friend bool operator==(const DebugFor&, const DebugFor&) = default;
+};
+
 struct LoggingConfig {
     std::string level = "info";    // trace, debug, info, warn, error, off
     std::string format = "text";   // text, json (console, pretty: text)
     std::string output = "stdout"; // stdout, stderr or a file path
     bool pretty = false;
     DebugOptions debug_options;
+    DebugFor debug_for;
     friend bool operator==(const LoggingConfig&, const LoggingConfig&) = default;
 };
 

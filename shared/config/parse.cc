@@ -530,6 +530,10 @@ std::vector<Field> logging_fields(Reader& r, LoggingConfig& l) {
         r.text("format", l.format),
         r.text("output", l.output),
         r.flag("pretty", l.pretty),
+        r.section("debug_for",
+                  [&r, &l](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p, {r.texts("clients", l.debug_for.clients), r.texts("providers", l.debug_for.providers)});
+                  }),
         r.section("debug_options",
                   [&r, &d](const YAML::Node& v, const std::string& p) {
                       r.map(v, p,

@@ -37,6 +37,7 @@ class Validator {
         health();
         clients();
         not_in_effect();
+        debug_for();
         if (!any_provider_invalid() &&
             std::none_of(cfg_.providers.begin(), cfg_.providers.end(),
                          [](const ProviderConfig& p) { return p.enabled; })) {
@@ -339,6 +340,27 @@ class Validator {
         }
     }
 
+    // logging.debug_for names clients and providers of this config; a name that is not there
+    // would silently debug nothing.
+    void debug_for() {
+        const DebugFor& d = cfg_.logging.debug_for;
+        std::vector<std::string> clients, providers;
+        for (const auto& c : cfg_.clients) clients.push_back(c.name);
+        for (const auto& p : cfg_.providers) providers.push_back(p.name);
+        auto check = [&](const std::vector<std::string>& names, const std::vector<std::string>& known, const char* what) {
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                if (std::find(known.begin(), known.end(), names[i]) != known.end()) continue;
+                const std::string path = std::string("logging.debug_for.") + what + "[" + std::to_string(i) + "]";
+                std::string message = path + ": no " + (what == std::string("clients") ? "client" : "provider") +
+                                      " named " + in_quotes(names[i]) + "; it matches no request";
+                if (auto near = closest_match(names[i], known)) message += "; did you mean " + in_quotes(*near) + "?";
+                warning(where_.has(path) ? path : "logging.debug_for", std::move(message));
+            }
+        };
+        check(d.clients, clients, "clients");
+        check(d.providers, providers, "providers");
+    }
+
     // Keys the schema takes (for compatibility with the Go cc-relay) but nothing acts on yet:
     // accepting them silently would let an operator believe a limit or a breaker protects them.
     void not_in_effect() {
@@ -346,9 +368,6 @@ class Validator {
             if (where_.has(path)) warning(path, path + " is not in effect yet (" + until + "); it is ignored");
         };
         const DebugOptions& d = cfg_.logging.debug_options;
-        if (d.log_response_headers) {
-            warn_set("logging.debug_options.log_response_headers", "it comes with the observability work");
-        }
         if (d.log_tls_metrics) {
             warn_set("logging.debug_options.log_tls_metrics", "it comes with the observability work");
         }

@@ -104,4 +104,37 @@ describe('log files', { timeout: 60_000 }, () => {
         assert.equal(access.level, 'info');
         assert.equal(access.proc, 'worker 0');
     });
+
+    it('logging.debug_for: debug lines for the named client and provider only, at info level', async (t) => {
+        const backend = await startBackend();
+        t.after(() => backend.close());
+        const relay = await startRelay({
+            logging: { level: 'info', debug_for: { clients: ['alice'], providers: ['second'] } },
+            clients: [{ name: 'alice', key: 'sk-alice-debug' }, { name: 'bob', key: 'sk-bob-debug' }],
+            providers: [
+                { name: 'first', type: 'anthropic', enabled: true, base_url: backend.url, keys: [{ key: 'sk-upstream-first' }] },
+                { name: 'second', type: 'anthropic', enabled: true, base_url: backend.url, keys: [{ key: 'k2' }] },
+            ],
+            routing: { strategy: 'model_based', model_mapping: { 'only-second': 'second', claude: 'first' } },
+        });
+        t.after(() => relay.stop());
+        const send = async (key, model, marker) => {
+            const res = await postJson(relay.url, '/v1/messages', messagesBody(model, { metadata: { user_id: marker } }),
+                { headers: { 'x-api-key': key }, agent: false });
+            assert.equal(res.status, 200, relay.logs().slice(-2000));
+            return res.headers['x-request-id'];
+        };
+        const alice = await send('sk-alice-debug', 'claude-x', 'MARK-ALICE');
+        const bob = await send('sk-bob-debug', 'claude-x', 'MARK-BOB');
+        const viaSecond = await send('sk-bob-debug', 'only-second', 'MARK-SECOND');
+        await waitFor(() => relay.logs().includes(viaSecond), { what: 'the access lines' });
+        const logs = relay.logs();
+        const lines = (id) => logs.split('\n').filter((l) => l.includes(id) && l.includes('debug_for'));
+        assert.ok(lines(alice).some((l) => l.includes('MARK-ALICE') && l.includes('client=alice')), logs);
+        assert.ok(lines(alice).some((l) => /provider=first: answered 200/.test(l)), logs);
+        assert.equal(lines(bob).length, 0, 'bob is not debugged');
+        assert.ok(!logs.includes('MARK-BOB'), 'nor his body');
+        assert.ok(lines(viaSecond).some((l) => l.includes('MARK-SECOND') && l.includes('provider=second')), logs);
+        assert.ok(!logs.includes('sk-upstream-first') && !logs.includes('sk-alice-debug'), 'no secret in the lines');
+    });
 });

@@ -133,6 +133,21 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     const unsigned status = parser.get().result_int();
     at.status = status;
     read_limits(parser, rt, at);
+    const auto& debug = rt.config->logging.debug_options;
+    if (at.debug || (debug.log_response_headers && spdlog::should_log(spdlog::level::debug))) {
+        std::string headers;
+        if (debug.log_response_headers || at.debug) {
+            for (const auto& f : parser.get()) {
+                headers += ' ';
+                headers += f.name_string();
+                headers += ": ";
+                headers += f.value();
+                headers += ';';
+            }
+        }
+        spdlog::log(at.debug ? spdlog::level::info : spdlog::level::debug, "rid={} {}provider={}: answered {}{}",
+                    ctx.request_id, at.debug ? "debug_for " : "", at.provider.name(), status, headers);
+    }
     if (at.endpoint == Endpoint::count_tokens && at.provider.count_tokens_unavailable(status))
         co_return Outcome::local_answer;
     if (retryable_status(status) && !at.last_candidate) {

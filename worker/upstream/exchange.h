@@ -44,6 +44,7 @@ struct Attempt {
     /// committed, and answered by Outcome::retry_stripped.
     bool check_signature_error = false;
     bool connected = false;  // a connection was made (with status 0: it failed after that)
+    bool debug = false;      // logging.debug_for: log the answer's status (and headers)
 };
 
 enum class Outcome {

@@ -16,6 +16,7 @@
 #include "worker/providers/provider.h"
 #include "worker/routing/router.h"
 #include "worker/shared_state.h"
+#include "worker/session.h"
 #include "worker/thinking.h"
 #include "worker/upstream/exchange.h"
 #include "worker/upstream/pool.h"
@@ -357,6 +358,12 @@ net::awaitable<void> relay(Runtime& rt,
         }
         at.head = build_upstream_head(p, req, ctx, up);
         at.body = up.splice.buffers();
+        at.debug = ctx.debug || rt.debug_providers[static_cast<std::size_t>(index)];
+        if (at.debug) {
+            const auto max = static_cast<std::size_t>(rt.config->logging.debug_options.max_body_log_size);
+            spdlog::info("rid={} debug_for provider={}: {} {} body={}", ctx.request_id, p.name(), req.method_string(),
+                         up.path, redact_body(up.splice.str(), max));
+        }
         at.check_signature_error = has_thinking && !stripped && stripped_retry < 0;
         const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
         // The client got this provider's answer (or its start): counted under it.

@@ -268,8 +268,21 @@ health: {circuit_breaker: {failure_threshold: 3}}
     EXPECT_THAT(cfg.warnings,
                 ::testing::ElementsAre(
                     HasSubstr("config.yaml:2:24: server.enable_http2 is not in effect yet"),
-                    HasSubstr("config.yaml:10:49: logging.debug_options.log_response_headers is not in effect yet"),
                     HasSubstr("config.yaml:10:72: logging.debug_options.log_tls_metrics is not in effect yet")));
+}
+
+TEST_F(ConfigValidation, DebugForNamesThatMatchNoClientOrProviderWarn) {
+    const Config cfg = load(R"(
+providers:
+  - {name: zai, type: anthropic, enabled: true}
+clients:
+  - {name: alice, key: k-alice}
+logging: {debug_for: {clients: [alice, alcie], providers: [zia, zai]}}
+)");
+    EXPECT_THAT(cfg.warnings,
+                ::testing::ElementsAre(HasSubstr("logging.debug_for.clients[1]: no client named \"alcie\"; it matches no "
+                                                 "request; did you mean \"alice\"?"),
+                                       HasSubstr("logging.debug_for.providers[0]: no provider named \"zia\"")));
 }
 
 TEST_F(ConfigValidation, HealthKeyLimitsPoolingAndSeveralKeysAreInEffectAndDoNotWarn) {
