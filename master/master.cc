@@ -263,6 +263,9 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
         ::signal(SIGUSR1, SIG_IGN);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        // No core dumps (and no ptrace by other users): a worker's memory holds provider keys and
+        // request bodies.
+        ::prctl(PR_SET_DUMPABLE, 0);
         shared::set_proc_title("cc-relay: worker " + std::to_string(slot) + " gen " + std::to_string(generation));
         // Keep only this worker's socket: a listening socket that some process holds but never
         // accepts on swallows the connections the kernel hashes to it.
@@ -353,6 +356,7 @@ void Master::spawn_admin() {
         ::signal(SIGUSR1, SIG_IGN);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        ::prctl(PR_SET_DUMPABLE, 0);
         shared::set_proc_title("cc-relay: admin");
         for (const auto* list : {&fds_, &retiring_}) {
             for (int fd : *list) ::close(fd);

@@ -127,6 +127,9 @@ struct ServerConfig {
     std::int64_t idle_timeout_ms = 120000;     // keep-alive idle connections
     std::int64_t connect_timeout_ms = 10000;   // upstream TCP + TLS
     std::int64_t response_header_timeout_ms = 0;  // upstream first byte; 0: timeout_ms
+    /// Once the answer started: the longest silence between upstream bytes before the stream is
+    /// ended with `event: error` (well above the API's pings); 0: only timeout_ms bounds it.
+    std::int64_t stream_idle_timeout_ms = 120000;
     std::int64_t max_open_files = 0;           // 0: the hard limit
     std::string shm_name;                      // empty: derived from the port, "/cc-relay-8787"
     std::string pid_file;

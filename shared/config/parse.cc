@@ -430,6 +430,7 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.number("idle_timeout_ms", s.idle_timeout_ms),
         r.number("connect_timeout_ms", s.connect_timeout_ms),
         r.number("response_header_timeout_ms", s.response_header_timeout_ms),
+        r.number("stream_idle_timeout_ms", s.stream_idle_timeout_ms),
         r.number("max_open_files", s.max_open_files),
         r.text("shm_name", s.shm_name),
         r.text("pid_file", s.pid_file),

@@ -130,7 +130,8 @@ class Validator {
               std::pair{"read_header_timeout_ms", s.read_header_timeout_ms},
               std::pair{"idle_timeout_ms", s.idle_timeout_ms},
               std::pair{"connect_timeout_ms", s.connect_timeout_ms},
-              std::pair{"response_header_timeout_ms", s.response_header_timeout_ms}}) {
+              std::pair{"response_header_timeout_ms", s.response_header_timeout_ms},
+              std::pair{"stream_idle_timeout_ms", s.stream_idle_timeout_ms}}) {
             in_range(std::string("server.") + name, value, 0, kMaxTimeoutMs);
         }
         at_least_zero("server.max_open_files", s.max_open_files);

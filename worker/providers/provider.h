@@ -194,7 +194,7 @@ protected:
     bool filters_betas_ = false;  // the beta filter may drop a value
 };
 
-/// Key of the client's header this provider gets as a bearer or x-api-key (keys[i]).
+/// keys[index].key of a provider with keys (keys[0] when the index is out of range).
 const std::string& key_at(const shared::ProviderConfig& cfg, int index);
 
 /// The one factory switch over provider types. Throws on an unknown type (validated earlier).

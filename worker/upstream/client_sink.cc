@@ -71,10 +71,10 @@ net::awaitable<bool> ClientSink::write(std::span<const char> bytes, bool last) {
     co_return true;
 }
 
-net::awaitable<void> ClientSink::end_with_error_event() {
+net::awaitable<void> ClientSink::end_with_error_event(shared::Errc code, std::string_view message) {
     std::string event(tail_.separator());
     event += "event: error\ndata: ";
-    event += shared::error_body(shared::Errc::overloaded, "the relay is shutting down", ctx_.request_id);
+    event += shared::error_body(code, message, ctx_.request_id);
     event += "\n\n";
     std::string chunk;
     append_chunk_size(chunk, event.size());

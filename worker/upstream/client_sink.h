@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "shared/error/error.h"
 #include "worker/upstream/usage_tap.h"
 
 namespace ccr::worker {
@@ -37,9 +38,10 @@ public:
 
     /// Whether a cut can be signalled in-band (an SSE body in chunks).
     bool can_end_with_event() const { return chunked_ && sse_; }
-    /// Ends a cut stream with `event: error` (overloaded_error, "the relay is shutting down")
-    /// and a clean chunked end.
-    boost::asio::awaitable<void> end_with_error_event();
+    /// Ends a cut stream with `event: error` (by default overloaded_error, "the relay is shutting
+    /// down") and a clean chunked end.
+    boost::asio::awaitable<void> end_with_error_event(shared::Errc code = shared::Errc::overloaded,
+                                                      std::string_view message = "the relay is shutting down");
 
     /// The body ended (or was cut): parses a buffered JSON body and returns the usage seen.
     const Usage& finish_usage();

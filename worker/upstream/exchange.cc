@@ -13,7 +13,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include "worker/providers/provider.h"
@@ -136,14 +135,12 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     const auto& debug = rt.config->logging.debug_options;
     if (at.debug || (debug.log_response_headers && spdlog::should_log(spdlog::level::debug))) {
         std::string headers;
-        if (debug.log_response_headers || at.debug) {
-            for (const auto& f : parser.get()) {
-                headers += ' ';
-                headers += f.name_string();
-                headers += ": ";
-                headers += f.value();
-                headers += ';';
-            }
+        for (const auto& f : parser.get()) {
+            headers += ' ';
+            headers += f.name_string();
+            headers += ": ";
+            headers += f.value();
+            headers += ';';
         }
         spdlog::log(at.debug ? spdlog::level::info : spdlog::level::debug, "rid={} {}provider={}: answered {}{}",
                     ctx.request_id, at.debug ? "debug_for " : "", at.provider.name(), status, headers);
@@ -281,7 +278,7 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
 }
 
 // How pumping a body ended.
-enum class PumpEnd { complete, client_gone, upstream_failed, cut, decode_failed };
+enum class PumpEnd { complete, client_gone, upstream_failed, cut, decode_failed, idle };
 
 // Phase 3: the body, from the upstream through the sink. Whatever the parser has buffered is
 // decoded synchronously (put) into one piece and written with one writev, so N small events read
@@ -297,7 +294,8 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
                                   ClientSink& sink,
                                   ResponseDecoder* decoder,
                                   const Runtime::ActiveRelay& registration,
-                                  RequestContext& ctx) {
+                                  RequestContext& ctx,
+                                  std::chrono::milliseconds idle) {
     std::string decoded;
     // Not zero-filled: a 64 KiB memset per request was half of the relay's instructions.
     auto buf_mem = std::make_unique_for_overwrite<char[]>(kRelayBuffer);
@@ -339,8 +337,13 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
         if (perr) co_return PumpEnd::upstream_failed;
         if (got > 0) continue;  // more may be buffered
         if (registration.cut) co_return PumpEnd::cut;
-        up_tcp.expires_at(ctx.deadline);
+        // server.stream_idle_timeout_ms bounds each wait for the next bytes; the request's
+        // deadline, the whole.
+        const auto now = clock::now();
+        const bool idle_first = idle.count() > 0 && now + idle < ctx.deadline;
+        up_tcp.expires_at(idle_first ? now + idle : ctx.deadline);
         auto [rec, rn] = co_await up.async_read_some(conn.buffer.prepare(kRelayBuffer), kTuple);
+        if (rec == beast::error::timeout && idle_first) co_return PumpEnd::idle;
         conn.buffer.commit(rn);
         if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) {
             // A body delimited by the connection's end is complete now; any other is cut short.
@@ -409,7 +412,9 @@ net::awaitable<Outcome> run(Runtime& rt,
             sent_all = true;
         }
     }
-    if (!sent_all) end = co_await pump_body(up, conn, parser, shape.no_body, sink, decoder.get(), *registration.it, ctx);
+    if (!sent_all)
+        end = co_await pump_body(up, conn, parser, shape.no_body, sink, decoder.get(), *registration.it, ctx,
+                                 std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms));
     // A read the cut cancelled ends as a failed one: it was the cut.
     if (end == PumpEnd::upstream_failed && registration.it->cut) end = PumpEnd::cut;
     // The body phase is paced by the upstream; count it as upstream time (the relay's own share of
@@ -422,6 +427,19 @@ net::awaitable<Outcome> run(Runtime& rt,
             break;
         case PumpEnd::client_gone:
             ctx.rec.client_aborted = true;
+            break;
+        case PumpEnd::idle:
+            // The upstream went silent mid-answer: end what can be ended in-band, and give the
+            // connection up (its answer never finished).
+            ctx.keep_alive = false;
+            ctx.rec.upstream_error = true;
+            ctx.rec.timeout = true;
+            spdlog::warn("rid={} provider={}: no upstream bytes for {} ms (server.stream_idle_timeout_ms); stream ended{}",
+                         ctx.request_id, at.provider.name(), rt.config->server.stream_idle_timeout_ms,
+                         sink.can_end_with_event() ? " with event: error (timeout_error)" : "");
+            if (sink.can_end_with_event())
+                co_await sink.end_with_error_event(Errc::upstream_timeout,
+                                                   "the upstream stopped sending mid-stream (server.stream_idle_timeout_ms)");
             break;
         case PumpEnd::decode_failed:
             // The decoder's error event ended the client's stream; the upstream's is abandoned.
