@@ -61,7 +61,9 @@ LogFields& LogFields::text(std::string_view json_name,
     return *this;
 }
 
-LogFields& LogFields::number(std::string_view json_name, std::string_view text_name, std::int64_t value) {
+LogFields& LogFields::number(std::string_view json_name,
+                             std::string_view text_name,
+                             std::int64_t value) {
     const std::string v = std::to_string(value);
     json_key(json_name);
     json_ += v;

@@ -12,7 +12,7 @@
 namespace ccr::shared {
 
 class LogFields {
-public:
+  public:
     explicit LogFields(std::string_view msg);
 
     /// Each field has a JSON name and a text name (the text access line keeps its short names:
@@ -24,7 +24,10 @@ public:
                     bool null_if_empty = false);
     LogFields& number(std::string_view json_name, std::string_view text_name, std::int64_t value);
     /// JSON with `json_digits` decimals, text with 2 (milliseconds).
-    LogFields& decimal(std::string_view json_name, std::string_view text_name, double value, int json_digits = 3);
+    LogFields& decimal(std::string_view json_name,
+                       std::string_view text_name,
+                       double value,
+                       int json_digits = 3);
     /// JSON true/false, text 1/0.
     LogFields& flag(std::string_view json_name, std::string_view text_name, bool value);
     /// JSON null (absent from text).
@@ -35,7 +38,7 @@ public:
     /// `msg k=v ...`; a value with a space, a quote or a control character is quoted (as JSON).
     const std::string& text() const { return text_; }
 
-private:
+  private:
     void json_key(std::string_view name);
     void text_key(std::string_view name);
     std::string json_, text_;

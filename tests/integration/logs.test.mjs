@@ -83,7 +83,7 @@ describe('log files', { timeout: 60_000 }, () => {
         const res = await postJson(relay.url, '/v1/messages?beta=true', sent, { agent: false });
         assert.equal(res.status, 200);
         const id = res.headers['x-request-id'];
-        await waitFor(() => relay.logs().includes(id), { what: 'the access line' });
+        await waitFor(() => relay.logs().includes(`"msg":"access","request_id":"${id}"`), { what: 'the access line' });
         const lines = relay.logs().split('\n').filter((l) => l.trim() !== '');
         const parsed = lines.map((l) => { try { return JSON.parse(l); } catch { assert.fail(`not JSON: ${l}`); } });
         for (const p of parsed) {

