@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "shared/log/fields.h"
 #include "worker/usage.h"
 
 namespace ccr::worker {
@@ -34,10 +35,14 @@ struct RequestRecord {
     bool upstream_error = false;     // the last attempt failed (5xx, transport, cut stream)
     bool timeout = false;            // an upstream timeout happened on the way
     int failovers = 0;               // attempts after the first
+    /// What went wrong, for the access log: the relay's own error answer's message, or why the
+    /// upstream answer relayed failed (5xx, 429, a stream cut short); empty: nothing.
+    std::string error;
     std::uint64_t bytes_in = 0;      // request body
     std::uint64_t bytes_out = 0;     // response body
     std::int64_t input_tokens = 0, output_tokens = 0, cache_read = 0, cache_creation = 0;
-    std::uint64_t cost_micro_usd = 0;  // from `usage` and the provider's pricing; 0: no price
+    std::uint64_t cost_micro_usd = 0;  // from `usage` and the provider's pricing
+    bool priced = false;               // the answering provider has a price for the model
     std::chrono::microseconds ttfb{0};           // to the first response byte sent; 0: none
     std::chrono::microseconds upstream_time{0};  // spent waiting on upstreams
     std::chrono::microseconds total{0};          // set when the request ends
@@ -59,5 +64,7 @@ struct RequestRecord {
 struct RequestContext;
 /// The access line of a finished request (nothing is formatted when info is off).
 void log_access(const RequestContext& ctx);
+/// The access line's fields (README, "Log fields"), for log_access and its tests.
+shared::LogFields access_fields(const RequestContext& ctx);
 
 }  // namespace ccr::worker

@@ -93,6 +93,8 @@ net::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
                                  std::string_view extra_headers) {
     const shared::ErrorInfo& info = shared::error_info(code);
     std::string body = shared::error_body(code, message, ctx.request_id);
+    // For the access line: the error.type and message the client got.
+    ctx.rec.error = std::string(info.type) + ": " + std::string(message.empty() ? info.message : message);
     std::string_view extra = extra_headers;
     if (extra.empty() && (code == shared::Errc::unavailable || code == shared::Errc::rate_limited))
         extra = "Retry-After: 1\r\n";

@@ -1,5 +1,7 @@
 #include "worker/session.h"
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -46,6 +48,37 @@ std::string redact_body(std::string_view body, std::size_t max) {
         }
     }
     if (body.size() > max) out += "...(truncated)";
+    return out;
+}
+
+void append_redacted_header(std::string& out, std::string_view name, std::string_view value) {
+    static constexpr std::string_view kSecret[] = {"authorization", "proxy-authorization", "x-api-key", "api-key",
+                                                   "x-goog-api-key", "cookie", "set-cookie", "x-amz-security-token"};
+    const bool secret = std::any_of(std::begin(kSecret), std::end(kSecret),
+                                    [&](std::string_view s) { return iequals(s, name); });
+    out += ' ';
+    out += name;
+    out += ": ";
+    out += secret ? std::string_view("***") : value;
+    out += ';';
+}
+
+std::string redact_head(std::string_view head) {
+    std::string out;
+    std::size_t pos = head.find("\r\n");  // after the request line
+    while (pos != std::string_view::npos && pos + 2 < head.size()) {
+        const std::size_t start = pos + 2;
+        const std::size_t end = head.find("\r\n", start);
+        const std::string_view line = head.substr(start, end == std::string_view::npos ? end : end - start);
+        if (line.empty()) break;
+        const std::size_t colon = line.find(':');
+        if (colon != std::string_view::npos) {
+            std::string_view value = line.substr(colon + 1);
+            while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+            append_redacted_header(out, line.substr(0, colon), value);
+        }
+        pos = end;
+    }
     return out;
 }
 
@@ -141,7 +174,10 @@ net::awaitable<void> serve_relayed(Runtime& rt,
     ctx.debug = client >= 0 && static_cast<std::size_t>(client) < rt.debug_clients.size() &&
                 rt.debug_clients[static_cast<std::size_t>(client)];
     if (ctx.debug) {
-        spdlog::info("rid={} debug_for client={}: body={}", ctx.request_id, ctx.rec.client_name,
+        std::string headers;
+        for (const auto& f : req) append_redacted_header(headers, f.name_string(), f.value());
+        spdlog::info("rid={} debug_for client={}: {} {} headers:{} body={}", ctx.request_id, ctx.rec.client_name,
+                     ctx.method, ctx.target, headers,
                      redact_body(req.body().view(), static_cast<std::size_t>(debug.max_body_log_size)));
     } else if (debug.log_request_body && spdlog::should_log(spdlog::level::debug)) {
         spdlog::debug("rid={} body={}", ctx.request_id,

@@ -16,4 +16,11 @@ boost::asio::awaitable<void> run_session(Runtime& rt, boost::asio::ip::tcp::sock
 /// A request body for the debug log: cut to `max` bytes, values of secret-looking keys masked.
 std::string redact_body(std::string_view body, std::size_t max);
 
+/// Appends ` Name: value;` for the debug log, the value masked (`***`) when the header carries a
+/// credential (Authorization, x-api-key, cookies, cloud tokens).
+void append_redacted_header(std::string& out, std::string_view name, std::string_view value);
+/// The header lines of an HTTP head ("POST /p HTTP/1.1\r\nName: v\r\n..."), as
+/// append_redacted_header writes them.
+std::string redact_head(std::string_view head);
+
 }  // namespace ccr::worker

@@ -36,7 +36,7 @@ public:
 // What setup_logging() chose, for reopen_log_file() (one logger per process, set up after fork).
 struct Installed {
     std::string path;  // empty: not a file
-    std::string pattern;
+    std::string tag;
     bool json = false;
 };
 Installed& installed() {
@@ -44,14 +44,24 @@ Installed& installed() {
     return i;
 }
 
-std::unique_ptr<spdlog::pattern_formatter> make_formatter(const Installed& i) {
+}  // namespace
+
+std::unique_ptr<spdlog::formatter> line_formatter(bool json, std::string_view tag) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
-    if (i.json) formatter->add_flag<JsonMessageFlag>('*');
-    formatter->set_pattern(i.pattern);
+    const std::string t(tag);
+    // Local time with its UTC offset, so lines from hosts in different zones (and across a DST
+    // change) order correctly.
+    if (json) {
+        formatter->add_flag<JsonMessageFlag>('*');
+        std::string quoted_tag;
+        append_json_string(quoted_tag, t);
+        formatter->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","proc":)" + quoted_tag +
+                               R"(,"pid":%P,%*})");
+    } else {
+        formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%L%$ [" + t + "] %v");
+    }
     return formatter;
 }
-
-}  // namespace
 
 bool log_is_json() { return installed().json; }
 
@@ -62,7 +72,7 @@ bool reopen_log_file() {
     if (sinks.empty()) return false;
     try {
         auto fresh = std::make_shared<spdlog::sinks::basic_file_sink_st>(i.path);
-        fresh->set_formatter(make_formatter(i));
+        fresh->set_formatter(line_formatter(i.json, i.tag));
         sinks[0] = std::move(fresh);
     } catch (const std::exception& e) {
         spdlog::error("cannot reopen the log file {}: {} (still writing the old one)", i.path, e.what());
@@ -96,14 +106,10 @@ void setup_logging(const LoggingConfig& cfg,
     }
     auto logger = std::make_shared<spdlog::logger>("cc-relay", sinks.begin(), sinks.end());
     Installed& i = installed();
-    const std::string tag_str(tag);
     i.path = cfg.output.empty() || cfg.output == "stdout" || cfg.output == "stderr" ? std::string() : cfg.output;
     i.json = cfg.format == "json";
-    // Local time with its UTC offset, so lines from hosts in different zones (and across a DST
-    // change) order correctly.
-    i.pattern = i.json ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","proc":")" + tag_str + R"(","pid":%P,%*})"
-                       : "%Y-%m-%dT%H:%M:%S.%e%z %^%L%$ [" + tag_str + "] %v";
-    logger->set_formatter(make_formatter(i));
+    i.tag = std::string(tag);
+    logger->set_formatter(line_formatter(i.json, i.tag));
     const std::string& level = level_override.empty() ? cfg.level : level_override;
     logger->set_level(spdlog::level::from_str(level));
     // Every line is flushed: the access log is read by operators tailing it, and by the tests.

@@ -3,6 +3,9 @@
 // Each process (master, every worker) calls setup_logging after fork, so no logger thread or file
 // handle is shared across a fork.
 
+#include <spdlog/formatter.h>
+
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,6 +29,10 @@ void end_startup_logging();
 /// it; SIGUSR1 and reloads call this). True when a file was reopened; a failure to reopen keeps
 /// the old file and says so in it.
 bool reopen_log_file();
+
+/// The line layout: text `2026-11-28T07:01:02.123+00:00 I [worker 3] msg`, or one JSON object
+/// `{"ts":...,"level":"info","proc":"worker 3","pid":N,"msg":...}` (local time, its UTC offset).
+std::unique_ptr<spdlog::formatter> line_formatter(bool json, std::string_view tag);
 
 /// Whether lines are JSON (logging.format: json).
 bool log_is_json();

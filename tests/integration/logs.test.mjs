@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { messagesBody, postJson } from '../lib/http.mjs';
+import { closedPort, messagesBody, postJson } from '../lib/http.mjs';
 import { configText, freePort, uniqueShmName, waitFor } from '../lib/process.mjs';
 import { RELAY_BIN, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
@@ -71,13 +71,19 @@ describe('log files', { timeout: 60_000 }, () => {
         const relay = await startRelay({
             logging: { format: 'json', level: 'info' },
             server: { workers: 1 },
-            providers: [{ name: 'mock', type: 'anthropic', enabled: true, base_url: backend.url, keys: [{ key: 'k' }] }],
+            routing: { strategy: 'failover' },
+            providers: [
+                { name: 'down', type: 'anthropic', enabled: true, base_url: `http://127.0.0.1:${await closedPort()}`, keys: [{ key: 'k0' }] },
+                { name: 'mock', type: 'anthropic', enabled: true, base_url: backend.url, keys: [{ key: 'k' }],
+                    pricing: { 'claude-x': { input_per_mtok: 3, output_per_mtok: 15, cache_read_per_mtok: 0.3, cache_write_per_mtok: 3.75 } } },
+            ],
         });
         t.after(() => relay.stop());
-        const res = await postJson(relay.url, '/v1/messages?beta=true', messagesBody('claude-x', { stream: true }), { agent: false });
+        const sent = messagesBody('claude-x', { stream: true });
+        const res = await postJson(relay.url, '/v1/messages?beta=true', sent, { agent: false });
         assert.equal(res.status, 200);
         const id = res.headers['x-request-id'];
-        await waitFor(() => relay.logs().includes(id), { what: 'the access line' });
+        await waitFor(() => relay.logs().includes(`"msg":"access","request_id":"${id}"`), { what: 'the access line' });
         const lines = relay.logs().split('\n').filter((l) => l.trim() !== '');
         const parsed = lines.map((l) => { try { return JSON.parse(l); } catch { assert.fail(`not JSON: ${l}`); } });
         for (const p of parsed) {
@@ -103,6 +109,64 @@ describe('log files', { timeout: 60_000 }, () => {
         assert.ok(access.duration_ms >= access.ttfb_ms);
         assert.equal(access.level, 'info');
         assert.equal(access.proc, 'worker 0');
+        assert.match(access.client, /^127\.0\.0\.1:\d+$/);
+        assert.equal(access.attempts, 2);
+        assert.equal(access.failovers, 1);
+        assert.equal(access.bytes_in, Buffer.byteLength(JSON.stringify(sent)));
+        assert.ok(access.bytes_out > 0);
+        // The mock's usage at the provider's prices (USD per million tokens).
+        assert.ok(Math.abs(access.cost_usd - (321 * 3 + 57 * 15 + 1024 * 0.3 + 64 * 3.75) / 1e6) < 2e-6, String(access.cost_usd));
+        assert.equal(access.error, null);
+        // The failed first attempt: one line, its fields as fields.
+        const failed = parsed.filter((p) => p.msg === 'upstream attempt failed' && p.request_id === id);
+        assert.equal(failed.length, 1, lines.join('\n'));
+        assert.equal(failed[0].provider, 'down');
+        assert.equal(failed[0].attempt, 1);
+        assert.equal(failed[0].status, null);
+        assert.match(failed[0].reason, /connection failed/);
+        assert.equal(failed[0].level, 'info');
+        // Lines of the master too, as JSON.
+        assert.ok(parsed.some((p) => p.proc === 'master' && /listening on/.test(p.msg)), lines.join('\n'));
+    });
+
+    it('a failed upstream attempt is one info line with the provider, the status and why', async (t) => {
+        const flaky = await startBackend();
+        const good = await startBackend();
+        t.after(() => flaky.close());
+        t.after(() => good.close());
+        const relay = await startRelay({
+            logging: { level: 'info' },
+            server: { workers: 1, connect_timeout_ms: 2000 },
+            routing: { strategy: 'failover' },
+            providers: [
+                { name: 'refused', type: 'anthropic', enabled: true, base_url: `http://127.0.0.1:${await closedPort()}`, keys: [{ key: 'k0' }] },
+                { name: 'flaky', type: 'anthropic', enabled: true, base_url: flaky.url, keys: [{ key: 'k1' }] },
+                { name: 'good', type: 'anthropic', enabled: true, base_url: good.url, keys: [{ key: 'k2' }] },
+            ],
+        });
+        t.after(() => relay.stop());
+        flaky.setMode({ kind: 'error', status: 503 });
+        const ok = await postJson(relay.url, '/v1/messages', messagesBody(), { agent: false });
+        assert.equal(ok.status, 200, relay.logs().slice(-3000));
+        const okId = ok.headers['x-request-id'];
+        await relay.waitForLog(new RegExp(`access rid=${okId} `));
+        const failedLines = (id) => relay.logs().split('\n').filter((l) => l.includes('upstream attempt failed') && l.includes(`rid=${id} `));
+        const first = failedLines(okId);
+        assert.equal(first.length, 2, relay.logs());
+        assert.match(first[0], / I \[worker 0\] upstream attempt failed rid=\S+ provider=refused attempt=1 status=- reason="upstream connection failed: [^"]+"$/);
+        assert.match(first[1], / I \[worker 0\] upstream attempt failed rid=\S+ provider=flaky attempt=2 status=503 reason="upstream answered 503"$/);
+
+        // The last candidate's error is relayed as it came, and still logged as a failed attempt.
+        good.setMode({ kind: 'error', status: 529 });
+        const bad = await postJson(relay.url, '/v1/messages', messagesBody(), { agent: false });
+        assert.equal(bad.status, 529);
+        const badId = bad.headers['x-request-id'];
+        await relay.waitForLog(new RegExp(`access rid=${badId} `));
+        const second = failedLines(badId);
+        assert.deepEqual(second.map((l) => / provider=(\S+) attempt=(\d) status=(\S+) /.exec(l).slice(1).join(' ')),
+            ['refused 1 -', 'flaky 2 503', 'good 3 529'], relay.logs());
+        const access = relay.logs().split('\n').find((l) => l.includes(`access rid=${badId} `));
+        assert.match(access, / status=529 attempts=3 failovers=2 .* error="upstream answered 529"$/);
     });
 
     it('logging.debug_for: debug lines for the named client and provider only, at info level', async (t) => {
@@ -131,6 +195,9 @@ describe('log files', { timeout: 60_000 }, () => {
         const logs = relay.logs();
         const lines = (id) => logs.split('\n').filter((l) => l.includes(id) && l.includes('debug_for'));
         assert.ok(lines(alice).some((l) => l.includes('MARK-ALICE') && l.includes('client=alice')), logs);
+        // Her request's headers and the upstream request's, credentials masked.
+        assert.ok(lines(alice).some((l) => l.includes('client=alice') && / x-api-key: \*\*\*;/.test(l)), logs);
+        assert.ok(lines(alice).some((l) => l.includes('provider=first: POST') && / x-api-key: \*\*\*;/.test(l)), logs);
         assert.ok(lines(alice).some((l) => /provider=first: answered 200/.test(l)), logs);
         assert.equal(lines(bob).length, 0, 'bob is not debugged');
         assert.ok(!logs.includes('MARK-BOB'), 'nor his body');

@@ -18,6 +18,7 @@
 #include "worker/providers/provider.h"
 #include "worker/request.h"
 #include "worker/runtime.h"
+#include "worker/session.h"
 #include "worker/limits/rate_limit_headers.h"
 #include "worker/shared_state.h"
 #include "worker/thinking.h"
@@ -135,13 +136,7 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     const auto& debug = rt.config->logging.debug_options;
     if (at.debug || (debug.log_response_headers && spdlog::should_log(spdlog::level::debug))) {
         std::string headers;
-        for (const auto& f : parser.get()) {
-            headers += ' ';
-            headers += f.name_string();
-            headers += ": ";
-            headers += f.value();
-            headers += ';';
-        }
+        for (const auto& f : parser.get()) append_redacted_header(headers, f.name_string(), f.value());
         spdlog::log(at.debug ? spdlog::level::info : spdlog::level::debug, "rid={} {}provider={}: answered {}{}",
                     ctx.request_id, at.debug ? "debug_for " : "", at.provider.name(), status, headers);
     }
@@ -444,8 +439,7 @@ net::awaitable<Outcome> run(Runtime& rt,
         case PumpEnd::decode_failed:
             // The decoder's error event ended the client's stream; the upstream's is abandoned.
             ctx.rec.upstream_error = true;
-            spdlog::warn("rid={} provider={}: the response stream broke off; sent its error event", ctx.request_id,
-                         at.provider.name());
+            at.error_message = "the response stream broke off; sent its error event";  // relay.cc logs it
             break;
         case PumpEnd::cut:
             // The drain window ended. The upstream did nothing wrong; the client gets a last event
@@ -460,6 +454,7 @@ net::awaitable<Outcome> run(Runtime& rt,
             // Close without the terminating chunk so the client sees the truncation.
             ctx.rec.upstream_error = true;
             ctx.keep_alive = false;
+            at.error_message = "the upstream connection broke off during the response body";
             break;
     }
     co_return Outcome::relayed;

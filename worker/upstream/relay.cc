@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "shared/log/fields.h"
 #include "worker/filters/client_limits.h"
 #include "worker/health/breaker.h"
 #include "worker/limits/key_pool.h"
@@ -178,15 +179,38 @@ std::uint64_t random_draw() {
     return rng();
 }
 
-// USD-millionths of an answer: tokens times USD per million tokens.
-std::uint64_t cost_micro_usd(const Provider& p, std::string_view model, const RequestRecord& r) {
+// The answer's cost in USD-millionths (tokens times USD per million tokens), when the provider
+// prices the model.
+void set_cost(const Provider& p, std::string_view model, RequestRecord& r) {
     const std::string_view mapped = p.mapped_model(model);
     const shared::ModelPrice* price = p.config().price_for(mapped.empty() ? model : mapped);
-    if (price == nullptr) return 0;
+    r.priced = price != nullptr;
+    if (price == nullptr) return;
     auto t = [](std::int64_t n) { return static_cast<double>(std::max<std::int64_t>(n, 0)); };
     const double micro = t(r.input_tokens) * price->input_per_mtok + t(r.output_tokens) * price->output_per_mtok +
                          t(r.cache_read) * price->cache_read_per_mtok + t(r.cache_creation) * price->cache_write_per_mtok;
-    return static_cast<std::uint64_t>(micro + 0.5);
+    r.cost_micro_usd = static_cast<std::uint64_t>(micro + 0.5);
+}
+
+// One line per failed attempt (refused, timeout, reset, 5xx, 429, a stream cut short), at info
+// whether or not a failover follows: which provider, why, and the status it answered (if any).
+void log_failed_attempt(const RequestContext& ctx,
+                        const upstream::Attempt& at,
+                        int attempt,
+                        std::string_view reason,
+                        spdlog::level::level_enum level = spdlog::level::info) {
+    if (!spdlog::should_log(level)) return;
+    shared::LogFields f("upstream attempt failed");
+    f.text("request_id", "rid", ctx.request_id)
+        .text("provider", "provider", at.provider.name())
+        .number("attempt", "attempt", attempt);
+    if (at.status != 0) {
+        f.number("status", "status", at.status);
+    } else {
+        f.text("status", "status", "", true);  // no answer: JSON null, text "-"
+    }
+    f.text("reason", "reason", reason);
+    shared::log_fields(level, f);
 }
 
 // How an attempt ended, for the stats: the answer's status class, or where the transport failed.
@@ -227,7 +251,7 @@ void account(Runtime& rt,
     log_transition(p, failed ? breaker.on_failure(now) : breaker.on_success(now));
     if (!failed && outcome == upstream::Outcome::relayed) {
         rt.shared->record_ttfb(index, static_cast<std::uint64_t>(ctx.rec.ttfb.count()));
-        ctx.rec.cost_micro_usd = cost_micro_usd(p, model, ctx.rec);
+        set_cost(p, model, ctx.rec);
     }
 }
 
@@ -353,7 +377,8 @@ net::awaitable<void> relay(Runtime& rt,
             last_error = at.error;
             last_message = std::move(at.error_message);
             ctx.rec.upstream_error = true;
-            spdlog::warn("rid={} {}", ctx.request_id, last_message);
+            // The provider's own failure (credentials, its token endpoint): warn, it needs an operator.
+            log_failed_attempt(ctx, at, ctx.rec.failovers + 1, failed->message, spdlog::level::warn);
             continue;
         }
         at.head = build_upstream_head(p, req, ctx, up);
@@ -361,8 +386,8 @@ net::awaitable<void> relay(Runtime& rt,
         at.debug = ctx.debug || rt.debug_providers[static_cast<std::size_t>(index)];
         if (at.debug) {
             const auto max = static_cast<std::size_t>(rt.config->logging.debug_options.max_body_log_size);
-            spdlog::info("rid={} debug_for provider={}: {} {} body={}", ctx.request_id, p.name(), req.method_string(),
-                         up.path, redact_body(up.splice.str(), max));
+            spdlog::info("rid={} debug_for provider={}: {} {} headers:{} body={}", ctx.request_id, p.name(),
+                         req.method_string(), up.path, redact_head(at.head), redact_body(up.splice.str(), max));
         }
         at.check_signature_error = has_thinking && !stripped && stripped_retry < 0;
         const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
@@ -376,6 +401,12 @@ net::awaitable<void> relay(Runtime& rt,
             co_return;
         }
         if (outcome == Outcome::relayed) {
+            // The last candidate's error answer goes to the client as it came; it is still a failed attempt.
+            if (at.status == 429 || at.status >= 500 || ctx.rec.upstream_error) {
+                if (at.error_message.empty()) at.error_message = "upstream answered " + std::to_string(at.status);
+                log_failed_attempt(ctx, at, ctx.rec.failovers + 1, at.error_message);
+                ctx.rec.error = std::move(at.error_message);
+            }
             if (!session.empty() && endpoint == Endpoint::messages && ctx.rec.status >= 200 && ctx.rec.status < 300)
                 rt.shared->remember_session(session, index);
             co_return;
@@ -392,7 +423,7 @@ net::awaitable<void> relay(Runtime& rt,
         last_error = at.error;
         last_message = std::move(at.error_message);
         ctx.rec.upstream_error = true;
-        spdlog::info("rid={} provider={} failed: {}", ctx.request_id, p.name(), last_message);
+        log_failed_attempt(ctx, at, ctx.rec.failovers + 1, last_message);
     }
     if (!attempted) {
         // Nothing was sent: every key of every candidate is at its limit (or every half-open
