@@ -6,6 +6,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "shared/config/config.h"
 #include "shared/ledger/ledger.h"
 #include "shared/stats/segment.h"
 #include "shared/util/json.h"
@@ -28,10 +29,19 @@ std::string usd(std::uint64_t micro) {
     return buf;
 }
 
+/// --db, else ledger.path of the config (--config or discovery; read lightly, as `stats` does),
+/// else where the master writes by default.
+std::string ledger_path(const UsageOptions& opts) {
+    if (!opts.db.empty()) return opts.db;
+    const shared::InstanceRef ref = shared::read_instance_ref(opts.config_path);
+    if (!ref.ledger_errors.empty()) throw shared::ConfigError(ref.ledger_errors);
+    return ref.ledger_path.empty() ? ledger::reader_default_path() : ref.ledger_path;
+}
+
 }  // namespace
 
 int run_usage(const UsageOptions& opts) {
-    const std::string path = opts.db.empty() ? ledger::reader_default_path() : opts.db;
+    const std::string path = ledger_path(opts);
     std::unique_ptr<ledger::Ledger> l;
     try {
         l = ledger::Ledger::open_for_reading(path);
