@@ -1,6 +1,7 @@
 // `cc-relay usage`: the per-day usage ledger the master keeps (shared/ledger), as a table or JSON.
 // Needs read access to the ledger file only.
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -81,11 +82,23 @@ int run_usage(const UsageOptions& opts) {
                   << " in " << path << "\n";
         return 0;
     }
-    std::cout << pad("DAY", 10, false) << " " << pad("CLIENT", 14, false) << " " << pad("PROVIDER", 14, false) << " "
+    // Name columns as wide as their longest name, together at most 30 so that a line fits 80
+    // columns; a longer name is cut, ending in '~' (--json has it whole).
+    std::size_t cw = 6, pw = 8;
+    for (const ledger::Row& r : rows) {
+        cw = std::max(cw, r.client.size());
+        pw = std::max(pw, r.provider.size());
+    }
+    constexpr std::size_t kNames = 30;
+    while (cw + pw > kNames) (cw >= pw ? cw : pw)--;
+    auto name = [](const std::string& s, std::size_t w) {
+        return s.size() <= w ? pad(s, w, false) : s.substr(0, w - 1) + "~";
+    };
+    std::cout << pad("DAY", 10, false) << " " << pad("CLIENT", cw, false) << " " << pad("PROVIDER", pw, false) << " "
               << pad("REQUESTS", 8, true) << " " << pad("TOK-IN", 9, true) << " " << pad("TOK-OUT", 9, true) << " "
               << pad("COST$", 8, true) << "\n";
     for (const ledger::Row& r : rows) {
-        std::cout << pad(r.day, 10, false) << " " << pad(r.client, 14, false) << " " << pad(r.provider, 14, false) << " "
+        std::cout << pad(r.day, 10, false) << " " << name(r.client, cw) << " " << name(r.provider, pw) << " "
                   << pad(std::to_string(r.usage.requests), 8, true) << " "
                   << pad(std::to_string(r.usage.input_tokens), 9, true) << " "
                   << pad(std::to_string(r.usage.output_tokens), 9, true) << " " << pad(usd(r.usage.cost_micro_usd), 8, true)

@@ -85,6 +85,7 @@ describe('usage ledger', { timeout: 60_000 }, () => {
         const table = await runCli(['usage', '--db', db]);
         assert.equal(table.code, 0);
         assert.match(table.stdout, new RegExp(`${today}\\s+\\*\\s+mock\\s+5\\b`));
+        for (const line of table.stdout.split('\n')) assert.ok(line.length <= 80, `wider than 80: ${line}`);
         const missing = await runCli(['usage', '--db', path.join(dir, 'nope.db')]);
         assert.equal(missing.code, 1);
         assert.match(missing.stderr, /nope\.db/);
