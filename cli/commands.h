@@ -60,7 +60,9 @@ struct TopOptions {
 int run_top(const TopOptions& opts);
 
 struct UsageOptions {
-    std::string db;        // --db PATH (default: ledger::reader_default_path())
+    std::string db;           // --db PATH (default: the config's ledger.path, else
+                              // ledger::reader_default_path())
+    std::string config_path;  // --config (empty: discovery), read for ledger.path only
     std::string day;       // --day YYYY-MM-DD
     std::string since;     // --since YYYY-MM-DD
     std::string client;    // --client NAME

@@ -213,9 +213,12 @@ void add_usage(Cli& c) {
     day->excludes(since);
     cmd->add_option("--client", opts->client, "Only this client (\"*\": the providers' totals)");
     cmd->add_option("--provider", opts->provider, "Only this provider (\"*\": the clients' totals)");
-    cmd->add_option("--db", opts->db, "The ledger file (default: /var/lib/cc-relay/usage.db when it exists, else ~/.local/state/cc-relay/usage.db)");
+    cmd->add_option("--db", opts->db,
+                    "The ledger file (default: the config's ledger.path, else /var/lib/cc-relay/usage.db "
+                    "when it exists, else ~/.local/state/cc-relay/usage.db)");
     cmd->add_flag("--json", opts->json, "One JSON object");
-    c.on_run(cmd, [opts] {
+    c.add_config_option(cmd);
+    c.on_run(cmd, [opts, &c] {
         for (const std::string* d : {&opts->day, &opts->since}) {
             const bool ok = d->empty() || (d->size() == 10 && (*d)[4] == '-' && (*d)[7] == '-');
             if (!ok) {
@@ -223,6 +226,7 @@ void add_usage(Cli& c) {
                 return kUsageError;
             }
         }
+        opts->config_path = c.config_path;
         return cli::run_usage(*opts);
     });
 }

@@ -1,11 +1,13 @@
 // `cc-relay usage`: the per-day usage ledger the master keeps (shared/ledger), as a table or JSON.
 // Needs read access to the ledger file only.
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
 
 #include "cli/commands.h"
+#include "shared/config/config.h"
 #include "shared/ledger/ledger.h"
 #include "shared/stats/segment.h"
 #include "shared/util/json.h"
@@ -28,10 +30,19 @@ std::string usd(std::uint64_t micro) {
     return buf;
 }
 
+/// --db, else ledger.path of the config (--config or discovery; read lightly, as `stats` does),
+/// else where the master writes by default.
+std::string ledger_path(const UsageOptions& opts) {
+    if (!opts.db.empty()) return opts.db;
+    const shared::InstanceRef ref = shared::read_instance_ref(opts.config_path);
+    if (!ref.ledger_errors.empty()) throw shared::ConfigError(ref.ledger_errors);
+    return ref.ledger_path.empty() ? ledger::reader_default_path() : ref.ledger_path;
+}
+
 }  // namespace
 
 int run_usage(const UsageOptions& opts) {
-    const std::string path = opts.db.empty() ? ledger::reader_default_path() : opts.db;
+    const std::string path = ledger_path(opts);
     std::unique_ptr<ledger::Ledger> l;
     try {
         l = ledger::Ledger::open_for_reading(path);
@@ -71,11 +82,23 @@ int run_usage(const UsageOptions& opts) {
                   << " in " << path << "\n";
         return 0;
     }
-    std::cout << pad("DAY", 10, false) << " " << pad("CLIENT", 14, false) << " " << pad("PROVIDER", 14, false) << " "
+    // Name columns as wide as their longest name, together at most 30 so that a line fits 80
+    // columns; a longer name is cut, ending in '~' (--json has it whole).
+    std::size_t cw = 6, pw = 8;
+    for (const ledger::Row& r : rows) {
+        cw = std::max(cw, r.client.size());
+        pw = std::max(pw, r.provider.size());
+    }
+    constexpr std::size_t kNames = 30;
+    while (cw + pw > kNames) (cw >= pw ? cw : pw)--;
+    auto name = [](const std::string& s, std::size_t w) {
+        return s.size() <= w ? pad(s, w, false) : s.substr(0, w - 1) + "~";
+    };
+    std::cout << pad("DAY", 10, false) << " " << pad("CLIENT", cw, false) << " " << pad("PROVIDER", pw, false) << " "
               << pad("REQUESTS", 8, true) << " " << pad("TOK-IN", 9, true) << " " << pad("TOK-OUT", 9, true) << " "
               << pad("COST$", 8, true) << "\n";
     for (const ledger::Row& r : rows) {
-        std::cout << pad(r.day, 10, false) << " " << pad(r.client, 14, false) << " " << pad(r.provider, 14, false) << " "
+        std::cout << pad(r.day, 10, false) << " " << name(r.client, cw) << " " << name(r.provider, pw) << " "
                   << pad(std::to_string(r.usage.requests), 8, true) << " "
                   << pad(std::to_string(r.usage.input_tokens), 9, true) << " "
                   << pad(std::to_string(r.usage.output_tokens), 9, true) << " " << pad(usd(r.usage.cost_micro_usd), 8, true)

@@ -578,6 +578,14 @@ void Master::reload() {
     seg_->header().generation.store(gen);
     seg_->header().configured_workers.store(count);
     seg_->set_reload_result(true, gen, "reloaded");
+    if (next->ledger.enabled != old_cfg->ledger.enabled || next->ledger.path != old_cfg->ledger.path) {
+        // What the old file is owed goes there first; the new one starts from this reading
+        // (the recorder's base is the segment, which a reload keeps).
+        if (ledger_) write_ledger();
+        ledger_.reset();
+        if (!next->ledger.enabled) spdlog::info("usage ledger: off");
+        open_ledger();
+    }
     spdlog::info("reloaded: generation {} with {} worker(s); generation {} draining", gen, count,
                  old_generation);
     sd_notify("READY=1");

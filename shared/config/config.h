@@ -333,15 +333,19 @@ std::string shm_name_for(const Config& cfg);
 /// The segment name for a `server.shm_name` (used when set) and a `server.listen` address.
 std::string shm_name_for(const std::string& shm_name, const std::string& listen);
 
-/// What `stats`, `status` and `reload` need to find a running instance, and nothing more.
+/// What `stats`, `status` and `reload` need to find a running instance (and `usage` its
+/// ledger), and nothing more.
 struct InstanceRef {
-    std::string source;    // the config file, or "<built-in>"
-    std::string listen;    // server.listen (default 127.0.0.1:8787)
-    std::string shm_name;  // server.shm_name (empty: derived from the port)
-    std::string pid_file;  // server.pid_file
+    std::string source;       // the config file, or "<built-in>"
+    std::string listen;       // server.listen (default 127.0.0.1:8787)
+    std::string shm_name;     // server.shm_name (empty: derived from the port)
+    std::string pid_file;     // server.pid_file
+    std::string ledger_path;  // ledger.path (empty: the default)
+    /// What was wrong with ledger.path (an error for `usage` only; the others ignore it).
+    std::vector<Diagnostic> ledger_errors;
 };
-/// Reads only server.listen, server.shm_name and server.pid_file: `${VAR}` is expanded in those
-/// three alone, so an operator's shell without the service's secrets can name the instance.
+/// Reads only server.listen, server.shm_name, server.pid_file and ledger.path: `${VAR}` is
+/// expanded in those alone, so an operator's shell without the service's secrets can name the instance.
 /// Throws ConfigError (file:line:col) when the file cannot be read or parsed, or when one of
 /// these values has the wrong type or an unset variable.
 InstanceRef read_instance_ref_text(const std::string& text,

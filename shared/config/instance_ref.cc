@@ -1,6 +1,6 @@
-// The light read of a config for the operator commands (`stats`, `status`, `reload`): they need
-// the instance's address, segment name and pid file, never the provider keys. Only those three
-// scalars are expanded, so an unset `${VAR}` elsewhere (a key the operator's shell does not have)
+// The light read of a config for the operator commands (`stats`, `status`, `reload`, `usage`):
+// they need the instance's address, segment name and pid file (and the ledger's path), never the
+// provider keys. Only those scalars are expanded, so an unset `${VAR}` elsewhere (a key the operator's shell does not have)
 // is not an error here; one in a value they do use is, with its position.
 
 #include <filesystem>
@@ -16,14 +16,16 @@ namespace {
 using config_detail::Position;
 using config_detail::position_of;
 
-void read_server_value(const YAML::Node& server,
-                       const char* key,
-                       std::string& out,
-                       EnvLookup env,
-                       config_detail::Report& report) {
-    const YAML::Node value = server[key];
+void read_value(const YAML::Node& section,
+                const char* section_name,
+                const char* key,
+                std::string& out,
+                EnvLookup env,
+                config_detail::Report& report,
+                const char* hint) {
+    const YAML::Node value = section[key];
     if (!value || value.IsNull()) return;
-    const std::string path = std::string("server.") + key;
+    const std::string path = std::string(section_name) + "." + key;
     const Position at = position_of(value.Mark());
     if (!value.IsScalar()) {
         report.error(at, path + " must be a string");
@@ -31,12 +33,15 @@ void read_server_value(const YAML::Node& server,
     }
     config_detail::Expansion e = config_detail::expand_env(value.Scalar(), env);
     for (std::string& err : e.errors) {
-        report.error(at, path + ": " + err +
-                             "; this command needs it to find the instance (or name the "
-                             "instance with --listen HOST:PORT or --shm NAME)");
+        report.error(at, path + ": " + err + hint);
     }
     if (e.errors.empty()) out = std::move(e.value);
 }
+
+constexpr const char* kInstanceHint =
+    "; this command needs it to find the instance (or name the instance with --listen HOST:PORT "
+    "or --shm NAME)";
+constexpr const char* kLedgerHint = "; `cc-relay usage` needs it to find the ledger (or give --db PATH)";
 
 }  // namespace
 
@@ -57,12 +62,21 @@ InstanceRef read_instance_ref_text(const std::string& text,
     if (root.IsMap()) {
         const YAML::Node server = root["server"];
         if (server && server.IsMap()) {
-            read_server_value(server, "listen", ref.listen, env, report);
-            read_server_value(server, "shm_name", ref.shm_name, env, report);
-            read_server_value(server, "pid_file", ref.pid_file, env, report);
+            read_value(server, "server", "listen", ref.listen, env, report, kInstanceHint);
+            read_value(server, "server", "shm_name", ref.shm_name, env, report, kInstanceHint);
+            read_value(server, "server", "pid_file", ref.pid_file, env, report, kInstanceHint);
         } else if (server && !server.IsNull()) {
             report.error(position_of(server.Mark()), "server must be a mapping");
         }
+        // Kept apart: a bad ledger.path is an error for `usage` only, not for finding the instance.
+        config_detail::Report ledger_report(source);
+        const YAML::Node ledger = root["ledger"];
+        if (ledger && ledger.IsMap()) {
+            read_value(ledger, "ledger", "path", ref.ledger_path, env, ledger_report, kLedgerHint);
+        } else if (ledger && !ledger.IsNull()) {
+            ledger_report.error(position_of(ledger.Mark()), "ledger must be a mapping");
+        }
+        ref.ledger_errors = ledger_report.take_errors();
     } else if (!root.IsNull()) {
         report.error(position_of(root.Mark()), "the top level must be a mapping of sections");
     }

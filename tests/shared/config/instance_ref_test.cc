@@ -1,5 +1,5 @@
-// The operator commands' light read of a config: server.listen, shm_name and pid_file only,
-// without the service's environment.
+// The operator commands' light read of a config: server.listen, shm_name and pid_file (and
+// ledger.path for `usage`) only, without the service's environment.
 
 #include <gtest/gtest.h>
 
@@ -61,6 +61,25 @@ TEST(InstanceRef, AnUnsetVariableInAValueItUsesIsAnErrorWithItsPositionAndTheWay
               "environment variable PORT is not set (use ${PORT:-default} to give a default); "
               "this command needs it to find the instance (or name the instance with --listen "
               "HOST:PORT or --shm NAME)");
+}
+
+TEST(InstanceRef, ReadsLedgerPathAndKeepsItsErrorsForUsageAlone) {
+    testing::fake_vars() = {{"STATE", "/srv/state"}};
+    const InstanceRef ref = read("ledger:\n  path: ${STATE}/usage.db\n  interval_ms: 5000\n");
+    EXPECT_EQ(ref.ledger_path, "/srv/state/usage.db");
+    EXPECT_TRUE(ref.ledger_errors.empty());
+    EXPECT_EQ(read("server:\n  listen: 127.0.0.1:9000\n").ledger_path, "");
+
+    testing::fake_vars() = {};
+    // `stats` still finds the instance; `usage` (without --db) has the error to report.
+    const InstanceRef bad = read("server:\n  listen: 127.0.0.1:9000\nledger:\n  path: ${STATE}/usage.db\n");
+    EXPECT_EQ(bad.listen, "127.0.0.1:9000");
+    ASSERT_EQ(bad.ledger_errors.size(), 1u);
+    EXPECT_EQ(bad.ledger_errors[0].line, 4);
+    EXPECT_NE(bad.ledger_errors[0].message.find("ledger.path: environment variable STATE is not set"),
+              std::string::npos);
+    EXPECT_NE(bad.ledger_errors[0].message.find("--db PATH"), std::string::npos);
+    EXPECT_EQ(read("ledger: 3\n").ledger_errors.size(), 1u);
 }
 
 TEST(InstanceRef, DefaultsToTheDefaultAddress) {

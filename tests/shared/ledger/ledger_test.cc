@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "shared/clock.h"
+
 namespace ccr::shared::ledger {
 namespace {
 
@@ -86,6 +88,48 @@ TEST(Ledger, AddsUpAcrossWritesAndReopensAndFilters) {
     EXPECT_EQ(day2[0].usage.requests, 5u);
     EXPECT_EQ(reader->read("2025-11-28", true, "alice", "").size(), 1u);
     EXPECT_EQ(reader->read("2025-11-30", false, "", "").size(), 0u);
+}
+
+// The master's loop in small: read the segment, write the deltas, commit; across a UTC midnight,
+// a restart (the counters start again) and a failed write.
+TEST(Ledger, WritesFromSnapshotsAcrossMidnightARestartAndAFailedWrite) {
+    TempFile f;
+    FakeClock clock(0, kDay1 + 23 * kHour);  // 2025-11-28T23:00Z
+    Recorder r;
+    auto l = Ledger::open_for_writing(f.path);
+    auto write = [&](const stats::Snapshot& s) {
+        l->add(r.deltas(s, clock.unix_ms()));
+        r.commit();
+    };
+    write(snapshot(4, 40, 1));
+    clock.advance(30 * 60'000);
+    write(snapshot(6, 60, 1));
+    clock.advance(45 * 60'000);  // 00:15 the next day: what grew since 23:30 is the new day's
+    write(snapshot(9, 90, 3));
+    // A restart: a new recorder and a new segment whose counters start from zero.
+    r = Recorder{};
+    write(snapshot(2, 20, 0));
+    clock.advance(kHour);
+    write(snapshot(1, 5, 0));  // lower than at the last write: counted as new
+    // A write that fails leaves the base alone; the next one carries its counts.
+    (void)r.deltas(snapshot(3, 25, 0), clock.unix_ms());
+    write(snapshot(4, 30, 0));
+
+    const auto reader = Ledger::open_for_reading(f.path);
+    const auto rows = reader->read("", false, "", "");
+    ASSERT_EQ(rows.size(), 4u);
+    EXPECT_EQ(rows[0].day, "2025-11-28");
+    EXPECT_EQ(rows[0].provider, "anthropic");
+    EXPECT_EQ(rows[0].usage, (Usage{6, 60, 0, 0, 0, 60}));
+    EXPECT_EQ(rows[1].day, "2025-11-28");
+    EXPECT_EQ(rows[1].client, "alice");
+    EXPECT_EQ(rows[1].usage.requests, 1u);
+    EXPECT_EQ(rows[2].day, "2025-11-29");
+    EXPECT_EQ(rows[2].provider, "anthropic");
+    // 3 (to 9) + 2 (restart) + 1 (went down: from zero) + 3 (to 4, past the failed write).
+    EXPECT_EQ(rows[2].usage, (Usage{9, 30 + 20 + 5 + 25, 0, 0, 0, 90}));
+    EXPECT_EQ(rows[3].client, "alice");
+    EXPECT_EQ(rows[3].usage.requests, 2u) << "the client's 0 after the restart adds nothing";
 }
 
 TEST(Ledger, ReadingAFileThatIsNotThereSaysSo) {
