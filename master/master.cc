@@ -236,6 +236,21 @@ int Master::free_slot() const {
     return -1;
 }
 
+// In a child the master just forked (a worker, the admin process): signals were blocked for the
+// master's sigtimedwait loop; the child takes them through its io_context. If the master dies,
+// the child drains rather than lingering. A log reopen (SIGUSR1) that arrives before the child's
+// signal_set takes it must not kill it. No core dumps and no ptrace by other users: the child's
+// memory holds provider keys and request bodies.
+void become_child(const std::string& title) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::signal(SIGUSR1, SIG_IGN);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    ::prctl(PR_SET_DUMPABLE, 0);
+    shared::set_proc_title(title);
+}
+
 void Master::spawn(int slot, int socket, std::uint64_t generation) {
     auto& entry = seg_->header().workers[slot];
     entry.pid.store(0, std::memory_order_relaxed);
@@ -255,18 +270,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
         return;
     }
     if (pid == 0) {
-        // Worker. Signals were blocked for the master's sigtimedwait loop; the worker takes them
-        // through its io_context. If the master dies, the worker drains rather than lingering.
-        sigset_t none;
-        sigemptyset(&none);
-        // A log reopen that arrives before the worker's signal_set takes SIGUSR1 must not kill it.
-        ::signal(SIGUSR1, SIG_IGN);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        // No core dumps (and no ptrace by other users): a worker's memory holds provider keys and
-        // request bodies.
-        ::prctl(PR_SET_DUMPABLE, 0);
-        shared::set_proc_title("cc-relay: worker " + std::to_string(slot) + " gen " + std::to_string(generation));
+        become_child("cc-relay: worker " + std::to_string(slot) + " gen " + std::to_string(generation));
         // Keep only this worker's socket: a listening socket that some process holds but never
         // accepts on swallows the connections the kernel hashes to it.
         for (const auto* list : {&fds_, &retiring_}) {
@@ -351,13 +355,7 @@ void Master::spawn_admin() {
         return;
     }
     if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
-        ::signal(SIGUSR1, SIG_IGN);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        ::prctl(PR_SET_DUMPABLE, 0);
-        shared::set_proc_title("cc-relay: admin");
+        become_child("cc-relay: admin");
         for (const auto* list : {&fds_, &retiring_}) {
             for (int fd : *list) ::close(fd);
         }
