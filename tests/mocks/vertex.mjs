@@ -203,8 +203,8 @@ export async function startVertex({
     fake.reset = () => { resetRequests(); exchanges.length = 0; };
     Object.defineProperty(fake, 'tokenExchanges', { get: () => exchanges.length });
     fake.setExpiresIn = (s) => { lifetime = s; };
-    /** The tokens issued so far, newest last. */
-    fake.issuedTokens = () => exchanges.map((r) => r.issued);
+    /** Every token issued since the start (reset() does not forget them), oldest first. */
+    fake.issuedTokens = () => [...tokens.keys()];
     /** Records of Vertex calls (everything but /token). */
     fake.calls = () => fake.requests.filter((r) => r.path !== '/token');
     return fake;
