@@ -107,6 +107,7 @@ private:
 
 int plain_frames(const stats::Segment& seg, const TopOptions& opts) {
     TopFrame frame;
+    frame.keys = false;
     std::optional<stats::Snapshot> cur, before;
     auto next = Clock::now();
     for (int n = 1;; ++n) {

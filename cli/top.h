@@ -19,6 +19,7 @@ struct TopFrame {
     int width = 80;     // terminal columns: no line is longer
     int height = 0;     // terminal rows: no more lines than this (0: no limit)
     bool paused = false;
+    bool keys = true;   // the key help at the bottom (not in plain frames)
 };
 
 /// The names of the columns `s` cycles through in a view (the first: as configured).

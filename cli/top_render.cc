@@ -239,7 +239,8 @@ std::vector<std::string> render_top(const stats::Snapshot& now, const stats::Sna
     if (frame.view == TopView::clients && t.rows.empty()) body.push_back(cut("no clients: `clients:` is not configured"));
     else body = lay_out(t, width);
 
-    const std::vector<std::string> foot{"", cut("q quit  v/Tab view  s sort  p pause")};
+    std::vector<std::string> foot;
+    if (frame.keys) foot = {"", cut("q quit  v/Tab view  s sort  p pause")};
     // Rows that do not fit the terminal are counted on a line of their own.
     if (frame.height > 0 && head.size() + body.size() + foot.size() > static_cast<std::size_t>(frame.height)) {
         const std::size_t room = static_cast<std::size_t>(frame.height) > head.size() + foot.size() + 2

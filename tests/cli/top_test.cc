@@ -243,5 +243,12 @@ TEST(Top, AFrameFitsTheHeightAndCountsTheRowsLeftOut) {
     EXPECT_EQ(lines[9], "... 27 more") << "32 rows, 5 shown";
 }
 
+TEST(Top, PlainFramesLeaveOutTheKeys) {
+    TopFrame f;
+    EXPECT_EQ(render_top(snapshot(1, 1, 1), nullptr, f).back().rfind("q quit", 0), 0U);
+    f.keys = false;
+    EXPECT_EQ(joined(render_top(snapshot(1, 1, 1), nullptr, f)).find("q quit"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ccr::cli
