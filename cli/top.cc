@@ -1,6 +1,8 @@
 // `cc-relay top`'s terminal: plain frames off a terminal (or with --once / --count), else the
 // alternate screen with keys, redrawn at each interval, key and resize, and left as found on
 // `q`, SIGINT, SIGTERM, an error, and around a suspension (Ctrl-Z). The frames are render_top's.
+#include "cli/top.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -19,7 +21,6 @@
 
 #include "cli/commands.h"
 #include "cli/instance.h"
-#include "cli/top.h"
 
 namespace ccr::cli {
 
@@ -54,8 +55,10 @@ void write_all(std::string_view s) {
 // Columns and rows from TIOCGWINSZ; off a terminal $COLUMNS, else 80 columns and no row limit.
 std::pair<int, int> terminal_size() {
     winsize ws{};
-    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return {ws.ws_col, ws.ws_row};
-    if (const char* c = std::getenv("COLUMNS"); c != nullptr && std::atoi(c) > 0) return {std::atoi(c), 0};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return {ws.ws_col, ws.ws_row};
+    if (const char* c = std::getenv("COLUMNS"); c != nullptr && std::atoi(c) > 0)
+        return {std::atoi(c), 0};
     return {80, 0};
 }
 
@@ -68,7 +71,7 @@ int wait_ms(Clock::time_point until) {
 // stays: Ctrl-C and Ctrl-Z still send their signals). Left on destruction, so also on an
 // exception on the way out.
 class Screen {
-public:
+  public:
     Screen() {
         if (::tcgetattr(STDIN_FILENO, &saved_) == 0) enter();
     }
@@ -95,12 +98,13 @@ public:
     // (so a frame as tall as the terminal does not scroll it).
     static void draw(const std::vector<std::string>& lines) {
         std::string s = "\x1b[H";
-        for (std::size_t i = 0; i < lines.size(); ++i) s += lines[i] + (i + 1 < lines.size() ? "\x1b[K\r\n" : "\x1b[K");
+        for (std::size_t i = 0; i < lines.size(); ++i)
+            s += lines[i] + (i + 1 < lines.size() ? "\x1b[K\r\n" : "\x1b[K");
         s += "\x1b[J";
         write_all(s);
     }
 
-private:
+  private:
     termios saved_{};
     bool active_ = false;
 };
@@ -113,10 +117,12 @@ int plain_frames(const stats::Segment& seg, const TopOptions& opts) {
     for (int n = 1;; ++n) {
         before = std::move(cur);
         cur = stats::take_snapshot(seg);
-        next += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.interval_s));
+        next += std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(opts.interval_s));
         frame.width = terminal_size().first;
         std::string out;
-        for (const std::string& l : render_top(*cur, before ? &*before : nullptr, frame)) out += l + "\n";
+        for (const std::string& l : render_top(*cur, before ? &*before : nullptr, frame))
+            out += l + "\n";
         write_all(out + "\n");
         if (opts.once || (opts.count > 0 && n >= opts.count)) return 0;
         while (g_stop == 0 && Clock::now() < next) ::poll(nullptr, 0, wait_ms(next));
@@ -127,7 +133,8 @@ int plain_frames(const stats::Segment& seg, const TopOptions& opts) {
 int live_view(const stats::Segment& seg, const TopOptions& opts) {
     handle(SIGWINCH, on_winch);
     handle(SIGTSTP, on_tstp);
-    const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.interval_s));
+    const auto interval =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opts.interval_s));
     Screen screen;
     TopFrame frame;
     std::optional<stats::Snapshot> cur, before;
@@ -140,7 +147,8 @@ int live_view(const stats::Segment& seg, const TopOptions& opts) {
         if (g_suspend != 0) {
             g_suspend = 0;
             screen.leave();
-            ::kill(::getpid(), SIGSTOP);  // the shell's job control sees a stopped job, as for Ctrl-Z
+            ::kill(::getpid(),
+                   SIGSTOP);  // the shell's job control sees a stopped job, as for Ctrl-Z
             screen.enter();
             draw = true;
         }
@@ -163,7 +171,7 @@ int live_view(const stats::Segment& seg, const TopOptions& opts) {
         }
         pollfd pfd{STDIN_FILENO, POLLIN, 0};
         if (::poll(&pfd, 1, wait_ms(next)) <= 0) continue;  // the interval, or a signal (EINTR)
-        if ((pfd.revents & POLLIN) == 0) return 0;           // the terminal hung up
+        if ((pfd.revents & POLLIN) == 0) return 0;          // the terminal hung up
         char keys[64];
         const ssize_t n = ::read(STDIN_FILENO, keys, sizeof keys);
         if (n == 0) return 0;
@@ -186,7 +194,8 @@ int run_top(const TopOptions& opts) {
     const Instance instance = find_instance({opts.config_path, opts.listen, opts.shm});
     handle(SIGINT, on_stop);
     handle(SIGTERM, on_stop);
-    const bool live = ::isatty(STDOUT_FILENO) == 1 && ::isatty(STDIN_FILENO) == 1 && !opts.once && opts.count == 0;
+    const bool live = ::isatty(STDOUT_FILENO) == 1 && ::isatty(STDIN_FILENO) == 1 && !opts.once &&
+                      opts.count == 0;
     return live ? live_view(*instance.segment, opts) : plain_frames(*instance.segment, opts);
 }
 

@@ -15,11 +15,11 @@ enum class TopView { providers, clients, workers };
 
 struct TopFrame {
     TopView view = TopView::providers;
-    int sort = 0;       // index into top_sort_columns(view); 0 keeps the configured order
-    int width = 80;     // terminal columns: no line is longer
-    int height = 0;     // terminal rows: no more lines than this (0: no limit)
+    int sort = 0;    // index into top_sort_columns(view); 0 keeps the configured order
+    int width = 80;  // terminal columns: no line is longer
+    int height = 0;  // terminal rows: no more lines than this (0: no limit)
     bool paused = false;
-    bool keys = true;   // the key help at the bottom (not in plain frames)
+    bool keys = true;  // the key help at the bottom (not in plain frames)
 };
 
 /// The names of the columns `s` cycles through in a view (the first: as configured).

@@ -106,8 +106,10 @@ TEST(Top, TimeToFirstByteQuantilesAreThoseOfTheWindow) {
     std::snprintf(p50, sizeof p50, "%.0f", stats::percentile_ms(window, 0.50));
     EXPECT_EQ(cells(row(render_top(now, &before, {}), "anthropic"))[5], p50);
     char cumulative[16];
-    std::snprintf(cumulative, sizeof cumulative, "%.1f", stats::percentile_ms(now.providers[0].counters.ttfb, 0.50));
-    EXPECT_EQ(cells(row(render_top(now, nullptr, {}), "anthropic"))[5], cumulative) << "over the uptime at first";
+    std::snprintf(cumulative, sizeof cumulative, "%.1f",
+                  stats::percentile_ms(now.providers[0].counters.ttfb, 0.50));
+    EXPECT_EQ(cells(row(render_top(now, nullptr, {}), "anthropic"))[5], cumulative)
+        << "over the uptime at first";
 }
 
 TEST(Top, ErrorRateIsTheShareOfFailedAttemptsInTheWindow) {
@@ -125,7 +127,8 @@ TEST(Top, ACounterThatWentBackCountsFromZero) {
 
 TEST(Top, SortingByRequestRatePutsTheBusiestFirst) {
     const stats::Snapshot before = snapshot(10'000, 10, 100);
-    const stats::Snapshot now = snapshot(12'000, 50, 110);  // zai has more requests, anthropic more req/s
+    const stats::Snapshot now =
+        snapshot(12'000, 50, 110);  // zai has more requests, anthropic more req/s
     TopFrame f;
     f.sort = sort_column(TopView::providers, "req/s");
     const std::string by_rate = joined(render_top(now, &before, f));
@@ -155,7 +158,8 @@ TEST(Top, KeysQuitSwitchViewsCycleTheSortAndPause) {
     }
     EXPECT_EQ(top_key('p', f), TopKey::redraw);
     EXPECT_TRUE(f.paused);
-    EXPECT_NE(joined(render_top(snapshot(1, 1, 1), nullptr, f)).find("[paused]"), std::string::npos);
+    EXPECT_NE(joined(render_top(snapshot(1, 1, 1), nullptr, f)).find("[paused]"),
+              std::string::npos);
     EXPECT_EQ(top_key('p', f), TopKey::redraw);
     EXPECT_FALSE(f.paused);
     EXPECT_EQ(top_key('x', f), TopKey::ignored);
@@ -184,7 +188,8 @@ TEST(Top, TheWorkersViewShowsPidGenerationStateAndServed) {
     f.view = TopView::workers;
     const auto lines = render_top(now, &before, f);
     // SLOT PID GEN STATE RESTARTS SERVED REQ/S INFL
-    EXPECT_EQ(cells(row(lines, "1")), (std::vector<std::string>{"1", "4242", "3", "ready", "0", "16", "3.0", "0"}));
+    EXPECT_EQ(cells(row(lines, "1")),
+              (std::vector<std::string>{"1", "4242", "3", "ready", "0", "16", "3.0", "0"}));
     EXPECT_EQ(joined(lines).find("\n2 "), std::string::npos) << "an exited slot is left out";
 }
 
@@ -226,14 +231,17 @@ TEST(Top, EveryLineFitsTheWidth) {
     }
     TopFrame wide;
     wide.width = 200;
-    EXPECT_NE(joined(render_top(now, nullptr, wide)).find(std::string(60, 'n') + " "), std::string::npos)
+    EXPECT_NE(joined(render_top(now, nullptr, wide)).find(std::string(60, 'n') + " "),
+              std::string::npos)
         << "a wide terminal shows the whole name";
-    EXPECT_EQ(cells(render_top(now, nullptr, {})[4])[1], "123.5M") << "a count cut to fit its column";
+    EXPECT_EQ(cells(render_top(now, nullptr, {})[4])[1], "123.5M")
+        << "a count cut to fit its column";
 }
 
 TEST(Top, AFrameFitsTheHeightAndCountsTheRowsLeftOut) {
     stats::Snapshot now = snapshot(12'000, 1, 1);
-    for (int i = 0; i < 30; ++i) now.providers.push_back(provider(("p" + std::to_string(i)).c_str(), 1));
+    for (int i = 0; i < 30; ++i)
+        now.providers.push_back(provider(("p" + std::to_string(i)).c_str(), 1));
     TopFrame f;
     f.height = 12;
     const auto lines = render_top(now, nullptr, f);
