@@ -147,8 +147,8 @@ int live_view(const stats::Segment& seg, const TopOptions& opts) {
         if (g_suspend != 0) {
             g_suspend = 0;
             screen.leave();
-            ::kill(::getpid(),
-                   SIGSTOP);  // the shell's job control sees a stopped job, as for Ctrl-Z
+            // Stopped as Ctrl-Z would have, so the shell's job control sees it; fg lands here.
+            ::kill(::getpid(), SIGSTOP);
             screen.enter();
             draw = true;
         }
