@@ -199,10 +199,13 @@ std::vector<std::string> Master::client_names(const shared::Config& cfg) {
 
 void Master::register_providers(const shared::Config& cfg) {
     const std::vector<std::string> names = provider_names(cfg);
-    for (const auto& name : names) {
-        if (seg_->provider_row(name) < 0)
+    for (const auto& p : cfg.providers) {
+        if (!p.enabled) continue;
+        const int row = seg_->provider_row(p.name);
+        if (row < 0)
             spdlog::warn("stats: provider table full ({} rows); {} is not counted", stats::kMaxProviders,
-                         name);
+                         p.name);
+        seg_->set_provider_type(row, p.type);  // for the admin API
     }
     // Rows of providers this config no longer has keep their counters and state, marked gone.
     seg_->retire_providers_except(names);
