@@ -199,6 +199,19 @@ describe('admin API', { timeout: 90_000 }, () => {
         assert.deepEqual(JSON.parse(unknown.body), { error: 'no provider named nobody' });
     });
 
+    it('a reload that changes server.admin keeps the running listener and says a restart is needed', async () => {
+        await rewriteConfig(relay, { ...config, server: { ...config.server, admin: { ...config.server.admin, bearer_token: 'new' } } });
+        try {
+            const res = await json('/admin/reload', { method: 'POST' });
+            assert.equal(res.ok, true);
+            await relay.waitForLog(/server\.admin changes take effect at the next restart/);
+            assert.equal((await admin('/admin/status')).status, 200, 'the old token still works');
+            assert.equal((await admin('/admin/status', { token: 'new' })).status, 401);
+        } finally {
+            await rewriteConfig(relay, config);
+        }
+    });
+
     it('a killed admin process is respawned and serves again', async () => {
         const [pid] = adminPids(relay);
         assert.ok(pid, 'an admin process runs');
