@@ -35,7 +35,9 @@ std::optional<std::string> percent_decode(std::string_view s) {
     return out;
 }
 
-AdminRoute only(http::verb method, std::initializer_list<http::verb> allowed, AdminEndpoint endpoint,
+AdminRoute only(http::verb method,
+                std::initializer_list<http::verb> allowed,
+                AdminEndpoint endpoint,
                 std::string allow) {
     for (http::verb v : allowed) {
         if (v == method) return {endpoint, {}, {}};
@@ -52,7 +54,8 @@ AdminRoute route_admin(http::verb method, std::string_view target) {
     if (path == "/admin/status") return only(method, get, AdminEndpoint::status, "GET, HEAD");
     if (path == "/admin/providers") return only(method, get, AdminEndpoint::providers, "GET, HEAD");
     if (path == "/admin/clients") return only(method, get, AdminEndpoint::clients, "GET, HEAD");
-    if (path == "/admin/reload") return only(method, {http::verb::post}, AdminEndpoint::reload, "POST");
+    if (path == "/admin/reload")
+        return only(method, {http::verb::post}, AdminEndpoint::reload, "POST");
 
     constexpr std::string_view kProviders = "/admin/providers/";
     if (path.substr(0, kProviders.size()) != kProviders) return {};

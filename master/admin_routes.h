@@ -2,10 +2,10 @@
 // The admin listener's request line and credentials, decided apart from serving them
 // (master/admin.cc) so that the table of endpoints is tested without sockets.
 
+// <ostream> first: boost/core/detail/string_view.hpp (via verb.hpp) uses it without including it.
+#include <ostream>
 #include <string>
 #include <string_view>
-
-#include <ostream>  // boost/core/detail/string_view.hpp (via verb.hpp) uses it without including it
 
 #include <boost/beast/http/verb.hpp>
 

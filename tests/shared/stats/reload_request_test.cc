@@ -53,7 +53,8 @@ TEST(ReloadRequest, IsNotSentToAMasterThatIsNotRunning) {
     master.stop();
     auto sent = ReloadRequest::send(*seg, pid);
     ASSERT_TRUE(std::holds_alternative<std::string>(sent));
-    EXPECT_EQ(std::get<std::string>(sent), "no running cc-relay master: pid " + std::to_string(pid) + " is not running");
+    EXPECT_EQ(std::get<std::string>(sent),
+              "no running cc-relay master: pid " + std::to_string(pid) + " is not running");
 }
 
 TEST(ReloadRequest, WaitsForAnOutcomeRecordedAfterTheSignal) {
@@ -96,9 +97,10 @@ TEST(ReloadRequest, ReportsAMasterThatExitedWithoutAnOutcome) {
     const auto outcome = request.poll();
     ASSERT_TRUE(outcome.has_value());
     EXPECT_TRUE(outcome->master_gone);
-    EXPECT_EQ(outcome->text, "the master (pid " + std::to_string(pid) + ") exited during the reload");
-    EXPECT_EQ(request.timeout_text(5), "no reload outcome from the master (pid " + std::to_string(pid) +
-                                           ") within 5 s; see its log");
+    EXPECT_EQ(outcome->text,
+              "the master (pid " + std::to_string(pid) + ") exited during the reload");
+    EXPECT_EQ(request.timeout_text(5), "no reload outcome from the master (pid " +
+                                           std::to_string(pid) + ") within 5 s; see its log");
 }
 
 }  // namespace
