@@ -1,17 +1,15 @@
 // `cc-relay reload`: SIGHUP to the running master, then wait for the outcome the master records
-// in the segment (Header::reload_seq moves to a new even value) and report it.
+// in the segment and report it (shared/stats/reload_request.h; POST /admin/reload shares it).
 
-#include <signal.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <iostream>
 #include <thread>
+#include <variant>
 
 #include "cli/commands.h"
 #include "cli/instance.h"
 #include "shared/config/config.h"
+#include "shared/stats/reload_request.h"
 #include "shared/stats/segment.h"
 
 namespace ccr::cli {
@@ -53,37 +51,25 @@ int run_reload(const ReloadOptions& opts) {
                     ") is not running");
     }
 
-    const std::uint64_t before = seg->header().reload_seq.load(std::memory_order_acquire);
-    if (::kill(pid, SIGHUP) != 0) {
-        const int err = errno;
-        if (err == EPERM) {
-            return fail("permission denied sending SIGHUP to the master (pid " +
-                        std::to_string(pid) + "): run as the service's user or root");
-        }
-        return fail("kill(" + std::to_string(pid) + ", SIGHUP): " + std::strerror(err));
-    }
+    auto sent = stats::ReloadRequest::send(*seg, pid);
+    if (auto* error = std::get_if<std::string>(&sent)) return fail(*error);
+    const auto& request = std::get<stats::ReloadRequest>(sent);
 
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + std::chrono::seconds(opts.timeout_s);
     while (clock::now() < deadline) {
-        const std::uint64_t seq = seg->header().reload_seq.load(std::memory_order_acquire);
-        if (seq != before && seq % 2 == 0) {
-            const stats::Segment::ReloadResult r = seg->reload_result();
-            if (r.ok == 1) {
-                std::cout << "reloaded: generation " << r.generation << "\n";
+        if (const auto outcome = request.poll()) {
+            if (outcome->ok) {
+                std::cout << outcome->text << "\n";
                 return 0;
             }
-            std::cerr << "reload failed: " << r.message << "\n";
+            if (outcome->master_gone) return fail(outcome->text);
+            std::cerr << outcome->text << "\n";
             return 1;
         }
-        if (!stats::process_alive(pid)) {
-            return fail("the master (pid " + std::to_string(pid) + ") exited during the reload");
-        }
-        // The outcome is a shared-memory write with no notification: poll it.
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return fail("no reload outcome from the master (pid " + std::to_string(pid) + ") within " +
-                std::to_string(opts.timeout_s) + " s; see its log");
+    return fail(request.timeout_text(opts.timeout_s));
 }
 
 }  // namespace ccr::cli

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <string_view>
+#include <variant>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -20,11 +21,12 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include "shared/log/log.h"
+#include "master/admin_routes.h"
 #include "shared/stats/prometheus.h"
+#include "shared/stats/reload_request.h"
 #include "shared/stats/segment.h"
 #include "shared/stats/snapshot.h"
 #include "shared/util/json.h"
@@ -54,100 +56,93 @@ Reply json_error(http::status status, std::string_view message) {
     return {status, "application/json", std::move(body), {}};
 }
 
-bool authorized(const http::request<http::string_body>& req, const std::string& token) {
-    if (token.empty()) return true;
-    auto it = req.find(http::field::authorization);
-    if (it == req.end()) return false;
-    const std::string expected = "Bearer " + token;
-    const std::string_view got = it->value();
-    return got.size() == expected.size() && CRYPTO_memcmp(got.data(), expected.data(), got.size()) == 0;
-}
+Reply json(std::string body) { return {http::status::ok, "application/json", std::move(body), {}}; }
 
-// SIGHUP to the master, then the outcome it records in the segment (cli/reload.cc's protocol),
-// polled without blocking the other connections.
+// POST /admin/reload: cc-relay reload's protocol and words (shared/stats/reload_request.h),
+// polled on a timer so that other connections are served meanwhile.
 net::awaitable<Reply> reload(const stats::Segment& seg) {
+    constexpr int kTimeoutS = 60;
     const std::int32_t pid = seg.header().master_pid.load(std::memory_order_relaxed);
-    if (!stats::process_alive(pid)) co_return json_error(http::status::service_unavailable, "the master is not running");
-    const std::uint64_t before = seg.header().reload_seq.load(std::memory_order_acquire);
-    if (::kill(pid, SIGHUP) != 0) co_return json_error(http::status::internal_server_error, "cannot signal the master");
+    auto sent = stats::ReloadRequest::send(seg, pid);
+    if (auto* error = std::get_if<std::string>(&sent)) co_return json_error(http::status::service_unavailable, *error);
+    const auto& request = std::get<stats::ReloadRequest>(sent);
     net::steady_timer timer(co_await net::this_coro::executor);
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutS);
     while (std::chrono::steady_clock::now() < deadline) {
-        const std::uint64_t seq = seg.header().reload_seq.load(std::memory_order_acquire);
-        if (seq != before && seq % 2 == 0) {
-            const stats::Segment::ReloadResult r = seg.reload_result();
-            if (r.ok == 1) co_return Reply{http::status::ok, "application/json",
-                                           "{\"ok\":true,\"generation\":" + std::to_string(r.generation) + "}", {}};
+        if (const auto outcome = request.poll()) {
+            if (outcome->ok) co_return json("{\"ok\":true,\"generation\":" + std::to_string(outcome->generation) + "}");
             std::string body = "{\"ok\":false,\"error\":";
-            shared::append_json_string(body, "reload failed: " + r.message);
+            shared::append_json_string(body, outcome->text);
             body += '}';
-            co_return Reply{http::status::internal_server_error, "application/json", std::move(body), {}};
+            co_return Reply{outcome->master_gone ? http::status::service_unavailable : http::status::internal_server_error,
+                            "application/json", std::move(body), {}};
         }
         timer.expires_after(50ms);
         co_await timer.async_wait(kTuple);
     }
-    co_return json_error(http::status::gateway_timeout, "no reload outcome from the master within 60 s; see its log");
+    co_return json_error(http::status::gateway_timeout, request.timeout_text(kTimeoutS));
 }
 
 // POST /admin/providers/<name>/enable|disable: the flag in the provider's segment row, which
 // every worker's router reads per request; it outlives reloads (the row is the name's).
-Reply set_disabled(stats::Segment& seg, std::string_view rest) {
-    const std::size_t slash = rest.rfind('/');
-    if (slash == std::string_view::npos) return json_error(http::status::not_found, "POST /admin/providers/<name>/enable or /disable");
-    const std::string_view name = rest.substr(0, slash), action = rest.substr(slash + 1);
-    if (action != "enable" && action != "disable") return json_error(http::status::not_found, "POST /admin/providers/<name>/enable or /disable");
+Reply set_disabled(stats::Segment& seg, const std::string& name, bool disable) {
     const int row = seg.find_provider_row(name);
-    if (row < 0) return json_error(http::status::not_found, "no provider named " + std::string(name));
-    const bool disable = action == "disable";
+    if (row < 0) return json_error(http::status::not_found, "no provider named " + name);
     seg.layout().providers[row].admin_disabled.store(disable ? 1 : 0, std::memory_order_relaxed);
     spdlog::info("admin: provider {} {}", name, disable ? "disabled" : "enabled");
     std::string body = "{\"provider\":";
     shared::append_json_string(body, name);
     body += disable ? ",\"disabled\":true}" : ",\"disabled\":false}";
-    return {http::status::ok, "application/json", std::move(body), {}};
+    return json(std::move(body));
 }
 
 net::awaitable<Reply> answer(const http::request<http::string_body>& req, stats::Segment& seg,
                              const shared::AdminConfig& cfg) {
-    if (!authorized(req, cfg.bearer_token)) co_return json_error(http::status::unauthorized, "missing or wrong bearer token");
-    const std::string_view target = req.target();
-    const std::string_view path = target.substr(0, target.find('?'));
-    const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
-    if (path == "/metrics" || path == "/admin/status" || path == "/admin/providers" || path == "/admin/clients") {
-        if (!get) co_return Reply{http::status::method_not_allowed, "application/json", "{\"error\":\"method not allowed\"}", "GET, HEAD"};
-        const stats::Snapshot snap = stats::take_snapshot(seg);
-        if (path == "/metrics")
-            co_return Reply{http::status::ok, "text/plain; version=0.0.4; charset=utf-8", stats::render_prometheus(snap), {}};
-        if (path == "/admin/providers") co_return Reply{http::status::ok, "application/json", stats::render_providers_json(snap), {}};
-        if (path == "/admin/clients") co_return Reply{http::status::ok, "application/json", stats::render_clients_json(snap), {}};
-        co_return Reply{http::status::ok, "application/json", stats::render_json(snap), {}};
-    }
-    constexpr std::string_view kProviders = "/admin/providers/";
-    if (path.substr(0, kProviders.size()) == kProviders) {
-        if (req.method() != http::verb::post)
-            co_return Reply{http::status::method_not_allowed, "application/json", "{\"error\":\"method not allowed\"}", "POST"};
-        co_return set_disabled(seg, path.substr(kProviders.size()));
-    }
-    if (path == "/admin/reload") {
-        if (req.method() != http::verb::post)
-            co_return Reply{http::status::method_not_allowed, "application/json", "{\"error\":\"method not allowed\"}", "POST"};
-        co_return co_await reload(seg);
+    if (!bearer_matches(req[http::field::authorization], cfg.bearer_token))
+        co_return json_error(http::status::unauthorized, "missing or wrong bearer token");
+    AdminRoute route = route_admin(req.method(), req.target());
+    switch (route.endpoint) {
+        case AdminEndpoint::metrics:
+            co_return Reply{http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+                            stats::render_prometheus(stats::take_snapshot(seg)), {}};
+        case AdminEndpoint::status: co_return json(stats::render_status_json(stats::take_snapshot(seg)));
+        case AdminEndpoint::providers: co_return json(stats::render_providers_json(stats::take_snapshot(seg)));
+        case AdminEndpoint::clients: co_return json(stats::render_clients_json(stats::take_snapshot(seg)));
+        case AdminEndpoint::reload: co_return co_await reload(seg);
+        case AdminEndpoint::provider_enable: co_return set_disabled(seg, route.provider, false);
+        case AdminEndpoint::provider_disable: co_return set_disabled(seg, route.provider, true);
+        case AdminEndpoint::method_not_allowed: {
+            Reply r = json_error(http::status::method_not_allowed, "method not allowed");
+            r.allow = std::move(route.allow);
+            co_return r;
+        }
+        case AdminEndpoint::not_found: break;
     }
     co_return json_error(http::status::not_found,
                          "no such admin endpoint (GET /metrics, /admin/status, /admin/providers, /admin/clients; "
                          "POST /admin/reload, /admin/providers/<name>/enable|disable)");
 }
 
-net::awaitable<void> session(net::ip::tcp::socket socket, stats::Segment& seg, const shared::AdminConfig& cfg) {
+// Scrapers and operators, not clients: a handful of connections. More are closed at accept so a
+// misbehaving scraper cannot exhaust the process's descriptors.
+constexpr int kMaxConnections = 64;
+
+net::awaitable<void> session(net::ip::tcp::socket socket, stats::Segment& seg, const shared::AdminConfig& cfg,
+                             int& live) {
+    ++live;
+    struct Leave {
+        int& live;
+        ~Leave() { --live; }
+    } leave{live};
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(16 * 1024);
         parser.body_limit(64 * 1024);
-        stream.expires_after(30s);
+        stream.expires_after(30s);  // the whole request, and an idle keep-alive connection
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
-        if (ec) co_return;
+        if (ec) co_return;  // closed, timed out or malformed: nothing worth answering
         const auto& req = parser.get();
         Reply r = co_await answer(req, seg, cfg);
         http::response<http::string_body> res{r.status, req.version()};
@@ -155,12 +150,14 @@ net::awaitable<void> session(net::ip::tcp::socket socket, stats::Segment& seg, c
         res.set(http::field::content_type, r.content_type);
         if (!r.allow.empty()) res.set(http::field::allow, r.allow);
         if (r.status == http::status::unauthorized) res.set(http::field::www_authenticate, "Bearer");
-        const bool head = req.method() == http::verb::head;
-        res.body() = head ? std::string() : std::move(r.body);
         res.keep_alive(req.keep_alive());
+        res.body() = std::move(r.body);
         res.prepare_payload();
+        http::response_serializer<http::string_body> sr(res);
         stream.expires_after(30s);
-        auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
+        // HEAD: the GET's headers (its Content-Length) and no body.
+        auto [wec, wn] = req.method() == http::verb::head ? co_await http::async_write_header(stream, sr, kTuple)
+                                                          : co_await http::async_write(stream, sr, kTuple);
         if (wec || !req.keep_alive()) co_return;
     }
 }
@@ -195,6 +192,7 @@ int run_admin(int fd, std::shared_ptr<const shared::Config> cfg, const std::stri
     };
     signals.async_wait(on_signal);
     const shared::AdminConfig admin = cfg->server.admin;
+    int live = 0;  // sessions open now
     net::co_spawn(
         io,
         [&]() -> net::awaitable<void> {
@@ -204,7 +202,12 @@ int run_admin(int fd, std::shared_ptr<const shared::Config> cfg, const std::stri
                     if (aec == net::error::operation_aborted) co_return;
                     continue;  // EMFILE and the like: the next accept may succeed
                 }
-                net::co_spawn(io, session(std::move(socket), *seg, admin), net::detached);
+                if (live >= kMaxConnections) {
+                    boost::system::error_code ignored;  // a refusal: nothing to do if closing fails
+                    socket.close(ignored);
+                    continue;
+                }
+                net::co_spawn(io, session(std::move(socket), *seg, admin, live), net::detached);
             }
         },
         net::detached);

@@ -199,10 +199,13 @@ std::vector<std::string> Master::client_names(const shared::Config& cfg) {
 
 void Master::register_providers(const shared::Config& cfg) {
     const std::vector<std::string> names = provider_names(cfg);
-    for (const auto& name : names) {
-        if (seg_->provider_row(name) < 0)
+    for (const auto& p : cfg.providers) {
+        if (!p.enabled) continue;
+        const int row = seg_->provider_row(p.name);
+        if (row < 0)
             spdlog::warn("stats: provider table full ({} rows); {} is not counted", stats::kMaxProviders,
-                         name);
+                         p.name);
+        seg_->set_provider_type(row, p.type);  // for the admin API
     }
     // Rows of providers this config no longer has keep their counters and state, marked gone.
     seg_->retire_providers_except(names);
@@ -361,7 +364,9 @@ void Master::spawn_admin() {
         }
         int rc = 1;
         try {
-            shared::setup_logging(cfg->logging, level, "admin", false);
+            // Logging as the current generation has it; server.admin as at the start (the
+            // listener's socket is that config's; changing it needs a restart).
+            shared::setup_logging(cfg_->logging, level, "admin", false);
             rc = run_admin(admin_fd_, cfg, shm_name_);
         } catch (const std::exception& e) {
             spdlog::critical("admin process failed: {}", e.what());
@@ -526,9 +531,13 @@ void Master::reload() {
         spdlog::info("listen address changed: {} -> {}", listen_, next->server.listen);
     }
 
-    if (next->server.admin != cfg_->server.admin)
-        spdlog::warn("server.admin changes take effect at the next restart (the admin listener keeps {})",
-                     cfg_->server.admin.listen.empty() ? std::string("off") : cfg_->server.admin.listen);
+    // Compared with what the admin process runs (its config from the start), not the previous
+    // generation's: a reload back to the running settings has nothing to warn about.
+    const shared::AdminConfig& running_admin = admin_cfg_ ? admin_cfg_->server.admin : shared::AdminConfig{};
+    if (next->server.admin != running_admin)
+        spdlog::warn("server.admin changes take effect at the next restart (the admin listener keeps {}{})",
+                     running_admin.listen.empty() ? std::string("off") : running_admin.listen,
+                     running_admin.bearer_token.empty() ? "" : " and its bearer token");
     const std::uint64_t old_generation = generation_;
     auto old_cfg = cfg_;
     cfg_ = next;

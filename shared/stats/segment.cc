@@ -351,6 +351,27 @@ int Segment::provider_row(std::string_view name) {
     return count;
 }
 
+void Segment::set_provider_type(int row, std::string_view type) {
+    if (row < 0 || row >= kMaxProviders) return;
+    char bytes[sizeof(std::uint64_t) * 2] = {};
+    std::memcpy(bytes, type.data(), std::min(type.size(), sizeof bytes));
+    for (int i = 0; i < 2; ++i) {
+        std::uint64_t word;
+        std::memcpy(&word, bytes + i * sizeof word, sizeof word);
+        layout_->providers[row].type[i].store(word, std::memory_order_relaxed);
+    }
+}
+
+std::string Segment::provider_type(int row) const {
+    if (row < 0 || row >= kMaxProviders) return {};
+    char bytes[sizeof(std::uint64_t) * 2];
+    for (int i = 0; i < 2; ++i) {
+        const std::uint64_t word = layout_->providers[row].type[i].load(std::memory_order_relaxed);
+        std::memcpy(bytes + i * sizeof word, &word, sizeof word);
+    }
+    return std::string(bytes, strnlen(bytes, sizeof bytes));
+}
+
 void Segment::retire_providers_except(const std::vector<std::string>& names) {
     const std::int32_t count =
         std::min(layout_->header.provider_count.load(std::memory_order_acquire), kMaxProviders);
@@ -473,6 +494,7 @@ void Segment::set_reload_result(bool ok, std::uint64_t generation, std::string_v
     std::atomic_thread_fence(std::memory_order_release);
     h.reload_ok.store(ok ? 1 : 0, std::memory_order_relaxed);
     h.reload_generation.store(generation, std::memory_order_relaxed);
+    h.reload_unix_ms.store(unix_ms_now(), std::memory_order_relaxed);
     copy_fixed(h.reload_message, message);
     h.reload_seq.store(odd + 1, std::memory_order_release);
 }
@@ -485,6 +507,7 @@ Segment::ReloadResult Segment::reload_result() const {
         r.seq = before;
         r.ok = h.reload_ok.load(std::memory_order_relaxed);
         r.generation = h.reload_generation.load(std::memory_order_relaxed);
+        r.unix_ms = h.reload_unix_ms.load(std::memory_order_relaxed);
         char message[kMessageLen];
         std::memcpy(message, h.reload_message, sizeof message);
         message[kMessageLen - 1] = '\0';

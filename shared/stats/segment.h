@@ -18,7 +18,7 @@
 namespace ccr::shared::stats {
 
 inline constexpr std::uint64_t kMagic = 0x5941'4c45'5252'4343ULL;  // "CCRRELAY"
-inline constexpr std::uint32_t kVersion = 4;  // 4: counters.h (attempts, relay row, log-linear histograms)
+inline constexpr std::uint32_t kVersion = 5;  // 5: provider type, reload time (admin API)
 inline constexpr int kMaxWorkers = 256;   // worker slots (server.workers is validated <= this)
 inline constexpr int kMaxProviders = 64;  // provider rows, keyed by name, kept across reloads
 inline constexpr int kMaxKeys = 512;     // key rows (provider, key fingerprint), over all providers
@@ -109,6 +109,9 @@ struct alignas(64) ProviderState {
     // 1: an operator disabled it (POST /admin/providers/<name>/disable). Kept across reloads
     // (the row is the name's) until enabled again; a restart starts with every provider enabled.
     std::atomic<std::uint32_t> admin_disabled;
+    // The provider's `type` ("anthropic", "openrouter", ...), NUL-padded, at most 16 bytes in two
+    // words the master writes at each (re)load; Segment::provider_type reads it.
+    std::atomic<std::uint64_t> type[2];
 };
 
 /// Shared state of one upstream key of a provider's pool. Identified by provider name and a
@@ -163,6 +166,7 @@ struct Header {
     std::atomic<std::uint64_t> reload_seq;
     std::atomic<std::int32_t> reload_ok;  // 1 ok, 0 failed, -1 none yet
     std::atomic<std::uint64_t> reload_generation;
+    std::atomic<std::int64_t> reload_unix_ms;  // when the outcome was recorded
     char reload_message[kMessageLen];
     char config_path[1024];
     char listen[256];
@@ -236,6 +240,10 @@ class Segment {
     int provider_row(std::string_view name);
     /// Anyone: the row of a name, or -1.
     int find_provider_row(std::string_view name) const;
+    /// Master: records a provider row's `type` (up to 16 bytes; longer is truncated).
+    void set_provider_type(int row, std::string_view type);
+    /// Anyone: a provider row's `type`, empty when not recorded.
+    std::string provider_type(int row) const;
     /// Master, after registering a reload's providers: marks the rows of every other name gone
     /// (their counters and state stay, for stats and for a provider that comes back).
     void retire_providers_except(const std::vector<std::string>& names);
@@ -271,6 +279,7 @@ class Segment {
         std::uint64_t seq = 0;  // even; 0: no reload recorded yet
         int ok = -1;            // 1 ok, 0 failed, -1 none yet
         std::uint64_t generation = 0;
+        std::int64_t unix_ms = 0;  // when it was recorded
         std::string message;
     };
     /// Anyone: reads the reload outcome, retrying while the master is writing it. A writer that

@@ -157,6 +157,7 @@ Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms, std::int64_t now
     for (int r = 0; r < rows; ++r) {
         ProviderStats& p = s.providers[r];
         p.name = fixed_view(h.provider_names[r]);
+        p.type = seg.provider_type(r);
         p.gone = l.providers[r].gone.load(kRelaxed) != 0;
         p.disabled = l.providers[r].admin_disabled.load(kRelaxed) != 0;
         p.breaker = breaker_view(l.providers[r], now_mono_ms);
@@ -316,6 +317,8 @@ void worker_json(std::string& out, const WorkerStats& w) {
     field(out, "pid", static_cast<std::int64_t>(w.pid));
     key(out, "alive");
     out += w.alive ? "true" : "false";
+    key(out, "ready");
+    out += w.alive && w.state == WorkerState::ready ? "true" : "false";
     field(out, "generation", w.generation);
     key(out, "state");
     append_json_string(out, state_name(w.state));
@@ -355,6 +358,8 @@ void providers_array(std::string& out, const Snapshot& s) {
         const ProviderStats& p = s.providers[i];
         key(out, "name", true);
         append_json_string(out, p.name);
+        key(out, "type");
+        append_json_string(out, p.type);
         key(out, "gone");
         out += p.gone ? "true" : "false";
         key(out, "relay");
@@ -394,6 +399,40 @@ std::string render_providers_json(const Snapshot& s) {
 std::string render_clients_json(const Snapshot& s) {
     std::string out;
     clients_array(out, s);
+    return out;
+}
+
+std::string render_status_json(const Snapshot& s) {
+    std::string out = "{";
+    key(out, "version", true);
+    append_json_string(out, CCR_VERSION);
+    field(out, "generation", s.generation);
+    field(out, "master_pid", static_cast<std::int64_t>(s.master_pid));
+    field(out, "started_unix_ms", s.start_unix_ms);
+    field(out, "uptime_s", s.uptime_s);
+    field(out, "workers_configured", static_cast<std::int64_t>(s.configured_workers));
+    field(out, "workers_ready", static_cast<std::int64_t>(s.workers_ready()));
+    key(out, "workers");
+    out += '[';
+    for (std::size_t i = 0; i < s.workers.size(); ++i) {
+        if (i > 0) out += ", ";
+        worker_json(out, s.workers[i]);
+    }
+    out += ']';
+    key(out, "last_reload");
+    if (s.reload.ok < 0) {
+        out += "null";  // none since the start
+    } else {
+        out += '{';
+        key(out, "ok", true);
+        out += s.reload.ok == 1 ? "true" : "false";
+        field(out, "generation", s.reload.generation);
+        field(out, "unix_ms", s.reload.unix_ms);
+        key(out, "message");
+        append_json_string(out, s.reload.message);
+        out += '}';
+    }
+    out += '}';
     return out;
 }
 

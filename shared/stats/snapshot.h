@@ -77,6 +77,7 @@ struct BreakerView {
 
 struct ProviderStats {
     std::string name;
+    std::string type;    // the config's `type`; empty for the relay row
     bool gone = false;   // not in the current config
     bool relay = false;  // the row of the relay's own answers (no breaker)
     bool disabled = false;  // taken out of rotation through the admin API
@@ -145,6 +146,10 @@ std::string render_json(const Snapshot& s);
 /// Its "providers" and "clients" arrays alone (the admin API's /admin/providers, /admin/clients).
 std::string render_providers_json(const Snapshot& s);
 std::string render_clients_json(const Snapshot& s);
+/// The admin API's /admin/status: {"version", "generation", "master_pid", "started_unix_ms",
+/// "uptime_s", "workers_configured", "workers_ready", "workers": [{"slot", "pid", "ready",
+/// "served", ...}], "last_reload": null or {"ok", "generation", "unix_ms", "message"}}.
+std::string render_status_json(const Snapshot& s);
 
 struct TableOptions {
     bool workers = false;                // per-worker rows

@@ -83,6 +83,32 @@ TEST_F(ConfigValidation, BearerSecretWithoutBearerAuthWarns) {
     EXPECT_THAT(cfg.warnings[0], HasSubstr("bearer_secret has no effect"));
 }
 
+TEST_F(ConfigValidation, AdminListenerIsOffByDefaultAndParsed) {
+    EXPECT_EQ(load(with_server("  listen: '127.0.0.1:0'\n")).server.admin, AdminConfig{});
+    const Config cfg = load(with_server("  admin: {listen: '127.0.0.1:9787', bearer_token: t0k}\n"));
+    EXPECT_EQ(cfg.server.admin.listen, "127.0.0.1:9787");
+    EXPECT_EQ(cfg.server.admin.bearer_token, "t0k");
+}
+
+TEST_F(ConfigValidation, AdminListenThatIsNotHostPortIsAnErrorAtTheValue) {
+    EXPECT_THAT(load_error(with_server("  admin: {listen: localhost}\n")),
+                HasSubstr("server.admin.listen must be \"host:port\" or \"[ipv6]:port\" with a port of "
+                          "1-65535 (got \"localhost\")"));
+    EXPECT_THAT(load_error(with_server("  admin: {listen: '127.0.0.1:0'}\n")),
+                HasSubstr("server.admin.listen must be"));
+}
+
+TEST_F(ConfigValidation, AdminListenOnTheServersPortIsAnError) {
+    EXPECT_THAT(load_error(with_server("  listen: '127.0.0.1:8787'\n  admin: {listen: '0.0.0.0:8787'}\n")),
+                HasSubstr("server.admin.listen must not use server.listen's port (8787)"));
+}
+
+TEST_F(ConfigValidation, AdminTokenWithoutAdminListenWarns) {
+    const Config cfg = load(with_server("  admin: {bearer_token: t}\n"));
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("server.admin.bearer_token has no effect"));
+}
+
 TEST_F(ConfigValidation, ProviderNameIsRequired) {
     EXPECT_THAT(load_error("providers:\n  - type: anthropic\n    enabled: true\n"),
                 HasSubstr("config.yaml:2:5: providers[0].name is required"));

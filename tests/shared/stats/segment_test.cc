@@ -511,5 +511,30 @@ TEST(Segment, BucketsAreLogLinearInMicroseconds) {
     }
 }
 
+
+TEST(Segment, ProviderTypeIsReadBackAndTruncatedAtSixteenBytes) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    const int row = seg->provider_row("p");
+    EXPECT_EQ(seg->provider_type(row), "");
+    seg->set_provider_type(row, "openrouter");
+    EXPECT_EQ(Segment::open(name.get(), false)->provider_type(row), "openrouter");
+    seg->set_provider_type(row, "anthropic");  // a reload that changed it: no leftover bytes
+    EXPECT_EQ(seg->provider_type(row), "anthropic");
+    seg->set_provider_type(row, "a-type-longer-than-sixteen");
+    EXPECT_EQ(seg->provider_type(row), "a-type-longer-th");
+    EXPECT_EQ(seg->provider_type(-1), "");
+}
+
+TEST(Segment, ReloadResultRecordsWhenItWasWritten) {
+    ScopedName name;
+    auto seg = Segment::create(name.get());
+    const std::int64_t before = unix_ms_now();
+    seg->set_reload_result(true, 2, "reloaded");
+    const std::int64_t at = seg->reload_result().unix_ms;
+    EXPECT_GE(at, before);
+    EXPECT_LE(at, unix_ms_now());
+}
+
 }  // namespace
 }  // namespace ccr::shared::stats

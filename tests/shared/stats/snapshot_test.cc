@@ -313,5 +313,45 @@ TEST_F(SnapshotTest, WatchRateIsTheDifferenceOverTheInterval) {
     EXPECT_NE(table.find("  25.0  "), std::string::npos) << table;  // 50 requests in 2 s
 }
 
+TEST_F(SnapshotTest, StatusJsonHasTheAdminApisShape) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string json = render_status_json(take_snapshot(*seg_));
+    ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+    EXPECT_EQ(std::string_view(doc["version"].get_string().value()), CCR_VERSION);
+    EXPECT_EQ(doc["generation"].get_uint64().value(), 2u);
+    EXPECT_EQ(doc["master_pid"].get_int64().error(), simdjson::SUCCESS);
+    EXPECT_EQ(doc["started_unix_ms"].get_int64().error(), simdjson::SUCCESS);
+    EXPECT_EQ(doc["uptime_s"].get_int64().error(), simdjson::SUCCESS);
+    EXPECT_EQ(doc["workers_configured"].get_int64().value(), 2);
+    EXPECT_EQ(doc["workers_ready"].get_int64().value(), 2);
+    simdjson::dom::array workers = doc["workers"].get_array().value();
+    ASSERT_EQ(workers.size(), 2u);
+    EXPECT_EQ(workers.at(0)["pid"].get_int64().value(), ::getpid());
+    EXPECT_TRUE(workers.at(0)["ready"].get_bool().value());
+    EXPECT_FALSE(workers.at(0)["served"].get_bool().value());
+    EXPECT_TRUE(doc["last_reload"].is_null());
+    EXPECT_EQ(doc["providers"].error(), simdjson::NO_SUCH_FIELD);  // /admin/providers has them
+
+    seg_->set_reload_result(false, 2, "config.yaml:1:1: \"bad\"");
+    json = render_status_json(take_snapshot(*seg_));
+    ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+    EXPECT_FALSE(doc["last_reload"]["ok"].get_bool().value());
+    EXPECT_EQ(doc["last_reload"]["generation"].get_uint64().value(), 2u);
+    EXPECT_GT(doc["last_reload"]["unix_ms"].get_int64().value(), 0);
+    EXPECT_EQ(std::string_view(doc["last_reload"]["message"].get_string().value()), "config.yaml:1:1: \"bad\"");
+}
+
+TEST_F(SnapshotTest, ProvidersJsonNamesEachProvidersType) {
+    seg_->set_provider_type(1, "zai");
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    const std::string json = render_providers_json(take_snapshot(*seg_));
+    ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+    EXPECT_EQ(std::string_view(doc.at(1)["type"].get_string().value()), "zai");
+    EXPECT_EQ(std::string_view(doc.at(0)["type"].get_string().value()), "");
+    EXPECT_FALSE(doc.at(1)["disabled"].get_bool().value());
+}
+
 }  // namespace
 }  // namespace ccr::shared::stats
