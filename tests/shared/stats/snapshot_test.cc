@@ -63,7 +63,9 @@ TEST(Buckets, TileTheRangeAndAreAtMostAnEighthOfTheirLowerEdgeWide) {
         ASSERT_EQ(bucket_of(bucket_upper_us(b) - 1), b) << b;
         const auto lo = static_cast<double>(bucket_lower_us(b));
         const auto width = static_cast<double>(bucket_upper_us(b) - bucket_lower_us(b));
-        if (lo >= kSubBuckets) ASSERT_LE(width / lo, 0.125) << b;
+        if (lo >= kSubBuckets) {
+            ASSERT_LE(width / lo, 0.125) << b;
+        }
     }
     EXPECT_EQ(bucket_of(std::uint64_t{1} << 40), kBuckets - 1);
 }
@@ -81,11 +83,13 @@ TEST(Percentiles, OfEveryValueFromAMicrosecondToFifteenMinutesAreWithinNineteenP
 }
 
 TEST(Percentiles, OfAUniformSpreadAreCloseToTheExactQuantiles) {
-    // 10,000 samples spread evenly over 1..5 s: interpolation puts p50/p99 within 1% of the truth.
+    // 10,000 samples spread evenly over 1..5 s: p50/p99 within the 12.5% a bucket allows (p99's
+    // bucket, [4.72, 5.24) s, is only partly filled, so its reading is above the truth).
     Histogram h;
     for (int i = 0; i < 10'000; ++i) ++h.buckets[bucket_of(1'000'000 + static_cast<std::uint64_t>(i) * 400)];
-    EXPECT_NEAR(percentile_ms(h, 0.50), 3000.0, 30.0);
-    EXPECT_NEAR(percentile_ms(h, 0.99), 4960.0, 50.0);
+    EXPECT_NEAR(percentile_ms(h, 0.50), 3000.0, 0.125 * 3000.0);
+    EXPECT_NEAR(percentile_ms(h, 0.99), 4960.0, 0.125 * 4960.0);
+    EXPECT_NEAR(percentile_ms(h, 0.10), 1400.0, 0.125 * 1400.0);
 }
 
 TEST(CounterList, ExpandsIntoTheSegmentTheSumsAndTheRenderings) {
