@@ -23,6 +23,30 @@ std::uint64_t micros(std::chrono::microseconds d) {
 
 bool valid_slot(int slot) { return slot >= 0 && slot < stats::kMaxWorkers; }
 
+/// A client that left before its answer ended (499): an abort, whatever status was under way.
+bool aborted(const StatsSink::Sample& s) { return s.client_aborted || s.status == 499; }
+
+/// The outcome and what was carried, on a provider's or a client's row (the same names in both
+/// lists of counters.h).
+template <typename Row>
+void count_answer(Row& c, const StatsSink::Sample& s) {
+    c.requests.fetch_add(1, kRelaxed);
+    if (aborted(s)) {
+        c.client_aborts.fetch_add(1, kRelaxed);
+    } else if (s.status >= 200 && s.status < 300) {
+        c.status_2xx.fetch_add(1, kRelaxed);
+    } else if (s.status >= 400 && s.status < 500) {
+        c.status_4xx.fetch_add(1, kRelaxed);
+    } else if (s.status >= 500 && s.status < 600) {
+        c.status_5xx.fetch_add(1, kRelaxed);
+    }
+    add(c.input_tokens, tokens(s.input_tokens));
+    add(c.output_tokens, tokens(s.output_tokens));
+    add(c.cache_read_tokens, tokens(s.cache_read));
+    add(c.cache_creation_tokens, tokens(s.cache_creation));
+    add(c.cost_micro_usd, s.cost_micro_usd);
+}
+
 }  // namespace
 
 ShmStatsSink::ShmStatsSink(stats::Segment& seg,
@@ -80,27 +104,12 @@ void ShmStatsSink::request_finished(const Sample& s) {
     if (entry_ != nullptr && entry_->served.load(kRelaxed) == 0) entry_->served.store(1, kRelaxed);
     count_client(s);
     // A client that left before any answer is counted where it was waiting.
-    const bool aborted = s.client_aborted || s.status == 499;
-    const int under = s.answered_by >= 0 ? s.answered_by : (aborted ? s.provider : -1);
+    const int under = s.answered_by >= 0 ? s.answered_by : (aborted(s) ? s.provider : -1);
     stats::ProviderCounters* c = under >= 0 ? row(under) : relay_row_;
     if (c == nullptr) return;
-    c->requests.fetch_add(1, kRelaxed);
-    if (aborted) {
-        c->client_aborts.fetch_add(1, kRelaxed);
-    } else if (s.status >= 200 && s.status < 300) {
-        c->status_2xx.fetch_add(1, kRelaxed);
-    } else if (s.status >= 400 && s.status < 500) {
-        c->status_4xx.fetch_add(1, kRelaxed);
-    } else if (s.status >= 500 && s.status < 600) {
-        c->status_5xx.fetch_add(1, kRelaxed);
-    }
+    count_answer(*c, s);
     add(c->bytes_in, s.bytes_in);
     add(c->bytes_out, s.bytes_out);
-    add(c->input_tokens, tokens(s.input_tokens));
-    add(c->output_tokens, tokens(s.output_tokens));
-    add(c->cache_read_tokens, tokens(s.cache_read));
-    add(c->cache_creation_tokens, tokens(s.cache_creation));
-    add(c->cost_micro_usd, s.cost_micro_usd);
     // No first byte (refused, failed before the upstream answered): no time to first byte.
     if (s.ttfb.count() > 0) {
         c->ttfb_us[stats::bucket_of(micros(s.ttfb))].fetch_add(1, kRelaxed);
@@ -116,11 +125,8 @@ void ShmStatsSink::count_client(const Sample& s) {
     if (s.client < 0 || static_cast<std::size_t>(s.client) >= client_rows_.size()) return;
     stats::ClientCounters* c = client_rows_[static_cast<std::size_t>(s.client)];
     if (c == nullptr) return;
-    c->requests.fetch_add(1, kRelaxed);
+    count_answer(*c, s);
     if (s.status == 429) c->rate_limited.fetch_add(1, kRelaxed);
-    add(c->input_tokens, tokens(s.input_tokens));
-    add(c->output_tokens, tokens(s.output_tokens));
-    add(c->cost_micro_usd, s.cost_micro_usd);
 }
 
 void ShmStatsSink::set_state(stats::WorkerState state) {

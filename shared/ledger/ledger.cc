@@ -196,7 +196,9 @@ std::vector<Row> Recorder::deltas(const stats::Snapshot& now, std::int64_t unix_
                 t.cost_micro_usd});
     }
     for (const stats::ClientStats& c : now.clients)
-        record("c:" + c.name, c.name, "*", {c.requests, c.input_tokens, c.output_tokens, 0, 0, c.cost_micro_usd});
+        record("c:" + c.name, c.name, "*",
+               {c.requests, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_creation_tokens,
+                c.cost_micro_usd});
     return rows;
 }
 

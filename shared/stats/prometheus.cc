@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 namespace ccr::shared::stats {
 
@@ -84,6 +86,34 @@ void histogram(std::string& out, std::string_view name, const std::string& label
     sample(out, std::string(name) + "_count", labels, h.count());
 }
 
+/// The families of a counter set (counters.h), one sample per element of `items` labelled
+/// `by`="<name>"; families are written once, as consecutive declarations share a metric.
+/// Costs are kept in micro-USD and exposed in USD.
+template <typename Row, std::size_t N, typename Item, typename RowOf>
+void counter_families(std::string& out,
+                      const CounterDecl<Row> (&decls)[N],
+                      const std::vector<Item>& items,
+                      std::string_view by,
+                      RowOf row_of) {
+    std::string_view current;
+    for (const CounterDecl<Row>& c : decls) {
+        if (c.metric != current) {
+            current = c.metric;
+            family(out, c.metric, "counter", c.help);
+        }
+        const bool cost = c.key == "cost_micro_usd";
+        for (const Item& item : items) {
+            const std::string labels = join(label(by, item.name), c.label);
+            const std::uint64_t v = row_of(item).*c.field;
+            if (cost) {
+                sample(out, c.metric, labels, static_cast<double>(v) / 1e6);
+            } else {
+                sample(out, c.metric, labels, v);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 std::string prometheus_label_value(std::string_view v) {
@@ -123,23 +153,8 @@ std::string render_prometheus(const Snapshot& s) {
     }
 
     // Per provider: the counter set, in its declared order (families adjacent).
-    std::string_view current;
-    for (const CounterInfo& c : kCounterInfo) {
-        const bool cost = c.key == "cost_micro_usd";
-        if (c.metric != current) {
-            current = c.metric;
-            family(out, c.metric, "counter", c.help);
-        }
-        for (const ProviderStats& p : s.providers) {
-            const std::string labels = join(label("provider", p.name), c.label);
-            const std::uint64_t v = p.counters.*c.field;
-            if (cost) {
-                sample(out, c.metric, labels, static_cast<double>(v) / 1e6);
-            } else {
-                sample(out, c.metric, labels, v);
-            }
-        }
-    }
+    counter_families(out, kCounterInfo, s.providers, "provider",
+                     [](const ProviderStats& p) -> const Totals& { return p.counters; });
     family(out, "in_flight", "gauge", "Upstream attempts in progress");
     for (const ProviderStats& p : s.providers) sample(out, "in_flight", label("provider", p.name), p.counters.in_flight);
     family(out, "circuit_state", "gauge", "Circuit breaker of each provider: 1 for its current state");
@@ -154,6 +169,10 @@ std::string render_prometheus(const Snapshot& s) {
     for (const ProviderStats& p : s.providers) {
         if (!p.relay) sample(out, "provider_gone", label("provider", p.name), std::uint64_t{p.gone ? 1u : 0u});
     }
+    family(out, "provider_disabled", "gauge", "1 for a provider taken out of rotation through the admin API");
+    for (const ProviderStats& p : s.providers) {
+        if (!p.relay) sample(out, "provider_disabled", label("provider", p.name), std::uint64_t{p.disabled ? 1u : 0u});
+    }
     for (const HistogramInfo& h : kHistogramInfo) {
         family(out, h.metric, "histogram", h.help);
         for (const ProviderStats& p : s.providers) histogram(out, h.metric, label("provider", p.name), p.counters.*h.field);
@@ -161,18 +180,8 @@ std::string render_prometheus(const Snapshot& s) {
 
     // Per client (`clients:`), when there are any.
     if (!s.clients.empty()) {
-        family(out, "client_requests_total", "counter", "Requests of each client of `clients:`");
-        for (const ClientStats& c : s.clients) sample(out, "client_requests_total", label("client", c.name), c.requests);
-        family(out, "client_tokens_total", "counter", "Tokens of each client's answers, by kind");
-        for (const ClientStats& c : s.clients) {
-            sample(out, "client_tokens_total", join(label("client", c.name), "kind=\"input\""), c.input_tokens);
-            sample(out, "client_tokens_total", join(label("client", c.name), "kind=\"output\""), c.output_tokens);
-        }
-        family(out, "client_rate_limited_total", "counter", "Requests of each client refused with 429");
-        for (const ClientStats& c : s.clients) sample(out, "client_rate_limited_total", label("client", c.name), c.rate_limited);
-        family(out, "client_cost_usd_total", "counter", "Cost of each client's answers (USD, where pricing is configured)");
-        for (const ClientStats& c : s.clients)
-            sample(out, "client_cost_usd_total", label("client", c.name), static_cast<double>(c.cost_micro_usd) / 1e6);
+        counter_families(out, kClientCounterInfo, s.clients, "client",
+                         [](const ClientStats& c) -> const ClientStats& { return c; });
         family(out, "client_budget_used_tokens", "gauge", "Tokens of each client's daily budget used today (UTC)");
         for (const ClientStats& c : s.clients)
             sample(out, "client_budget_used_tokens", label("client", c.name), c.budget_used_today);

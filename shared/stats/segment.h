@@ -18,7 +18,8 @@
 namespace ccr::shared::stats {
 
 inline constexpr std::uint64_t kMagic = 0x5941'4c45'5252'4343ULL;  // "CCRRELAY"
-inline constexpr std::uint32_t kVersion = 5;  // 5: provider type, reload time (admin API)
+inline constexpr std::uint32_t kVersion = 5;  // 5: provider type, reload time (admin API); client counters
+                                              // from counters.h, 8 sub-buckets
 inline constexpr int kMaxWorkers = 256;   // worker slots (server.workers is validated <= this)
 inline constexpr int kMaxProviders = 64;  // provider rows, keyed by name, kept across reloads
 inline constexpr int kMaxKeys = 512;     // key rows (provider, key fingerprint), over all providers
@@ -38,7 +39,7 @@ struct alignas(64) ProviderCounters {
     CCR_PROVIDER_COUNTERS(CCR_FIELD)
 #undef CCR_FIELD
     Counter in_flight;  // attempts in progress (incremented and decremented, wrapping)
-#define CCR_HISTOGRAM(field, ...) Counter field[kBuckets]; Counter field##_sum;  // sum: exact, for Prometheus
+#define CCR_HISTOGRAM(name, ...) Counter name##_us[kBuckets]; Counter name##_us_sum;  // sum: exact, for Prometheus
     CCR_PROVIDER_HISTOGRAMS(CCR_HISTOGRAM)
 #undef CCR_HISTOGRAM
 };
@@ -147,9 +148,12 @@ struct AffinityEntry {
     std::atomic<std::uint64_t> value;
 };
 
-/// Counters of one client in one worker slot. Written by that worker only.
+/// Counters of one client in one worker slot, as counters.h declares them (CCR_CLIENT_COUNTERS).
+/// Written by that worker only.
 struct alignas(64) ClientCounters {
-    Counter requests, input_tokens, output_tokens, rate_limited, cost_micro_usd;
+#define CCR_FIELD(field, ...) Counter field;
+    CCR_CLIENT_COUNTERS(CCR_FIELD)
+#undef CCR_FIELD
 };
 
 struct Header {

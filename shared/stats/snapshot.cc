@@ -62,9 +62,9 @@ void Totals::add(const ProviderCounters& c, bool count_in_flight) {
 #undef CCR_FIELD
     // in_flight is incremented and decremented with wrap-around: the sum, read as signed, is right.
     if (count_in_flight) in_flight += static_cast<std::int64_t>(get(c.in_flight));
-    ttfb.add(c.ttfb_us, c.ttfb_us_sum);
-    total.add(c.total_us, c.total_us_sum);
-    overhead.add(c.overhead_us, c.overhead_us_sum);
+#define CCR_HISTOGRAM(name, ...) name.add(c.name##_us, c.name##_us_sum);
+    CCR_PROVIDER_HISTOGRAMS(CCR_HISTOGRAM)
+#undef CCR_HISTOGRAM
 }
 
 void Totals::add(const Totals& o) {
@@ -72,9 +72,26 @@ void Totals::add(const Totals& o) {
     CCR_PROVIDER_COUNTERS(CCR_FIELD)
 #undef CCR_FIELD
     in_flight += o.in_flight;
-    ttfb.add(o.ttfb);
-    total.add(o.total);
-    overhead.add(o.overhead);
+#define CCR_HISTOGRAM(name, ...) name.add(o.name);
+    CCR_PROVIDER_HISTOGRAMS(CCR_HISTOGRAM)
+#undef CCR_HISTOGRAM
+}
+
+std::uint64_t Totals::attempts() const {
+    std::uint64_t n = 0;
+    for (const CounterInfo& c : kCounterInfo) {
+        if (c.group == "attempts") n += this->*c.field;
+    }
+    return n;
+}
+
+std::uint64_t Totals::failed_attempts() const { return attempts() - attempt_2xx - attempt_4xx; }
+
+bool Totals::zero() const {
+    for (const CounterInfo& c : kCounterInfo) {
+        if (this->*c.field != 0) return false;
+    }
+    return in_flight == 0;
 }
 
 int Snapshot::workers_ready() const {
@@ -125,11 +142,9 @@ BreakerView breaker_view(const ProviderState& p, std::int64_t now_mono_ms) {
 }
 
 void add_client(ClientStats& c, const ClientCounters& k) {
-    c.requests += get(k.requests);
-    c.input_tokens += get(k.input_tokens);
-    c.output_tokens += get(k.output_tokens);
-    c.rate_limited += get(k.rate_limited);
-    c.cost_micro_usd += get(k.cost_micro_usd);
+#define CCR_FIELD(field, ...) c.field += get(k.field);
+    CCR_CLIENT_COUNTERS(CCR_FIELD)
+#undef CCR_FIELD
 }
 
 }  // namespace
@@ -207,6 +222,9 @@ Snapshot take_snapshot(const Segment& seg, std::int64_t now_ms, std::int64_t now
         for (int r = 0; r < client_rows; ++r) add_client(s.clients[r], l.client_counters[slot][r]);
         s.workers.push_back(w);
     }
+    // A provider a reload removed stays listed (marked gone) while it has counts to show; one
+    // that never counted anything is left out, as if it had never been configured.
+    std::erase_if(s.providers, [](const ProviderStats& p) { return p.gone && p.counters.zero(); });
     if (relay.counters.requests > 0) s.providers.push_back(std::move(relay));
     for (const ProviderStats& p : s.providers) s.totals.add(p.counters);
     return s;
@@ -240,23 +258,25 @@ void field(std::string& out, std::string_view k, T v, bool first = false) {
 void latency(std::string& out, std::string_view k, const Histogram& h, bool first = false) {
     key(out, k, first);
     out += '{';
-    field(out, "p50", percentile_ms(h, 0.50), true);
+    field(out, "count", h.count(), true);
+    field(out, "p50", percentile_ms(h, 0.50));
     field(out, "p95", percentile_ms(h, 0.95));
     field(out, "p99", percentile_ms(h, 0.99));
     out += '}';
 }
 
-/// The fields of a provider or of the totals, without braces: counters.h's set, grouped as it
-/// says ("status", "attempts" with its "total", "tokens"), then in_flight and the latencies.
-void totals_fields(std::string& out, const Totals& t, bool first) {
+/// The counters of `row` as `decls` list them, without braces: a group ("status", "attempts",
+/// "tokens") is an object of its own. `extra(group)` may append fields to a group's object.
+template <typename Row, std::size_t N, typename Extra>
+void counter_fields(std::string& out, const Row& row, const CounterDecl<Row> (&decls)[N], bool first, Extra extra) {
     std::string_view group;
     bool first_in_group = false;
     auto close_group = [&] {
         if (group.empty()) return;
-        if (group == "attempts") field(out, "total", t.attempts());
+        extra(group);
         out += '}';
     };
-    for (const CounterInfo& c : kCounterInfo) {
+    for (const CounterDecl<Row>& c : decls) {
         if (c.group != group) {
             close_group();
             group = c.group;
@@ -268,15 +288,23 @@ void totals_fields(std::string& out, const Totals& t, bool first) {
             }
         }
         if (group.empty()) {
-            field(out, c.key, t.*c.field, first);
+            field(out, c.key, row.*c.field, first);
             first = false;
         } else {
-            field(out, c.key, t.*c.field, first_in_group);
+            field(out, c.key, row.*c.field, first_in_group);
             first_in_group = false;
         }
     }
     close_group();
-    field(out, "in_flight", t.in_flight, first);
+}
+
+/// The fields of a provider or of the totals, without braces: counters.h's set, grouped as it
+/// says ("status", "attempts" with its "total", "tokens"), then in_flight and the latencies.
+void totals_fields(std::string& out, const Totals& t, bool first) {
+    counter_fields(out, t, kCounterInfo, first, [&](std::string_view group) {
+        if (group == "attempts") field(out, "total", t.attempts());
+    });
+    field(out, "in_flight", t.in_flight);  // the counters came first
     key(out, "latency_ms");
     out += '{';
     bool first_latency = true;
@@ -287,27 +315,50 @@ void totals_fields(std::string& out, const Totals& t, bool first) {
     out += '}';
 }
 
-/// What each field of a provider's object means (from counters.h).
-void meanings(std::string& out) {
-    out += '{';
-    bool first = true;
+/// Each top-level key or group of `decls` with its help text.
+template <typename Row, std::size_t N>
+void meanings_of(std::string& out, const CounterDecl<Row> (&decls)[N], bool& first) {
     std::string_view group;
-    for (const CounterInfo& c : kCounterInfo) {
+    for (const CounterDecl<Row>& c : decls) {
         if (!c.group.empty() && c.group == group) continue;
         group = c.group;
         key(out, c.group.empty() ? c.key : c.group, first);
         first = false;
         append_json_string(out, c.help);
     }
+}
+
+/// What each field of a provider's object means (from counters.h), and under "clients" what
+/// each field of a client's object means.
+void meanings(std::string& out) {
+    out += '{';
+    bool first = true;
+    meanings_of(out, kCounterInfo, first);
     key(out, "in_flight");
     append_json_string(out, "Upstream attempts in progress now");
     key(out, "latency_ms");
-    append_json_string(out,
-                       "p50/p95/p99 in milliseconds, interpolated within log-linear buckets (4 per power of two): ttfb "
-                       "(to the first byte sent), total (to the end of the answer), overhead (the relay's own share)");
+    std::string latency_help = "count: the samples; p50/p95/p99 in milliseconds, interpolated within log-linear buckets (8 per power of two, within 12.5%):";
+    for (const HistogramInfo& h : kHistogramInfo) {
+        latency_help += ' ';
+        latency_help += h.key;
+        latency_help += " (";
+        latency_help += h.help;
+        latency_help += ')';
+    }
+    append_json_string(out, latency_help);
+    key(out, "gone");
+    append_json_string(out, "The provider left the configuration at a reload; its counts are kept until the next restart "
+                            "(a removed provider that never counted anything is not listed)");
     key(out, "relay");
     append_json_string(out, "The provider row named \"relay\" (\"relay\": true) counts the requests the relay answered "
                             "itself: its own errors, and the error sent when every attempt failed");
+    key(out, "clients");
+    out += '{';
+    bool first_client = true;
+    meanings_of(out, kClientCounterInfo, first_client);
+    key(out, "budget_used_today");
+    append_json_string(out, "Tokens of the client's daily budget used today (UTC)");
+    out += '}';
     out += '}';
 }
 
@@ -338,14 +389,7 @@ void client_json(std::string& out, const ClientStats& c) {
     append_json_string(out, c.name);
     key(out, "gone");
     out += c.gone ? "true" : "false";
-    field(out, "requests", c.requests);
-    key(out, "tokens");
-    out += '{';
-    field(out, "input", c.input_tokens, true);
-    field(out, "output", c.output_tokens);
-    out += '}';
-    field(out, "rate_limited", c.rate_limited);
-    field(out, "cost_micro_usd", c.cost_micro_usd);
+    counter_fields(out, c, kClientCounterInfo, false, [](std::string_view) {});
     field(out, "budget_used_today", c.budget_used_today);
     out += '}';
 }

@@ -32,28 +32,50 @@ struct Totals {
     CCR_PROVIDER_COUNTERS(CCR_FIELD)
 #undef CCR_FIELD
     std::int64_t in_flight = 0;
-    Histogram ttfb, total, overhead;
+#define CCR_HISTOGRAM(name, ...) Histogram name;
+    CCR_PROVIDER_HISTOGRAMS(CCR_HISTOGRAM)
+#undef CCR_HISTOGRAM
 
-    /// Upstream attempts, over every outcome.
-    std::uint64_t attempts() const {
-        return attempt_2xx + attempt_4xx + attempt_5xx + attempt_connect + attempt_timeout + attempt_reset;
-    }
-    /// Attempts that failed (5xx, 429 counts in 4xx, transport failures).
-    std::uint64_t failed_attempts() const { return attempt_5xx + attempt_connect + attempt_timeout + attempt_reset; }
+    /// Upstream attempts, over every outcome (the "attempts" group of counters.h).
+    std::uint64_t attempts() const;
+    /// Attempts that did not end with an answer the relay could pass on as one: 5xx and
+    /// transport failures (connect, timeout, reset). A 4xx (429 included) is an answer.
+    std::uint64_t failed_attempts() const;
 
     /// Adds one slot's row; `count_in_flight` false for a slot whose process is gone.
     void add(const ProviderCounters& c, bool count_in_flight);
     void add(const Totals& other);
+    /// Whether nothing was ever counted (requests, attempts, tokens, bytes).
+    bool zero() const;
 };
 
-/// One entry of counters.h, for the renderings that walk the set (JSON, Prometheus).
-struct CounterInfo {
-    std::string_view group, key, metric, label, help;
-    std::uint64_t Totals::*field;
+/// One client of `clients:`, summed over worker slots (CCR_CLIENT_COUNTERS), with today's use of
+/// its budget.
+struct ClientStats {
+    std::string name;
+    bool gone = false;
+#define CCR_FIELD(field, ...) std::uint64_t field = 0;
+    CCR_CLIENT_COUNTERS(CCR_FIELD)
+#undef CCR_FIELD
+    std::int64_t budget_used_today = 0;  // UTC day
 };
+
+/// One entry of counters.h, for the renderings that walk a set (JSON, Prometheus): `Row` is
+/// Totals (CCR_PROVIDER_COUNTERS) or ClientStats (CCR_CLIENT_COUNTERS).
+template <typename Row>
+struct CounterDecl {
+    std::string_view group, key, metric, label, help;
+    std::uint64_t Row::*field;
+};
+using CounterInfo = CounterDecl<Totals>;
 inline constexpr CounterInfo kCounterInfo[] = {
 #define CCR_INFO(field, group, key, metric, label, help) {group, key, metric, label, help, &Totals::field},
     CCR_PROVIDER_COUNTERS(CCR_INFO)
+#undef CCR_INFO
+};
+inline constexpr CounterDecl<ClientStats> kClientCounterInfo[] = {
+#define CCR_INFO(field, group, key, metric, label, help) {group, key, metric, label, help, &ClientStats::field},
+    CCR_CLIENT_COUNTERS(CCR_INFO)
 #undef CCR_INFO
 };
 struct HistogramInfo {
@@ -61,11 +83,9 @@ struct HistogramInfo {
     Histogram Totals::*field;
 };
 inline constexpr HistogramInfo kHistogramInfo[] = {
-    {"ttfb", "time_to_first_byte_seconds", "Time from the request to the first byte of the answer sent to the client",
-     &Totals::ttfb},
-    {"total", "request_duration_seconds", "Time from the request to the end of the answer", &Totals::total},
-    {"overhead", "overhead_seconds", "Time spent in the relay itself (the total less the time waiting on upstreams)",
-     &Totals::overhead},
+#define CCR_INFO(name, key, metric, help) {key, metric, help, &Totals::name},
+    CCR_PROVIDER_HISTOGRAMS(CCR_INFO)
+#undef CCR_INFO
 };
 
 /// A provider's circuit breaker as `stats` shows it.
@@ -83,15 +103,6 @@ struct ProviderStats {
     bool disabled = false;  // taken out of rotation through the admin API
     BreakerView breaker;
     Totals counters;
-};
-
-/// One client of `clients:`, summed over worker slots, with today's use of its budget.
-struct ClientStats {
-    std::string name;
-    bool gone = false;
-    std::uint64_t requests = 0, input_tokens = 0, output_tokens = 0, rate_limited = 0,
-                  cost_micro_usd = 0;
-    std::int64_t budget_used_today = 0;  // UTC day
 };
 
 struct WorkerStats {

@@ -14,19 +14,35 @@ namespace {
 
 using Row = std::vector<std::string>;
 
-/// Columns separated by two spaces; the first left-aligned, the others right-aligned.
-std::string layout_table(const std::vector<Row>& rows) {
-    std::vector<std::size_t> width;
+/// Columns separated by two spaces; the first left-aligned, the others right-aligned. Wider than
+/// `width`: one space between columns, then the first column (names) cut with '~' (down to 6).
+std::string layout_table(std::vector<Row> rows, int width) {
+    std::vector<std::size_t> widths;
     for (const Row& r : rows) {
-        if (width.size() < r.size()) width.resize(r.size(), 0);
-        for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+        if (widths.size() < r.size()) widths.resize(r.size(), 0);
+        for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
+    }
+    std::size_t sum = 0;
+    for (std::size_t w : widths) sum += w;
+    const std::size_t gaps = widths.empty() ? 0 : widths.size() - 1;
+    const auto limit = static_cast<std::size_t>(std::max(width, 1));
+    const std::size_t sep = sum + 2 * gaps <= limit ? 2 : 1;
+    const std::size_t total = sum + sep * gaps;
+    if (total > limit && !widths.empty()) {
+        constexpr std::size_t kMinName = 6;
+        const std::size_t over = total - limit;
+        const std::size_t first = widths[0] > over + kMinName ? widths[0] - over : std::min(widths[0], kMinName);
+        for (Row& r : rows) {
+            if (!r.empty() && r[0].size() > first) r[0] = r[0].substr(0, first - 1) + "~";
+        }
+        widths[0] = first;
     }
     std::string out;
     for (const Row& r : rows) {
         std::string line;
         for (std::size_t i = 0; i < r.size(); ++i) {
-            const std::string pad(width[i] - r[i].size(), ' ');
-            if (i > 0) line += "  ";
+            const std::string pad(widths[i] - r[i].size(), ' ');
+            if (i > 0) line.append(sep, ' ');
             line += i == 0 ? r[i] + pad : pad + r[i];
         }
         while (!line.empty() && line.back() == ' ') line.pop_back();
@@ -189,12 +205,13 @@ Row latency_row(const std::string& name, const Totals& t) {
             count(t.output_tokens)};
 }
 
-std::string header_line(const Snapshot& s) {
-    std::string out = "cc-relay " + s.segment + ": master " + std::to_string(s.master_pid) +
-                      (s.master_alive ? "" : " (not running)") + ", generation " +
-                      std::to_string(s.generation) + ", up " + format_duration(s.uptime_s) +
-                      ", workers " + std::to_string(s.workers_ready()) + "/" +
-                      std::to_string(s.configured_workers) + " ready\n";
+std::string header_line(const Snapshot& s, int width) {
+    const std::string who = "cc-relay " + s.segment + ": master " + std::to_string(s.master_pid) +
+                            (s.master_alive ? "" : " (not running)") + ", generation " + std::to_string(s.generation);
+    const std::string how = "up " + format_duration(s.uptime_s) + ", workers " + std::to_string(s.workers_ready()) +
+                            "/" + std::to_string(s.configured_workers) + " ready";
+    const bool one_line = static_cast<int>(who.size() + 2 + how.size()) <= width;
+    std::string out = who + (one_line ? ", " : "\n") + how + "\n";
     if (s.reload.ok == 1) {
         out += "last reload: ok, generation " + std::to_string(s.reload.generation) + "\n";
     } else if (s.reload.ok == 0) {
@@ -207,7 +224,7 @@ std::string header_line(const Snapshot& s) {
 
 std::string render_table(const Snapshot& s, const TableOptions& opts) {
     const Rates rates{s, opts.previous};
-    std::string out = header_line(s) + "\n";
+    std::string out = header_line(s, opts.width) + "\n";
 
     const bool wide = opts.width >= 120;
     Row head{"PROVIDER", "REQ", "REQ/S", "INFL", "2XX", "4XX", "5XX", "ABORT", "TRIES", "FAILED", "FAILOVER"};
@@ -226,13 +243,13 @@ std::string render_table(const Snapshot& s, const TableOptions& opts) {
     }
     traffic.push_back(traffic_row("TOTAL", s.totals, rates.totals(), nullptr, wide));
     latency.push_back(latency_row("TOTAL", s.totals));
-    out += layout_table(traffic) + "\n" + "latency in ms\n" + layout_table(latency);
+    out += layout_table(std::move(traffic), opts.width) + "\n" + "latency in ms\n" + layout_table(std::move(latency), opts.width);
 
     if (!s.clients.empty()) {
         std::vector<Row> clients{
             {"CLIENT", "REQUESTS", "TOK-IN", "TOK-OUT", "429", "COST-USD", "BUDGET-TODAY"}};
         for (const ClientStats& c : s.clients) clients.push_back(client_row(c));
-        out += "\n" + layout_table(clients);
+        out += "\n" + layout_table(std::move(clients), opts.width);
     }
 
     if (opts.workers) {
@@ -252,7 +269,7 @@ std::string render_table(const Snapshot& s, const TableOptions& opts) {
                  std::to_string(w.restarts), count(w.requests), rate(rates.worker(w)),
                  std::to_string(w.in_flight)});
         }
-        out += "\n" + layout_table(rows);
+        out += "\n" + layout_table(std::move(rows), opts.width);
     }
     return out;
 }

@@ -65,6 +65,7 @@ describe('usage ledger', { timeout: 60_000 }, () => {
         assert.equal(provider().input_tokens, 3 * MOCK_USAGE.input_tokens);
         assert.equal(provider().cache_read_tokens, 3 * MOCK_USAGE.cache_read_input_tokens);
         assert.equal(client().requests, 3);
+        assert.equal(client().cache_read_tokens, 3 * MOCK_USAGE.cache_read_input_tokens);
 
         await run(2);
         rows = await usage('--day', today);

@@ -297,9 +297,27 @@ TEST_F(ShmStatsSinkTest, CountsAClientsRequestsTokensCostAnd429sInItsRow) {
     EXPECT_EQ(alice.input_tokens, 10u);
     EXPECT_EQ(alice.output_tokens, 5u);
     EXPECT_EQ(alice.cost_micro_usd, 1'234u);
+    EXPECT_EQ(alice.cache_read_tokens, 2u);
+    EXPECT_EQ(alice.cache_creation_tokens, 1u);
+    EXPECT_EQ(alice.status_2xx, 1u);
+    EXPECT_EQ(alice.status_4xx, 1u);
+    EXPECT_EQ(alice.requests, alice.status_2xx + alice.status_4xx + alice.status_5xx + alice.client_aborts);
     EXPECT_EQ(s.clients[0].requests, 0u);
     EXPECT_EQ(s.providers[1].counters.status_2xx, 3u) << "provider rows count as before";
     EXPECT_EQ(s.providers.back().counters.status_4xx, 1u) << "the 429 is the relay's";
+}
+
+TEST_F(ShmStatsSinkTest, AClientThatLeavesCountsAsItsAbortNotAsAnAnswer) {
+    seg_->client_row("alice");
+    ShmStatsSink sink(*seg_, 0, names_, {"alice"});
+    Sample left = ok(0);
+    left.client = 0;
+    left.client_aborted = true;
+    sink.request_finished(left);
+    const stats::ClientStats& alice = stats::take_snapshot(*seg_).clients[0];
+    EXPECT_EQ(alice.requests, 1u);
+    EXPECT_EQ(alice.client_aborts, 1u);
+    EXPECT_EQ(alice.status_2xx, 0u);
 }
 
 }  // namespace

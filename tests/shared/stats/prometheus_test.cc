@@ -59,6 +59,8 @@ Exposition parse(const std::string& text, std::string& error) {
                 std::size_t eq = line.find('=', i);
                 if (eq == std::string::npos || line[eq + 1] != '"') return fail("bad label"), e;
                 std::string key = line.substr(i, eq - i), value;
+                if (!std::regex_match(key, std::regex("[a-zA-Z_][a-zA-Z0-9_]*")) || s.labels.count(key))
+                    return fail("bad or repeated label name"), e;
                 std::size_t j = eq + 2;
                 for (; j < line.size() && line[j] != '"'; ++j) {
                     if (line[j] == '\\') {
@@ -125,6 +127,11 @@ Snapshot sample_snapshot() {
     c.name = "alice";
     c.requests = 5;
     c.input_tokens = 40;
+    c.cache_read_tokens = 9;
+    c.status_2xx = 3;
+    c.status_4xx = 1;
+    c.client_aborts = 1;
+    c.cost_micro_usd = 250'000;
     s.clients = {c};
     return s;
 }
@@ -192,6 +199,68 @@ TEST(Prometheus, HistogramBucketsAreCumulativeAndEndInCount) {
               1);
     EXPECT_EQ(value(e, "cc_relay_time_to_first_byte_seconds_bucket", {{"provider", "anthropic \"main\""}, {"le", "0.004096"}}),
               3);
+}
+
+TEST(Prometheus, EveryHistogramOfEveryProviderIsCumulativeAndCountsAsItsInfBucket) {
+    Snapshot snap = sample_snapshot();
+    for (std::uint64_t us : {0ULL, 5ULL, 70'000ULL, 2'000'000'000ULL}) {  // the first and the open-ended bucket
+        snap.providers[1].counters.total.buckets[bucket_of(us)] += 1;
+        snap.providers[1].counters.total.sum_us += us;
+    }
+    std::string error;
+    const Exposition e = parse(render_prometheus(snap), error);
+    ASSERT_TRUE(error.empty()) << error;
+    int checked = 0;
+    for (const HistogramInfo& h : kHistogramInfo) {
+        const std::string name = "cc_relay_" + std::string(h.metric);
+        EXPECT_EQ(e.types.at(name), "histogram");
+        for (const ProviderStats& p : snap.providers) {
+            double previous_le = -1, previous = 0, inf = -1, count = -1;
+            for (const Sample& s : e.samples) {
+                if (s.labels.count("provider") == 0 || s.labels.at("provider") != p.name) continue;
+                if (s.name == name + "_count") count = s.value;
+                if (s.name != name + "_bucket") continue;
+                ASSERT_EQ(inf, -1) << "a bucket after +Inf";
+                if (s.labels.at("le") == "+Inf") {
+                    inf = s.value;
+                    continue;
+                }
+                const double le = std::stod(s.labels.at("le"));
+                EXPECT_GT(le, previous_le) << name;
+                EXPECT_GE(s.value, previous) << name << " le=" << le;
+                previous_le = le;
+                previous = s.value;
+            }
+            EXPECT_GE(inf, previous) << name;
+            EXPECT_EQ(inf, count) << name << " " << p.name;
+            EXPECT_EQ(count, static_cast<double>((p.counters.*h.field).count())) << name << " " << p.name;
+            ++checked;
+        }
+    }
+    EXPECT_EQ(checked, 3 * 2);
+    EXPECT_EQ(value(e, "cc_relay_request_duration_seconds_count", {{"provider", "relay"}}), 4);
+    // 2e9 us is above the last finite edge: only in +Inf.
+    EXPECT_EQ(value(e, "cc_relay_request_duration_seconds_bucket", {{"provider", "relay"}, {"le", "0.004096"}}), 2);
+}
+
+TEST(Prometheus, ClientsHaveTheirOwnFamiliesFromTheClientList) {
+    std::string error;
+    const Exposition e = parse(render_prometheus(sample_snapshot()), error);
+    ASSERT_TRUE(error.empty()) << error;
+    for (const auto& decl : kClientCounterInfo) EXPECT_EQ(e.types.at("cc_relay_" + std::string(decl.metric)), "counter");
+    EXPECT_EQ(value(e, "cc_relay_client_responses_total", {{"client", "alice"}, {"class", "4xx"}}), 1);
+    EXPECT_EQ(value(e, "cc_relay_client_aborted_requests_total", {{"client", "alice"}}), 1);
+    EXPECT_EQ(value(e, "cc_relay_client_tokens_total", {{"client", "alice"}, {"kind", "cache_read"}}), 9);
+    EXPECT_DOUBLE_EQ(value(e, "cc_relay_client_cost_usd_total", {{"client", "alice"}}), 0.25);
+    EXPECT_EQ(value(e, "cc_relay_build_info", {}), 1);
+    // No clients: no client families.
+    Snapshot none = sample_snapshot();
+    none.clients.clear();
+    const Exposition without = parse(render_prometheus(none), error);
+    ASSERT_TRUE(error.empty()) << error;
+    for (const auto& [name, type] : without.types) {
+        EXPECT_TRUE(name.rfind("cc_relay_client_", 0) != 0 || name == "cc_relay_client_aborts_total") << name;
+    }
 }
 
 }  // namespace
