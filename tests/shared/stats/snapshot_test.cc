@@ -305,7 +305,7 @@ TEST_F(SnapshotTest, AProviderAReloadRemovedIsMarkedGoneOrLeftOutWhenItCountedNo
     EXPECT_EQ(s.providers[1].name, "zai");
     EXPECT_TRUE(s.providers[1].gone);
     EXPECT_NE(render_table(s, {}).find("zai (gone)"), std::string::npos);
-    EXPECT_NE(render_json(s).find("\"name\": \"zai\", \"gone\": true"), std::string::npos) << render_json(s);
+    EXPECT_NE(render_json(s).find("\"name\": \"zai\", \"type\": \"\", \"gone\": true"), std::string::npos) << render_json(s);
     // Back in the config: live again.
     seg_->provider_row("zai");
     EXPECT_FALSE(take_snapshot(*seg_).providers[1].gone);
