@@ -30,6 +30,7 @@
 #include "shared/net/listen.h"
 #include "shared/stats/segment.h"
 #include "shared/stats/snapshot.h"
+#include "shared/util/sanitizer.h"
 #include "worker/server.h"
 #include "worker/stats_sink.h"
 
@@ -304,6 +305,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
             rc = worker::kExitStartupFailed;
         }
         spdlog::default_logger()->flush();
+        shared::check_leaks_before_exit();
         ::_exit(rc);
     }
     entry.pid.store(pid, std::memory_order_release);
@@ -372,6 +374,7 @@ void Master::spawn_admin() {
             spdlog::critical("admin process failed: {}", e.what());
         }
         spdlog::default_logger()->flush();
+        shared::check_leaks_before_exit();
         ::_exit(rc);
     }
     admin_pid_ = pid;

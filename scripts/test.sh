@@ -1,13 +1,66 @@
 #!/usr/bin/env bash
-# The whole test suite: install what is missing, build, run the unit tests (ctest) and the
-# integration and end-to-end tests (node's test runner) against the real binary.
+# The whole test suite: install what is missing, then twice over — a release build, and the asan
+# flavour (AddressSanitizer + UndefinedBehaviorSanitizer) — run the unit tests (ctest) and the
+# integration and end-to-end tests (node's test runner) against the real binary. The benchmark
+# smoke run is part of the release pass only (timings under the sanitizers mean nothing).
+#
+#   scripts/test.sh                  both passes
+#   scripts/test.sh release          the release pass only
+#   scripts/test.sh asan             the sanitizer pass only
+#   scripts/test.sh asan FILE...     the sanitizer pass, only these node tests (paths under tests/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
+case "${1:-all}" in
+  all) passes=(release asan) ;;
+  release|asan) passes=("$1") ;;
+  *) echo "usage: $0 [all|release|asan] [node test file...]" >&2; exit 2 ;;
+esac
+shift || true
+node_tests=("$@")
+whole=1
+if [ ${#node_tests[@]} -gt 0 ]; then whole=0; else node_tests=(integration/ e2e/); fi
 scripts/install-deps.sh --test
-dir=$(scripts/build.sh release)
-ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
-# The benchmark suite in smoke mode (~1 s per scenario): keeps bench/ from rotting.
-CCR_BENCH_BUILD="$dir" bench/run.sh --smoke >/dev/null
-export CC_RELAY_BIN="$PWD/$dir/cli/cc-relay"
-cd tests
-node --test --test-concurrency=1 integration/ e2e/
+
+# ctest, then the node suites against the flavour's binary.
+run_suites() {
+  local dir=$1
+  # With node test files named, only those run (a quick check of one suite).
+  if [ "$whole" = 1 ]; then ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"; fi
+  (cd tests && CC_RELAY_BIN="$root/$dir/cli/cc-relay" node --test --test-concurrency=1 "${node_tests[@]}")
+}
+
+for pass in "${passes[@]}"; do
+  echo "== test.sh: $pass" >&2
+  dir=$(scripts/build.sh "$pass")
+  if [ "$pass" = release ]; then
+    run_suites "$dir"
+    [ "$whole" = 1 ] || continue
+    # The benchmark suite in smoke mode (~1 s per scenario): keeps bench/ from rotting.
+    CCR_BENCH_BUILD="$dir" bench/run.sh --smoke >/dev/null
+    continue
+  fi
+  # A sanitizer report in a forked worker, the admin process or a CLI command the tests run goes
+  # to a file of its own (log_path: <dir>/asan.<pid>, ubsan.<pid>) instead of a stderr that a test
+  # may never show, and the pass fails when the folder is not empty at the end. Every process of
+  # ours stops at its first report (abort_on_error: a worker dies by SIGABRT, which the master
+  # logs); leaks are checked at exit, and by workers and the admin process before their _exit.
+  # The folder is world-writable: some tests run the binary as another user.
+  logs=$(mktemp -d "${TMPDIR:-/tmp}/cc-relay-sanitizers.XXXXXX")
+  chmod 1777 "$logs"
+  export ASAN_OPTIONS="log_path=$logs/asan:halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
+  export UBSAN_OPTIONS="log_path=$logs/ubsan:halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+  rc=0
+  run_suites "$dir" || rc=$?
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+  if [ -n "$(ls -A "$logs")" ]; then
+    for f in "$logs"/*; do
+      echo "== sanitizer report $f" >&2
+      cat "$f" >&2
+    done
+    echo "test.sh: sanitizer reports above (kept in $logs)" >&2
+    exit 1
+  fi
+  rmdir "$logs"
+  [ "$rc" = 0 ] || exit "$rc"
+done
