@@ -7,7 +7,8 @@ flavour=${1:-release}
 case "$flavour" in
   release) dir=build/release; args=(-DCMAKE_BUILD_TYPE=Release) ;;
   debug)   dir=build/debug;   args=(-DCMAKE_BUILD_TYPE=Debug) ;;
-  asan)    dir=build/asan;    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCCR_SANITIZE=ON) ;;
+  # asan: no bench/ (test.sh runs the benchmark smoke in the release pass only).
+  asan)    dir=build/asan;    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCCR_SANITIZE=ON -DCCR_BUILD_BENCH=OFF) ;;
   *) echo "usage: $0 [release|debug|asan] [target...]" >&2; exit 2 ;;
 esac
 shift || true
