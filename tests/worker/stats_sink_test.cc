@@ -314,7 +314,10 @@ TEST_F(ShmStatsSinkTest, AClientThatLeavesCountsAsItsAbortNotAsAnAnswer) {
     left.client = 0;
     left.client_aborted = true;
     sink.request_finished(left);
-    const stats::ClientStats& alice = stats::take_snapshot(*seg_).clients[0];
+    // The snapshot is kept: a reference into the temporary's rows would dangle (ASan caught it).
+    const stats::Snapshot s = stats::take_snapshot(*seg_);
+    ASSERT_EQ(s.clients.size(), 1u);
+    const stats::ClientStats& alice = s.clients[0];
     EXPECT_EQ(alice.requests, 1u);
     EXPECT_EQ(alice.client_aborts, 1u);
     EXPECT_EQ(alice.status_2xx, 0u);
