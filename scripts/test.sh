@@ -40,19 +40,23 @@ for pass in "${passes[@]}"; do
     CCR_BENCH_BUILD="$dir" bench/run.sh --smoke >/dev/null
     continue
   fi
-  # A sanitizer report in a forked worker, the admin process or a CLI command the tests run goes
-  # to a file of its own (log_path: <dir>/asan.<pid>, ubsan.<pid>) instead of a stderr that a test
-  # may never show, and the pass fails when the folder is not empty at the end. Every process of
-  # ours stops at its first report (abort_on_error: a worker dies by SIGABRT, which the master
-  # logs); leaks are checked at exit, and by workers and the admin process before their _exit.
-  # The folder is world-writable: some tests run the binary as another user.
+  # A sanitizer report in a forked worker, the admin process or a CLI command the tests run must
+  # fail the pass even when no test notices. ASan and LeakSanitizer write theirs to a file of its
+  # own (log_path: <logs>/asan.<pid>); GCC's UBSan runtime ignores log_path and writes to stderr,
+  # so tests/lib/relay.mjs copies any report it sees on a relay's or a command's stderr to
+  # <logs>/stderr.<pid> ($CCR_SANITIZER_LOGS); in ctest a UBSan report aborts the test. The pass
+  # fails when the folder is not empty at the end. Every process stops at its first report
+  # (abort_on_error: a worker dies by SIGABRT, which the master logs); leaks are checked at exit,
+  # and by workers and the admin process before their _exit. The folder is world-writable: some
+  # tests run the binary as another user.
   logs=$(mktemp -d "${TMPDIR:-/tmp}/cc-relay-sanitizers.XXXXXX")
   chmod 1777 "$logs"
+  export CCR_SANITIZER_LOGS=$logs
   export ASAN_OPTIONS="log_path=$logs/asan:halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
-  export UBSAN_OPTIONS="log_path=$logs/ubsan:halt_on_error=1:abort_on_error=1:print_stacktrace=1"
+  export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
   rc=0
   run_suites "$dir" || rc=$?
-  unset ASAN_OPTIONS UBSAN_OPTIONS
+  unset ASAN_OPTIONS UBSAN_OPTIONS CCR_SANITIZER_LOGS
   if [ -n "$(ls -A "$logs")" ]; then
     for f in "$logs"/*; do
       echo "== sanitizer report $f" >&2

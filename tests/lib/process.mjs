@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { messagesBody, waitFor, withDeadline } from './http.mjs';
-import { DEFAULT_CONFIG, RELAY_BIN, deepMerge, mockProvider } from './relay.mjs';
+import { DEFAULT_CONFIG, RELAY_BIN, deepMerge, keepSanitizerReport, mockProvider } from './relay.mjs';
 
 export { waitFor, withDeadline };
 
@@ -87,6 +87,7 @@ export function runCli(args, {
         }, timeoutMs);
         child.on('error', (err) => { clearTimeout(timer); reject(err); });
         child.on('close', (code, signal) => {
+            keepSanitizerReport(`cc-relay ${args.join(' ')}`, stderr);
             clearTimeout(timer);
             clearTimeout(killer);
             resolve({ code, signal, stdout, stderr, timedOut, ms: Date.now() - started });

@@ -12,7 +12,7 @@
 // after 10 s; at process exit every group still alive is killed.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,6 +38,20 @@ export const RELAY_BIN = process.env.CC_RELAY_BIN
     : defaultBinary();
 
 const LISTENING_RE = /listening on http:\/\/([^\s]+):(\d+)/;
+
+// A sanitizer report on the relay's stderr (scripts/test.sh's asan pass). ASan and LeakSanitizer
+// write theirs to ASAN_OPTIONS' log_path, but GCC's UBSan runtime ignores log_path and writes to
+// stderr, where a test that passes never looks; so the output of every relay and CLI command is
+// scanned when it closes and, with $CCR_SANITIZER_LOGS set, a report is copied into that folder,
+// which test.sh requires to be empty at the end.
+const SANITIZER_RE = /^(==\d+==ERROR: |.*: runtime error: )/m;
+
+/** Copy `output` into $CCR_SANITIZER_LOGS when it holds a sanitizer report. */
+export function keepSanitizerReport(what, output) {
+    const dir = process.env.CCR_SANITIZER_LOGS;
+    if (!dir || !SANITIZER_RE.test(output)) return;
+    appendFileSync(path.join(dir, `stderr.${process.pid}`), `== ${what}\n${output}\n`);
+}
 const live = new Set();
 
 process.on('exit', () => {
@@ -106,6 +120,7 @@ export async function startRelay(config, { env = {}, args = [], readyTimeoutMs =
         live.delete(proc);
         for (const w of [...logWaiters]) w.check();
     });
+    proc.on('close', () => keepSanitizerReport(`cc-relay serve (${configFile})`, output));
     const exitPromise = new Promise((resolve) => {
         proc.on('exit', (code, signal) => {
             exited = { code, signal };
