@@ -294,8 +294,16 @@ std::optional<std::string> process_env(const std::string& name);
 Config load_config_text(const std::string& text,
                         const std::string& source,
                         EnvLookup env = &process_env);
-/// Read and load a file.
+/// Read and load a file. A file that holds credentials written in it (not `${VAR}`) and that
+/// other users may read (config_exposure()) gets a warning.
 Config load_config_file(const std::string& path, EnvLookup env = &process_env);
+
+/// Who besides its owner may read a file of `mode` whose group `group` has `group_accounts`
+/// accounts (members and accounts whose primary group it is): "every user (mode 0644)",
+/// "the 3 accounts of group staff (mode 0640)"; empty when nobody else may. A group of one
+/// account is not an exposure: that is the shipped install (0640 root:cc-relay, the service
+/// alone in its group).
+std::string config_exposure(unsigned mode, const std::string& group, std::size_t group_accounts);
 /// The built-in default: listen on 127.0.0.1:8787 and pass everything through to Anthropic.
 Config default_config();
 /// The YAML of the built-in default (also what `config init` writes, with comments).

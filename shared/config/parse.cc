@@ -35,12 +35,29 @@ std::string describe(const YAML::Node& n) {
 bool is_secret_path(const std::string& path) {
     std::string last = path.substr(path.find_last_of('.') + 1);
     last = last.substr(0, last.find('['));
-    static const char* const kSecret[] = {"key", "keys", "api_key", "bearer_secret",
+    static const char* const kSecret[] = {"key", "keys", "api_key", "bearer_secret", "bearer_token",
                                           "aws_access_key_id", "aws_secret_access_key",
                                           "aws_session_token", "aws_bearer_token",
                                           "azure_client_secret"};
     for (const char* s : kSecret) {
         if (last == s) return true;
+    }
+    return false;
+}
+
+// Whether a scalar says more than `${NAME}` references: literal text, or a `${NAME:-default}`
+// with a default written in the file. Such a secret is as safe as the file's mode.
+bool holds_literal_text(std::string_view raw) {
+    while (!raw.empty()) {
+        const std::size_t open = raw.find("${");
+        const std::string_view before = raw.substr(0, open);
+        if (before.find_first_not_of(" \t") != std::string_view::npos) return true;
+        if (open == std::string_view::npos) return false;
+        const std::size_t close = raw.find('}', open);
+        if (close == std::string_view::npos) return true;
+        const std::size_t dash = raw.substr(open, close - open).find(":-");
+        if (dash != std::string_view::npos && open + dash + 2 < close) return true;
+        raw.remove_prefix(close + 1);
     }
     return false;
 }
@@ -286,6 +303,7 @@ class Reader {
             report_.warning(at, std::move(w));
         }
         for (std::string& err : e.errors) report_.error(at, std::move(err));
+        if (is_secret_path(path) && holds_literal_text(n.Scalar())) where_.add_literal_secret(path);
         if (!e.errors.empty()) {
             where_.set_invalid(path);  // reported once: validation says nothing more about it
             return std::nullopt;
