@@ -23,6 +23,7 @@
 #include "worker/shared_state.h"
 #include "worker/thinking.h"
 #include "worker/upstream/client_sink.h"
+#include "worker/upstream/echo_guard.h"
 #include "worker/upstream/pool.h"
 
 namespace ccr::worker::upstream {
@@ -136,7 +137,9 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     const auto& debug = rt.config->logging.debug_options;
     if (at.debug || (debug.log_response_headers && spdlog::should_log(spdlog::level::debug))) {
         std::string headers;
-        for (const auto& f : parser.get()) append_redacted_header(headers, f.name_string(), f.value());
+        const std::vector<std::string> secrets = credentials_in_head(at.head);
+        for (const auto& f : parser.get())
+            append_redacted_header(headers, f.name_string(), masked(f.value(), secrets));
         spdlog::log(at.debug ? spdlog::level::info : spdlog::level::debug, "rid={} {}provider={}: answered {}{}",
                     ctx.request_id, at.debug ? "debug_for " : "", at.provider.name(), status, headers);
     }
@@ -221,7 +224,7 @@ Shape shape_of(const ResponseParser& parser, const RequestContext& ctx, const Re
 // The client's response head: the upstream's, less hop-by-hop headers, with the relay's framing,
 // SSE headers, request id and (routing.debug) X-CC-Relay-* headers.
 std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ctx, const ResponseParser& parser,
-                        const Shape& shape, const ResponseDecoder* decoder) {
+                        const Shape& shape, const ResponseDecoder* decoder, const std::vector<std::string>& secrets) {
     const auto& res = parser.get();
     std::string head;
     head.reserve(1024);
@@ -233,7 +236,7 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
         if (decoder != nullptr && iequals(name, "content-type")) continue;
         head += name;
         head += ": ";
-        head += f.value();
+        head += secrets.empty() ? std::string(f.value()) : masked(f.value(), secrets);
         head += "\r\n";
     }
     if (decoder != nullptr) {
@@ -371,9 +374,14 @@ net::awaitable<Outcome> run(Runtime& rt,
     const unsigned status = parser.get().result_int();
     // An error the provider shapes its own way is read (bounded) and answered in Anthropic's.
     std::string error_prefix;
-    if (status >= 400 && at.provider.maps_errors() && ctx.method != "HEAD") {
+    // An error answer may quote the request's credentials back (echo_guard.h): its head and the
+    // start of its body are masked before anything of it is logged or relayed.
+    std::vector<std::string> secrets;
+    if (status >= 400) secrets = credentials_in_head(at.head);
+    if (status >= 400 && (at.provider.maps_errors() || !secrets.empty()) && ctx.method != "HEAD") {
         const bool whole = co_await read_error_body(up, conn, parser, ctx, error_prefix);
-        if (whole) {
+        mask_secrets(error_prefix, secrets);
+        if (whole && at.provider.maps_errors()) {
             if (auto mapped = at.provider.map_error(status, parser.get(), error_prefix)) {
                 ctx.rec.upstream_time += since(t0);
                 co_await write_mapped_error(client, ctx, parser, *mapped);
@@ -386,7 +394,7 @@ net::awaitable<Outcome> run(Runtime& rt,
     std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, parser.get(), at.endpoint);
     const Shape shape = shape_of(parser, ctx, decoder.get());
     ctx.rec.upstream_time += since(t0);
-    ClientSink sink(client, ctx, client_head(rt, at, ctx, parser, shape, decoder.get()), shape.chunked, shape.sse,
+    ClientSink sink(client, ctx, client_head(rt, at, ctx, parser, shape, decoder.get(), secrets), shape.chunked, shape.sse,
                     shape.tap);
     ctx.rec.status = static_cast<int>(status);
     ctx.rec.upstream_error = status >= 500;
