@@ -192,6 +192,8 @@ describe('secrets never appear in any output', { timeout: 120_000 }, () => {
         const failed = await post('echo 500', { 'x-api-key': SECRETS.relayKey }, messagesBody('echo-error:500'));
         assert.equal(failed.status, 500, failed.body);
         assert.match(JSON.parse(failed.body).error.message, /^invalid key Bearer \*+$/);
+        assert.equal(failed.headers['x-cc-relay-attempts'], '2', 'the first provider was tried, and echoed its x-api-key');
+        assert.ok(backend.requests.some((r) => r.json?.model === 'echo-error:500' && r.headers['x-api-key'] === SECRETS.providerLiteral));
         // Every echo reached the backend with the real key (the masking is the relay's).
         assert.ok(backend.requests.some((r) => r.headers.authorization === `Bearer ${SECRETS.providerEnv}`));
     });
@@ -274,6 +276,9 @@ describe('secrets never appear in any output', { timeout: 120_000 }, () => {
         // The run did log at trace level with bodies and headers, and did see every credential.
         assert.match(relay.logs(), /debug_for client=alice/);
         assert.match(relay.logs(), /debug_for provider=fromenv/);
+        // The echoing answers' headers were logged (debug_for, log_response_headers), masked.
+        assert.match(relay.logs(), /provider=literal: answered 500 .*x-echo-api-key: \*{20,};/);
+        assert.match(relay.logs(), /provider=fromenv: answered 401 .*x-echo-authorization: Bearer \*{20,};/);
         assert.ok(captured.length > 40, `${captured.length} outputs captured`);
         const problems = [];
         for (const [what, text] of captured) {
