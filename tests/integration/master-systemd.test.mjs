@@ -1,9 +1,11 @@
 // Prefork master (issue 3), systemd/: `systemd-analyze verify` passes on cc-relay.service (a copy
 // of the template whose paths point at the built binary and a temporary config), the unit has what
 // the issue asks for, its command lines work as systemd would run them, and the sysusers/tmpfiles
-// snippets apply. Issue 11: the hardening `systemd-analyze security` asks for, every system call
-// the relay makes allowed by its SystemCallFilter (traced with strace, as systemd is not PID 1
-// here), and `cmake --install` writing the unit with the binary's path of that install.
+// snippets apply. Issue 11: the hardening `systemd-analyze security` asks for; the relay's
+// commands under the unit's SystemCallFilter (systemd is not PID 1 here: every call traced with
+// strace and checked by name, and the same run under a seccomp filter of that set which kills on
+// any other call, tests/tools/seccomp_exec.cc); `cmake --install` writing the unit with the
+// binary's path of that install.
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -190,34 +192,27 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         assert.ok(score > 0 && score <= 2.0, `exposure ${score} (3.5 before issue 11):\n${r.stdout}${r.stderr}`);
     });
 
-    it('every system call of serve, reload and config validate is in the unit\'s SystemCallFilter', {
-        skip: !existsSync('/usr/bin/strace') && 'strace is not installed (scripts/install-deps.sh --test)',
-    }, async (t) => {
-        // systemd is not PID 1 in the test environment, so the filter is checked against what the
-        // relay does: every call traced over a run that starts (master, two workers, the admin
-        // process), gives the segment to a group, raises its file limit, serves plain and
-        // streaming requests, reloads, writes its SQLite ledger and drains on SIGTERM.
-        const allowed = await syscallSet('@system-service');
-        assert.ok(allowed.has('epoll_wait') && !allowed.has('mount'), 'the @system-service set was read');
-        const svc = parseUnit(readFileSync(UNIT, 'utf8')).Service;
-        assert.deepEqual(get(svc, 'SystemCallFilter'), ['@system-service'], 'the set checked is the unit\'s');
-
-        const traceDir = await mkdtemp(path.join(tmpdir(), 'cc-relay-strace-'));
-        t.after(() => rm(traceDir, { recursive: true, force: true }));
-        const cfgFile = path.join(traceDir, 'config.yaml');
+    /**
+     * The relay's life under a unit, each command run as `wrap(name, argv)` says (strace, a
+     * seccomp launcher): config validate (ExecStartPre), serve (ExecStart: master, two workers,
+     * the admin process; the segment given to a group, the file limit raised), plain and
+     * streaming requests, /metrics, reload (ExecReload), the SQLite ledger written, SIGTERM.
+     * Resolves with the serve log and how the master exited.
+     */
+    async function underUnit(t, dir, wrap) {
+        const cfgFile = path.join(dir, 'config.yaml');
         const adminPort = await freePort();
         await writeFile(cfgFile, configText(masterConfig(backend, {
             server: { workers: 2, max_open_files: 4096, stats_group: 'nogroup', admin: { listen: `127.0.0.1:${adminPort}` } },
-            ledger: { enabled: true, path: path.join(traceDir, 'usage.db'), interval_ms: 1000 },
+            ledger: { enabled: true, path: path.join(dir, 'usage.db'), interval_ms: 1000 },
         })));
-        const traced = (name, args) => ['-f', '-qq', '-o', path.join(traceDir, `${name}.trace`), RELAY_BIN, ...args];
-
-        const pre = await run('strace', traced('validate', ['config', 'validate', '--config', cfgFile]));
+        const pre = await run(...wrap('validate', [RELAY_BIN, 'config', 'validate', '--config', cfgFile]));
         assert.equal(pre.code, 0, pre.stdout + pre.stderr);
 
         const notify = await startNotifyListener();
         t.after(() => notify.close());
-        const proc = spawn('strace', traced('serve', ['serve', '--config', cfgFile]), {
+        const [cmd, args] = wrap('serve', [RELAY_BIN, 'serve', '--config', cfgFile]);
+        const proc = spawn(cmd, args, {
             env: { ...process.env, NOTIFY_SOCKET: notify.path }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
         });
         let log = '';
@@ -225,20 +220,39 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         proc.stderr.on('data', (d) => { log += d; });
         const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
         t.after(() => { try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ } });
-        await notify.waitFor('READY=1', 20_000);
+        await withDeadline(Promise.race([notify.waitFor('READY=1', 20_000), exited.then((e) => {
+            throw new Error(`serve exited before READY=1: ${JSON.stringify(e)}\n${log}`);
+        })]), 21_000, `READY=1\n${log}`);
         const url = `http://127.0.0.1:${Number(log.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/)?.[1])}`;
         assert.equal((await postMessage(url)).status, 200, log);
         const stream = await postJson(url, '/v1/messages', messagesBody('claude-sonnet-4-5', { stream: true }), { agent: false });
         assert.equal(stream.status, 200);
         assert.equal((await request(`http://127.0.0.1:${adminPort}/metrics`, { agent: false })).status, 200);
-        const rr = await run('strace', traced('reload', ['reload', '--config', cfgFile]));
+        const rr = await run(...wrap('reload', [RELAY_BIN, 'reload', '--config', cfgFile]));
         assert.equal(rr.code, 0, rr.stdout + rr.stderr + log);
         assert.equal((await postMessage(url)).status, 200, log);
-        await waitFor(() => existsSync(path.join(traceDir, 'usage.db')), { timeoutMs: 10_000, what: 'the ledger written' });
-        // strace's own pid is the one spawned: SIGTERM the relay's master, its child.
-        const master = childPids(proc.pid)[0];
+        await waitFor(() => existsSync(path.join(dir, 'usage.db')), { timeoutMs: 10_000, what: 'the ledger written' });
+        // The master: the process spawned, or the child of a tracer.
+        const master = cmd === 'strace' ? childPids(proc.pid)[0] : proc.pid;
         process.kill(master, 'SIGTERM');
-        await withDeadline(exited, 20_000, `exit after SIGTERM\n${log}`);
+        const exit = await withDeadline(exited, 20_000, `exit after SIGTERM\n${log}`);
+        return { log, exit, notify: notify.messages };
+    }
+
+    it('every system call of serve, reload and config validate is in the unit\'s SystemCallFilter', {
+        skip: !existsSync('/usr/bin/strace') && 'strace is not installed (scripts/install-deps.sh --test)',
+    }, async (t) => {
+        // systemd is not PID 1 in the test environment, so the filter is checked against what the
+        // relay does: every call traced over underUnit()'s run, by name (the next test enforces it).
+        const allowed = await syscallSet('@system-service');
+        assert.ok(allowed.has('epoll_wait') && !allowed.has('mount'), 'the @system-service set was read');
+        const svc = parseUnit(readFileSync(UNIT, 'utf8')).Service;
+        assert.deepEqual(get(svc, 'SystemCallFilter'), ['@system-service'], 'the set checked is the unit\'s');
+
+        const traceDir = await mkdtemp(path.join(tmpdir(), 'cc-relay-strace-'));
+        t.after(() => rm(traceDir, { recursive: true, force: true }));
+        const { log } = await underUnit(t, traceDir,
+            (name, argv) => ['strace', ['-f', '-qq', '-o', path.join(traceDir, `${name}.trace`), ...argv]]);
 
         const used = new Map();  // call -> the trace it was seen in
         for (const name of ['validate', 'serve', 'reload']) {
@@ -248,7 +262,37 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         assert.ok(used.has('clone') || used.has('clone3') || used.has('fork'), 'the trace saw the workers forked');
         assert.ok(used.has('fchown'), 'the trace saw the segment given to its group');
         const outside = [...used].filter(([call]) => !allowed.has(call)).map(([call, where]) => `${call} (${where})`);
-        assert.deepEqual(outside, [], `calls outside @system-service: ${outside.join(', ')}`);
+        assert.deepEqual(outside, [], `calls outside @system-service: ${outside.join(', ')}\n${log}`);
+    });
+
+    it('serve, reload and config validate work under a seccomp filter of @system-service that kills on any other call', async (t) => {
+        const launcher = path.resolve(path.dirname(RELAY_BIN), '../tests/ccr-seccomp-exec');
+        const header = ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h'].find(existsSync);
+        if (process.arch !== 'x64' || !existsSync(launcher) || !header) {
+            t.skip(`needs x86_64, ${launcher} (built with the tests) and asm/unistd_64.h`);
+            return;
+        }
+        const numbers = new Map([...readFileSync(header, 'utf8').matchAll(/^#define __NR_(\w+) (\d+)$/gm)].map((m) => [m[1], m[2]]));
+        const allowed = [...await syscallSet('@system-service')].filter((n) => numbers.has(n));
+        const list = (names) => names.map((n) => numbers.get(n)).join(',');
+        const dir = await mkdtemp(path.join(tmpdir(), 'cc-relay-seccomp-'));
+        t.after(() => rm(dir, { recursive: true, force: true }));
+
+        // The control: without fchown in the list, the master dies of it when it gives the
+        // segment to its group (so the filter is in force and the run below covers that call).
+        const cfg = path.join(dir, 'control.yaml');
+        await writeFile(cfg, configText(masterConfig(backend, { server: { workers: 1, stats_group: 'nogroup' } })));
+        const control = await new Promise((resolve) => {
+            execFile(launcher, [list(allowed.filter((n) => n !== 'fchown')), RELAY_BIN, 'serve', '--config', cfg], { timeout: 20_000 },
+                (err, stdout, stderr) => resolve({ signal: err?.signal, out: stdout + stderr }));
+        });
+        assert.equal(control.signal, 'SIGSYS', control.out);
+
+        const { log, exit, notify } = await underUnit(t, dir, (name, argv) => [launcher, [list(allowed), ...argv]]);
+        assert.deepEqual(exit, { code: 0, signal: null }, log);
+        assert.deepEqual(notify, ['READY=1', 'RELOADING=1', 'READY=1', 'STOPPING=1']);
+        assert.doesNotMatch(log, /killed by signal|Bad system call|not permitted/i, 'no process died or was refused a call');
+        assert.doesNotMatch(log, / E \[/, 'no error logged');
     });
 
     it('cmake --install writes the unit with the path it installed the binary to', async (t) => {
