@@ -49,4 +49,4 @@ TEST(EchoGuard, EveryOccurrenceIsMaskedKeepingTheLength) {
 }
 
 }  // namespace
-    }  // namespace ccr::worker::upstream
+}  // namespace ccr::worker::upstream
