@@ -322,12 +322,23 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         }
     });
 
-    it('the sysusers and tmpfiles snippets apply to a scratch root', { skip: process.getuid?.() !== 0 && 'needs root (chown)' }, async () => {
+    it('the sysusers and tmpfiles snippets apply to a scratch root, alone, with the commands the unit gives', { skip: process.getuid?.() !== 0 && 'needs root (chown)' }, async () => {
         const root = path.join(dir, 'root');
         await mkdir(path.join(root, 'etc'), { recursive: true });
-        const su = await run('systemd-sysusers', [`--root=${root}`, path.join(systemdDir, 'cc-relay.sysusers.conf')]);
+        // Installed where cmake --install puts them, beside another package's snippets: the
+        // commands the unit's comment gives (by name) apply ours and nothing else.
+        for (const kind of ['sysusers', 'tmpfiles']) {
+            await mkdir(path.join(root, `usr/lib/${kind}.d`), { recursive: true });
+            await writeFile(path.join(root, `usr/lib/${kind}.d/cc-relay.conf`), readFileSync(path.join(systemdDir, `cc-relay.${kind}.conf`)));
+        }
+        await writeFile(path.join(root, 'usr/lib/sysusers.d/other.conf'), 'u other-package - - /\n');
+        await writeFile(path.join(root, 'usr/lib/tmpfiles.d/other.conf'), 'd /other-package 0755 root root -\n');
+        const comment = readFileSync(UNIT, 'utf8');
+        assert.match(comment, /^#\s+systemd-sysusers cc-relay\.conf && systemd-tmpfiles --create cc-relay\.conf$/m);
+        const su = await run('systemd-sysusers', [`--root=${root}`, 'cc-relay.conf']);
         assert.equal(su.code, 0, su.stdout + su.stderr);
         const passwd = readFileSync(path.join(root, 'etc/passwd'), 'utf8');
+        assert.doesNotMatch(passwd, /^other-package:/m, 'only the project\'s snippet applied');
         const user = get(parseUnit(readFileSync(UNIT, 'utf8')).Service, 'User')[0];
         assert.match(passwd, new RegExp(`^${user}:`, 'm'), 'sysusers creates the unit\'s User=');
         // Stats readers get a group of their own, which the service user joins (to give the
@@ -343,8 +354,9 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         // A config copied in with the README's old `cp` (0644) is made 0640 root:cc-relay.
         await mkdir(path.join(root, 'etc/cc-relay'), { recursive: true });
         await writeFile(path.join(root, 'etc/cc-relay/config.yaml'), 'server: {}\n', { mode: 0o644 });
-        const tf = await run('systemd-tmpfiles', ['--create', `--root=${root}`, path.join(systemdDir, 'cc-relay.tmpfiles.conf')]);
+        const tf = await run('systemd-tmpfiles', ['--create', `--root=${root}`, 'cc-relay.conf']);
         assert.equal(tf.code, 0, tf.stdout + tf.stderr);
+        assert.ok(!existsSync(path.join(root, 'other-package')), 'only the project\'s snippet applied');
         assert.ok(existsSync(path.join(root, 'etc/cc-relay')));
         const serviceGid = Number(group.match(/^cc-relay:x:(\d+):/m)[1]);
         const folder = statSync(path.join(root, 'etc/cc-relay'));
