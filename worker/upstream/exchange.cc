@@ -156,14 +156,17 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     co_return std::nullopt;
 }
 
-// The body of an error answer, up to kMaxInspectedError bytes, for the provider's error mapper.
-// True when the whole body was read; otherwise `out` holds the part read, relayed first.
+// The body of an error answer, up to kMaxInspectedError bytes, for the provider's error mapper
+// and the echo guard. True when the whole body was read; otherwise `out` holds the part read,
+// relayed first. An upstream that stalls here is given server.stream_idle_timeout_ms, as the
+// pump would give it, before what came is relayed and the pump takes over.
 template <class Stream>
 net::awaitable<bool> read_error_body(Stream& up, Conn& conn, ResponseParser& parser, RequestContext& ctx,
-                                     std::string& out) {
+                                     std::chrono::milliseconds idle, std::string& out) {
     out.resize(kMaxInspectedError);
     std::size_t have = 0;
-    conn.tcp().expires_at(ctx.deadline);
+    const auto now = clock::now();
+    conn.tcp().expires_at(idle.count() > 0 && now + idle < ctx.deadline ? now + idle : ctx.deadline);
     while (!parser.is_done() && have < out.size()) {
         auto& b = parser.get().body();
         b.data = out.data() + have;
@@ -379,7 +382,8 @@ net::awaitable<Outcome> run(Runtime& rt,
     std::vector<std::string> secrets;
     if (status >= 400) secrets = credentials_in_head(at.head);
     if (status >= 400 && (at.provider.maps_errors() || !secrets.empty()) && ctx.method != "HEAD") {
-        const bool whole = co_await read_error_body(up, conn, parser, ctx, error_prefix);
+        const bool whole = co_await read_error_body(
+            up, conn, parser, ctx, std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), error_prefix);
         mask_secrets(error_prefix, secrets);
         if (whole && at.provider.maps_errors()) {
             if (auto mapped = at.provider.map_error(status, parser.get(), error_prefix)) {
