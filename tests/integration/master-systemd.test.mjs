@@ -281,7 +281,9 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         // The control: without fchown in the list, the master dies of it when it gives the
         // segment to its group (so the filter is in force and the run below covers that call).
         const cfg = path.join(dir, 'control.yaml');
-        await writeFile(cfg, configText(masterConfig(backend, { server: { workers: 1, stats_group: 'nogroup' } })));
+        const controlConfig = masterConfig(backend, { server: { workers: 1, stats_group: 'nogroup' } });
+        await writeFile(cfg, configText(controlConfig));
+        t.after(() => rm(`/dev/shm${controlConfig.server.shm_name}`, { force: true }));  // left by the killed master
         const control = await new Promise((resolve) => {
             execFile(launcher, [list(allowed.filter((n) => n !== 'fchown')), RELAY_BIN, 'serve', '--config', cfg], { timeout: 20_000 },
                 (err, stdout, stderr) => resolve({ signal: err?.signal, out: stdout + stderr }));

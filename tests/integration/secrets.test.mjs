@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { messagesBody, request } from '../lib/http.mjs';
-import { childPids, configText, freePort, runCli, uniqueShmName, waitFor } from '../lib/process.mjs';
+import { childPids, configText, freePort, runCli, uniqueShmName, waitFor, withDeadline } from '../lib/process.mjs';
 import { RELAY_BIN, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
 
@@ -318,8 +318,11 @@ describe('workers are not dumpable', { timeout: 60_000, skip: process.getuid?.()
         t.after(() => rm(tmp, { recursive: true, force: true }));
         await chmod(tmp, 0o755);
         const cfgFile = path.join(tmp, 'config.yaml');
+        const shm = uniqueShmName();
+        // The segment is nobody's: removed by the master on SIGTERM, else here.
+        t.after(() => rm(`/dev/shm${shm}`, { force: true }));
         await writeFile(cfgFile, configText({
-            server: { shm_name: uniqueShmName(), workers: 1 },
+            server: { shm_name: shm, workers: 1 },
             providers: [{ name: 'mock', type: 'anthropic', enabled: true, base_url: backend.url, keys: [{ key: '${CCR_DUMPABLE_KEY}' }] }],
         }), { mode: 0o644 });
         const proc = spawn(RELAY_BIN, ['serve', '--config', cfgFile], {
@@ -329,7 +332,12 @@ describe('workers are not dumpable', { timeout: 60_000, skip: process.getuid?.()
         let log = '';
         proc.stdout.on('data', (d) => { log += d; });
         proc.stderr.on('data', (d) => { log += d; });
-        t.after(() => { try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ } });
+        const exited = new Promise((r) => proc.on('exit', r));
+        t.after(async () => {
+            try { process.kill(proc.pid, 'SIGTERM'); } catch { /* gone */ }
+            await withDeadline(exited, 10_000, 'the relay run as nobody stopped').catch(() => {});
+            try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ }
+        });
         await waitFor(() => /listening on http/.test(log), { timeoutMs: 15_000, what: `the relay up as nobody\n${log}` });
         const title = (pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8');
         let workers = [];
