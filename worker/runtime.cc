@@ -74,6 +74,18 @@ const Provider* Runtime::find_provider(std::string_view name) const {
     return nullptr;
 }
 
+bool Runtime::evict_idle_connection() {
+    for (auto& s : streams) {  // oldest first
+        if (s.busy || s.evicted) continue;
+        s.evicted = true;
+        ++evicting;
+        boost::system::error_code ignored;
+        s.stream->socket().cancel(ignored);  // the session's pending read ends; it closes
+        return true;
+    }
+    return false;
+}
+
 void Runtime::maybe_finish_drain() {
     if (draining && sessions == 0) ioc.stop();
 }

@@ -73,7 +73,8 @@ struct Runtime {
     // Open client connections, so a drain can close what is left when its window ends.
     struct OpenStream {
         boost::beast::tcp_stream* stream;
-        bool busy;
+        bool busy;            // a request is being served
+        bool evicted = false;  // closed for a newcomer at the connection cap; ends shortly
     };
     using StreamList = std::list<OpenStream>;
     StreamList streams;
@@ -82,6 +83,13 @@ struct Runtime {
     }
     void unregister_stream(StreamList::iterator it) { streams.erase(it); }
     void mark_busy(StreamList::iterator it, bool busy) { it->busy = busy; }
+    /// At server.max_connections: closes the oldest connection with no request in progress
+    /// (idle between requests, or still without a complete head) so a newcomer can be served.
+    /// False when every connection is serving a request.
+    bool evict_idle_connection();
+    /// Connections open and not yet closed for a newcomer.
+    std::size_t live_sessions() const { return sessions - evicting; }
+    std::size_t evicting = 0;  // evicted sessions whose coroutine has not ended yet
 
     // Responses being relayed (past the upstream's head), so the end of a drain window can end
     // each one with a terminal event instead of a bare cut.

@@ -61,6 +61,7 @@ void loop_done(std::exception_ptr e) {
 }
 
 net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
+    std::chrono::steady_clock::time_point last_refusal_log{};
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(kTuple);
         if (ec) {
@@ -72,6 +73,16 @@ net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
             continue;
         }
         if (rt.draining) co_return;
+        const auto cap = rt.config->server.max_connections;
+        if (rt.live_sessions() >= static_cast<std::size_t>(cap) && !rt.evict_idle_connection()) {
+            if (const auto now = std::chrono::steady_clock::now(); now - last_refusal_log >= std::chrono::seconds(1)) {
+                last_refusal_log = now;  // once a second at most: this is what a flood looks like
+                spdlog::warn("server.max_connections ({}) reached with every connection serving a request: "
+                             "new connections get 529", cap);
+            }
+            net::co_spawn(rt.ioc, refuse_session(std::move(socket), cap), session_done);
+            continue;
+        }
         net::co_spawn(rt.ioc, run_session(rt, std::move(socket)), session_done);
     }
 }

@@ -86,6 +86,10 @@ namespace {
 
 constexpr std::size_t kBodyReadChunk = 256 * 1024;
 constexpr std::size_t kIdleBufferCapacity = 16 * 1024;
+// Like Envoy's max_headers_count (100 by default); Claude Code sends about 20. Each field is
+// forwarded upstream, so this bounds what one request can make the relay send.
+constexpr std::ptrdiff_t kMaxHeaderFields = 256;
+constexpr std::size_t kHeadReadChunk = 4 * 1024;  // first read of a kept-alive connection's next head
 
 std::string peer_of(const tcp::socket& s) {
     beast::error_code ec;
@@ -267,6 +271,24 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream) {
 
 }  // namespace
 
+net::awaitable<void> refuse_session(tcp::socket socket, std::int64_t cap) {
+    beast::tcp_stream stream(std::move(socket));
+    RequestContext ctx;
+    ctx.client = peer_of(stream.socket());
+    ctx.request_id = filters::new_request_id();
+    ctx.keep_alive = false;
+    ctx.unread_body = true;
+    ctx.deadline = clock::now() + std::chrono::seconds(2);
+    co_await write_error(stream, ctx, Errc::overloaded,
+                         "cc-relay: every connection this worker may hold is serving a request "
+                         "(server.max_connections = " + std::to_string(cap) + ")");
+    log_access(ctx);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_await linger_close(stream);
+    stream.close();
+}
+
 net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);  // best effort; SSE wants every write out now
@@ -279,6 +301,7 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         Runtime& rt;
         Runtime::StreamList::iterator it;
         ~Leave() {
+            if (it->evicted) --rt.evicting;
             rt.unregister_stream(it);
             --rt.sessions;
             rt.maybe_finish_drain();
@@ -289,33 +312,61 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
     bool linger = false;
     for (;;) {
         http::request_parser<RequestBody> parser;
-        parser.header_limit(64 * 1024);
+        const auto& server = rt.config->server;
+        parser.header_limit(static_cast<std::uint32_t>(server.max_header_bytes));
         // Beast checks Content-Length against its default 1 MiB limit while parsing the head;
         // the configured limit is applied by handle() with a proper 413.
         parser.body_limit(boost::none);
-        const auto& server = rt.config->server;
-        // The first head must arrive within read_header_timeout; between kept-alive requests the
-        // idle timeout applies (cut short when a drain ends).
-        auto wait = std::chrono::milliseconds(first ? server.read_header_timeout_ms : server.idle_timeout_ms);
-        auto until = clock::now() + wait;
+        // A kept-alive connection may idle for idle_timeout before its next request starts (cut
+        // short when a drain ends); from a head's first byte (a new connection's accept), the
+        // whole head must arrive within read_header_timeout, so a client trickling its head
+        // (slowloris) holds a connection no longer than that.
+        if (!first && buffer.size() == 0) {
+            auto until = clock::now() + std::chrono::milliseconds(server.idle_timeout_ms);
+            if (rt.draining) until = std::min(until, rt.drain_deadline);
+            stream.expires_at(until);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kHeadReadChunk), kTuple);
+            if (ec) break;  // gone, idled out, or closed for a newcomer at the connection cap
+            buffer.commit(n);
+        }
+        auto until = clock::now() + std::chrono::milliseconds(server.read_header_timeout_ms);
         if (rt.draining) until = std::min(until, rt.drain_deadline);
         stream.expires_at(until);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+        std::string bad_head;
+        Errc bad_code = Errc::invalid_request;
         if (ec) {
-            // A head that is too large or not HTTP gets a 400 before the close; a client that
-            // went away or idled out gets nothing.
-            if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-                ec != http::error::end_of_stream && ec != http::error::partial_message) {
-                RequestContext ctx;
-                ctx.client = client;
-                ctx.request_id = filters::new_request_id();
-                ctx.keep_alive = false;
-                ctx.deadline = clock::now() + std::chrono::seconds(5);
-                co_await write_error(stream, ctx, Errc::invalid_request,
-                                     ec == http::error::header_limit
-                                         ? std::string("request header too large")
-                                         : "malformed HTTP request: " + ec.message());
+            // A head that is too large or not HTTP gets an answer before the close; a client
+            // that went away or timed out gets nothing.
+            if (ec == http::error::header_limit) {
+                bad_code = Errc::header_too_large;
+                bad_head = "request header fields exceed server.max_header_bytes (" +
+                           std::to_string(server.max_header_bytes) + " bytes)";
+            } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                       ec != http::error::end_of_stream && ec != http::error::partial_message) {
+                bad_head = "malformed HTTP request: " + ec.message();
+            } else {
+                break;
             }
+        } else if (auto problem = framing_problem(parser.get().version(), parser.get().base()); !problem.empty()) {
+            bad_head = "malformed HTTP request: " + problem;
+        } else if (auto count = std::distance(parser.get().begin(), parser.get().end()); count > kMaxHeaderFields) {
+            bad_code = Errc::header_too_large;
+            bad_head = "too many header fields (" + std::to_string(count) + "; at most " +
+                       std::to_string(kMaxHeaderFields) + ")";
+        }
+        if (!bad_head.empty()) {
+            RequestContext ctx;
+            ctx.client = client;
+            ctx.request_id = filters::new_request_id();
+            ctx.keep_alive = false;
+            ctx.unread_body = !ec;  // a complete head: whatever follows it is not read
+            ctx.deadline = clock::now() + std::chrono::seconds(5);
+            co_await write_error(stream, ctx, bad_code, bad_head);
+            ctx.rec.finish(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start));
+            if (rt.stats) rt.stats->request_finished(ctx.rec);
+            log_access(ctx);
+            linger = true;
             break;
         }
         first = false;

@@ -428,6 +428,8 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.number("drain_timeout_ms", s.drain_timeout_ms),
         r.number("read_header_timeout_ms", s.read_header_timeout_ms),
         r.number("idle_timeout_ms", s.idle_timeout_ms),
+        r.number("max_header_bytes", s.max_header_bytes),
+        r.number("max_connections", s.max_connections),
         r.number("connect_timeout_ms", s.connect_timeout_ms),
         r.number("response_header_timeout_ms", s.response_header_timeout_ms),
         r.number("stream_idle_timeout_ms", s.stream_idle_timeout_ms),

@@ -135,6 +135,8 @@ class Validator {
             in_range(std::string("server.") + name, value, 0, kMaxTimeoutMs);
         }
         at_least_zero("server.max_open_files", s.max_open_files);
+        in_range("server.max_header_bytes", s.max_header_bytes, 1024, 16LL * 1024 * 1024);
+        in_range("server.max_connections", s.max_connections, 1, 1'000'000);
         if (!s.shm_name.empty() &&
             (s.shm_name.front() != '/' || s.shm_name.size() < 2 || s.shm_name.size() > 255 ||
              s.shm_name.find('/', 1) != std::string::npos)) {

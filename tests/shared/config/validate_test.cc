@@ -49,6 +49,18 @@ TEST_F(ConfigValidation, EmptyListenIsAnError) {
                 HasSubstr("server.listen must not be empty"));
 }
 
+TEST_F(ConfigValidation, HeadAndConnectionLimitsHaveBoundsAndDefaults) {
+    const std::string error = load_error(with_server("  max_header_bytes: 100\n  max_connections: -1\n"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:2:21: server.max_header_bytes must be between 1024 and 16777216 (got 100)"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:3:20: server.max_connections must be between 1 and 1000000 (got -1)"));
+    const Config defaults = load(with_server("  max_header_bytes: 0\n"));
+    EXPECT_EQ(defaults.server.max_header_bytes, 65536);
+    EXPECT_EQ(defaults.server.max_connections, 4096);
+    const Config set = load(with_server("  max_header_bytes: 8192\n  max_connections: 10\n"));
+    EXPECT_EQ(set.server.max_header_bytes, 8192);
+    EXPECT_EQ(set.server.max_connections, 10);
+}
+
 TEST_F(ConfigValidation, TimeoutAboveADayIsAnError) {
     EXPECT_THAT(load_error(with_server("  timeout_ms: 86400001\n")),
                 HasSubstr("config.yaml:2:15: server.timeout_ms must be between 0 and 86400000 "
