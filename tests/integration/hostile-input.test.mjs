@@ -294,3 +294,46 @@ describe('slowloris', { timeout: 90_000 }, () => {
         }
     });
 });
+
+describe('bodies that are not valid JSON', { timeout: 30_000 }, () => {
+    let backend;
+    let relay;
+    relayOverMock((b, r) => { backend = b; relay = r; });
+
+    const send = (bodyBytes) => rawExchange(relay.port, Buffer.concat([
+        Buffer.from(head('POST /v1/messages HTTP/1.1', 'Host: x', 'Content-Type: application/json',
+            `Content-Length: ${bodyBytes.length}`, 'Connection: close')), bodyBytes]), { timeoutMs: 4000 });
+    const prefix = '{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"metadata":';
+
+    for (const [name, tail, where] of [
+        ['a missing value deep in a part the relay does not read', '{"a":[1,,2]}}', /at byte \d+: unexpected character/],
+        ['a bad escape', '{"a":"x\\qy"}}', /invalid escape/],
+        ['a leading zero', '{"a":012}}', /after an object member|expected/],
+        ['nesting deeper than 1024 levels', '['.repeat(2000) + ']'.repeat(2000) + '}', /nesting deeper than 1024 levels/],
+    ]) {
+        it(`${name}: 400 invalid_request_error, not forwarded`, async () => {
+            const out = await send(Buffer.from(prefix + tail));
+            const res = parseRawResponse(out.data);
+            assert.equal(res.status, 400, out.data);
+            const body = JSON.parse(res.body);
+            assert.equal(body.error.type, 'invalid_request_error');
+            assert.match(body.error.message, /^malformed JSON/);
+            assert.match(body.error.message, where);
+            assert.equal(backend.requests.length, 0);
+        });
+    }
+
+    it('invalid UTF-8 in a string: 400, not forwarded', async () => {
+        const out = await send(Buffer.concat([Buffer.from(prefix + '{"a":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]));
+        assert.equal(parseRawResponse(out.data).status, 400, out.data);
+        assert.equal(backend.requests.length, 0);
+    });
+
+    it('valid JSON an upstream may frown on (a lone surrogate escape, deep but legal nesting) is forwarded byte for byte', async () => {
+        const bytes = Buffer.from(prefix + '{"cut":"\\ud83d","deep":' + '['.repeat(1000) + ']'.repeat(1000) + '}}');
+        const out = await send(bytes);
+        assert.equal(parseRawResponse(out.data).status, 200, out.data.slice(0, 300));
+        assert.equal(backend.requests.length, 1);
+        assert.deepEqual(backend.requests[0].body, bytes);
+    });
+});
