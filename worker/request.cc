@@ -1,4 +1,5 @@
 #include "worker/request.h"
+#include "worker/client_stream.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -75,7 +76,7 @@ void append_status_line(std::string& out, int status) {
     out += "\r\n";
 }
 
-net::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
+net::awaitable<bool> write_local(ClientStream& stream,
                                  RequestContext& ctx,
                                  int status,
                                  std::string_view content_type,
@@ -111,7 +112,7 @@ net::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
     co_return !ec;
 }
 
-net::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
+net::awaitable<bool> write_error(ClientStream& stream,
                                  RequestContext& ctx,
                                  shared::Errc code,
                                  std::string_view message,

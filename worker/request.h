@@ -17,6 +17,8 @@
 
 namespace ccr::worker {
 
+class ClientStream;
+
 struct RequestContext {
     using clock = std::chrono::steady_clock;
 
@@ -40,7 +42,7 @@ struct RequestContext {
 };
 
 /// Writes a complete response made by the relay itself (not relayed).
-boost::asio::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
+boost::asio::awaitable<bool> write_local(ClientStream& stream,
                                          RequestContext& ctx,
                                          int status,
                                          std::string_view content_type,
@@ -50,7 +52,7 @@ boost::asio::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
 
 /// An Anthropic-shaped error answer. `extra_headers` ("Name: value\r\n"...) replaces the code's
 /// default extras (Retry-After on 429 and 503).
-boost::asio::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
+boost::asio::awaitable<bool> write_error(ClientStream& stream,
                                          RequestContext& ctx,
                                          shared::Errc code,
                                          std::string_view message = {},

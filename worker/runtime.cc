@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "shared/clock.h"
+#include "worker/client_stream.h"
 #include "worker/providers/provider.h"
 #include "worker/routing/router.h"
 #include "worker/shared_state.h"
@@ -127,7 +128,7 @@ void Runtime::end_drain_window() {
     }
     spdlog::warn("drain window over: ending {} connection(s) still open ({} with a terminal event)",
                  streams.size(), relays.size());
-    std::unordered_set<const boost::beast::tcp_stream*> cut;
+    std::unordered_set<const ClientStream*> cut;
     for (auto& r : relays) {
         r.cut = true;
         r.upstream->cancel();  // the relay sees its read end, writes the event, and returns

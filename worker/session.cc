@@ -12,6 +12,7 @@
 #include <boost/beast/http/read.hpp>
 #include <spdlog/spdlog.h>
 
+#include "worker/client_stream.h"
 #include "worker/endpoints.h"
 #include "worker/filters/chain.h"
 #include "worker/filters/request_id.h"
@@ -98,7 +99,7 @@ std::string peer_of(const tcp::socket& s) {
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-net::awaitable<void> reject(beast::tcp_stream& stream, RequestContext& ctx, const filters::Rejection& no) {
+net::awaitable<void> reject(ClientStream& stream, RequestContext& ctx, const filters::Rejection& no) {
     co_await write_error(stream, ctx, no.code, no.message, no.extra_headers);
 }
 
@@ -114,7 +115,7 @@ struct BodyRead {
 };
 
 net::awaitable<BodyRead> read_body(Runtime& rt,
-                                           beast::tcp_stream& stream,
+                                           ClientStream& stream,
                                            beast::flat_buffer& buffer,
                                            http::request_parser<RequestBody>& parser,
                                            RequestContext& ctx) {
@@ -159,7 +160,7 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
 
 // Steps 3 to 7 for /v1/messages and count_tokens: inspect the body, then relay it.
 net::awaitable<void> serve_relayed(Runtime& rt,
-                                   beast::tcp_stream& stream,
+                                   ClientStream& stream,
                                    const ClientRequest& req,
                                    Endpoint endpoint,
                                    RequestContext& ctx) {
@@ -191,7 +192,7 @@ net::awaitable<void> serve_relayed(Runtime& rt,
 }
 
 // Answers made by the relay itself.
-net::awaitable<void> serve_local(Runtime& rt, beast::tcp_stream& stream, const ClientRequest& req, Route r, RequestContext& ctx) {
+net::awaitable<void> serve_local(Runtime& rt, ClientStream& stream, const ClientRequest& req, Route r, RequestContext& ctx) {
     const bool head = req.method() == http::verb::head;
     const std::string_view query =
         ctx.path.size() < ctx.target.size() ? ctx.target.substr(ctx.path.size() + 1) : std::string_view{};
@@ -222,7 +223,7 @@ net::awaitable<void> serve_local(Runtime& rt, beast::tcp_stream& stream, const C
 
 // One request whose head has been read: the filters, the body, then the answer.
 net::awaitable<void> handle(Runtime& rt,
-                            beast::tcp_stream& stream,
+                            ClientStream& stream,
                             beast::flat_buffer& buffer,
                             http::request_parser<RequestBody>& parser,
                             RequestContext& ctx) {
@@ -257,7 +258,7 @@ net::awaitable<void> handle(Runtime& rt,
 // After answering without reading the body (401, 413), the client may still be sending it.
 // Closing now would reset the connection and the client could lose our answer (EPIPE before it
 // reads); like nginx's lingering close, read and drop what comes for a bounded time and size.
-net::awaitable<void> linger_close(beast::tcp_stream& stream) {
+net::awaitable<void> linger_close(ClientStream& stream) {
     constexpr std::size_t kMaxDiscard = 64 * 1024 * 1024;
     std::array<char, 16 * 1024> sink;
     std::size_t discarded = 0;
@@ -272,7 +273,7 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream) {
 }  // namespace
 
 net::awaitable<void> refuse_session(tcp::socket socket, std::int64_t cap) {
-    beast::tcp_stream stream(std::move(socket));
+    ClientStream stream(std::move(socket), nullptr);
     RequestContext ctx;
     ctx.client = peer_of(stream.socket());
     ctx.request_id = filters::new_request_id();
@@ -289,11 +290,11 @@ net::awaitable<void> refuse_session(tcp::socket socket, std::int64_t cap) {
     stream.close();
 }
 
-net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
+net::awaitable<void> run_session(Runtime& rt, tcp::socket socket, bool tls) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);  // best effort; SSE wants every write out now
     const std::string client = peer_of(socket);
-    beast::tcp_stream stream(std::move(socket));
+    ClientStream stream(std::move(socket), tls ? rt.tls.get() : nullptr);
     beast::flat_buffer buffer;
     ++rt.sessions;
     auto registration = rt.register_stream(stream);
@@ -308,6 +309,17 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         }
     } leave{rt, registration};
 
+    if (tls) {
+        // The handshake counts against the first head's time: a client that stalls in it is a
+        // slow-header client like any other.
+        stream.expires_after(std::chrono::milliseconds(rt.config->server.read_header_timeout_ms));
+        auto [ec] = co_await stream.tls().async_handshake(net::ssl::stream_base::server, kTuple);
+        if (ec) {
+            spdlog::debug("TLS handshake with {} failed: {}", client, ec.message());
+            stream.close();
+            co_return;
+        }
+    }
     bool first = true;
     bool linger = false;
     for (;;) {

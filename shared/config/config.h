@@ -111,9 +111,19 @@ struct AdminConfig {
     friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
+/// `server.tls`: an HTTPS listener beside server.listen. Off unless `listen` is set; TLS 1.2 at
+/// least. Workers load the certificate when they start, so a reload picks up a renewed one.
+struct TlsListenConfig {
+    std::string listen;     // "0.0.0.0:8443"; empty: off
+    std::string cert_file;  // PEM certificate chain (leaf first)
+    std::string key_file;   // PEM private key
+    friend bool operator==(const TlsListenConfig&, const TlsListenConfig&) = default;
+};
+
 struct ServerConfig {
     std::string listen = "127.0.0.1:8787";
     AdminConfig admin;
+    TlsListenConfig tls;
     AuthConfig auth;
     std::string api_key;  // legacy
     std::int64_t max_body_bytes = 32LL * 1024 * 1024;

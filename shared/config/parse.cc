@@ -439,6 +439,11 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.text("stats_group", s.stats_group),
         r.section("auth", [&r, &s](const YAML::Node& v,
                                    const std::string& p) { r.map(v, p, auth_fields(r, s.auth)); }),
+        r.section("tls",
+                  [&r, &s](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p, {r.text("listen", s.tls.listen), r.text("cert_file", s.tls.cert_file),
+                                   r.text("key_file", s.tls.key_file)});
+                  }),
         r.section("admin",
                   [&r, &s](const YAML::Node& v, const std::string& p) {
                       r.map(v, p, {r.text("listen", s.admin.listen), r.text("bearer_token", s.admin.bearer_token)});
