@@ -451,11 +451,18 @@ net::awaitable<Outcome> run(Runtime& rt,
             if (sink.can_end_with_event()) co_await sink.end_with_error_event();
             break;
         case PumpEnd::upstream_failed:
-            // The status line is gone; the only honest signal left is an incomplete message.
-            // Close without the terminating chunk so the client sees the truncation.
+            // The status line is gone. An SSE stream ends in-band, as Anthropic's own mid-stream
+            // errors do (event: error, then a clean end of the chunked body), which the SDKs
+            // raise as an API error rather than a broken connection; any other body is closed
+            // short of its framing, so the client sees the truncation.
             ctx.rec.upstream_error = true;
             ctx.keep_alive = false;
             at.error_message = "the upstream connection broke off during the response body";
+            if (sink.can_end_with_event()) {
+                at.error_message += "; sent event: error (api_error)";
+                co_await sink.end_with_error_event(Errc::upstream_failed,
+                                                   "the upstream connection broke off mid-stream");
+            }
             break;
     }
     co_return Outcome::relayed;
