@@ -42,8 +42,10 @@ void check_diagnostics(const ConfigError& e, const std::string& text) {
                    "half a position: %s", d.to_string().c_str());
         FUZZ_CHECK(d.line <= lines, "line %d of a %d-line text: %s", d.line, lines,
                    d.to_string().c_str());
-        FUZZ_CHECK(what.find(d.to_string()) != std::string::npos, "what() leaves out %s",
-                   d.to_string().c_str());
+        // what() is a C string: it ends at a NUL the YAML text put into a message.
+        if (text.find('\0') == std::string::npos)
+            FUZZ_CHECK(what.find(d.to_string()) != std::string::npos, "what() leaves out %s",
+                       d.to_string().c_str());
     }
 }
 
