@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "shared/util/json.h"
+#include "worker/json_check.h"
 #include "worker/json_parser.h"
 
 namespace ccr::worker {
@@ -90,6 +91,11 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacit
     }
     if (!have_model) {
         info.error = "model: field required";
+        return info;
+    }
+    // The values the walk above skipped: their grammar, escapes and depth.
+    if (const JsonFault fault = check_json(body)) {
+        info.error = "malformed JSON at byte " + std::to_string(fault.offset) + ": " + fault.what;
         return info;
     }
     info.valid = true;

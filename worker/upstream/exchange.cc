@@ -15,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <spdlog/spdlog.h>
 
+#include "worker/client_stream.h"
 #include "worker/providers/provider.h"
 #include "worker/request.h"
 #include "worker/runtime.h"
@@ -174,7 +175,7 @@ net::awaitable<bool> read_error_body(Stream& up, Conn& conn, ResponseParser& par
 }
 
 // A provider's error in Anthropic's shape, with the upstream's Retry-After.
-net::awaitable<void> write_mapped_error(beast::tcp_stream& client, RequestContext& ctx, const ResponseParser& parser,
+net::awaitable<void> write_mapped_error(ClientStream& client, RequestContext& ctx, const ResponseParser& parser,
                                         const MappedError& e) {
     std::string extra;
     if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
@@ -357,7 +358,7 @@ template <class Stream>
 net::awaitable<Outcome> run(Runtime& rt,
                             Stream& up,
                             Conn& conn,
-                            beast::tcp_stream& client,
+                            ClientStream& client,
                             RequestContext& ctx,
                             Attempt& at,
                             bool& reusable) {
@@ -468,7 +469,7 @@ std::chrono::milliseconds failover_wait(const Runtime& rt) {
 
 net::awaitable<Outcome> exchange(Runtime& rt,
                                  Conn& conn,
-                                 beast::tcp_stream& client,
+                                 ClientStream& client,
                                  RequestContext& ctx,
                                  Attempt& at,
                                  bool& reusable) {
