@@ -21,6 +21,8 @@ if [ "$want_tests" = 1 ]; then
   # bsdutils: `script`, the pseudo-terminal of the `cc-relay top` test.
   # strace: the unit's SystemCallFilter is checked against the relay's traced calls.
   pkgs+=(libgtest-dev libgmock-dev systemd nginx wrk bsdutils strace)
+  # The fuzz step (scripts/fuzz.sh): clang 14 and its libFuzzer and sanitizer runtimes.
+  pkgs+=(clang libclang-rt-14-dev)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
   # The master tests' $NOTIFY_SOCKET listener (tests/lib/process.mjs) is a python3 one-liner.

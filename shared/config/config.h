@@ -111,9 +111,19 @@ struct AdminConfig {
     friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
+/// `server.tls`: an HTTPS listener beside server.listen. Off unless `listen` is set; TLS 1.2 at
+/// least. Workers load the certificate when they start, so a reload picks up a renewed one.
+struct TlsListenConfig {
+    std::string listen;     // "0.0.0.0:8443"; empty: off
+    std::string cert_file;  // PEM certificate chain (leaf first)
+    std::string key_file;   // PEM private key
+    friend bool operator==(const TlsListenConfig&, const TlsListenConfig&) = default;
+};
+
 struct ServerConfig {
     std::string listen = "127.0.0.1:8787";
     AdminConfig admin;
+    TlsListenConfig tls;
     AuthConfig auth;
     std::string api_key;  // legacy
     std::int64_t max_body_bytes = 32LL * 1024 * 1024;
@@ -123,7 +133,11 @@ struct ServerConfig {
     // New in this design.
     int workers = 0;                           // 0: number of CPUs
     std::int64_t drain_timeout_ms = 30000;     // graceful drain on SIGTERM and reload
-    std::int64_t read_header_timeout_ms = 10000;
+    std::int64_t read_header_timeout_ms = 10000;  // a request head, from its first byte
+    std::int64_t max_header_bytes = 64 * 1024;    // request line and header fields: 431 beyond
+    /// Client connections one worker holds; at the cap an idle one (between requests, or still
+    /// without a complete head) is closed for the newcomer, and with none idle it gets a 503.
+    std::int64_t max_connections = 4096;
     std::int64_t idle_timeout_ms = 120000;     // keep-alive idle connections
     std::int64_t connect_timeout_ms = 10000;   // upstream TCP + TLS
     std::int64_t response_header_timeout_ms = 0;  // upstream first byte; 0: timeout_ms

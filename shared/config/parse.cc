@@ -446,6 +446,8 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.number("drain_timeout_ms", s.drain_timeout_ms),
         r.number("read_header_timeout_ms", s.read_header_timeout_ms),
         r.number("idle_timeout_ms", s.idle_timeout_ms),
+        r.number("max_header_bytes", s.max_header_bytes),
+        r.number("max_connections", s.max_connections),
         r.number("connect_timeout_ms", s.connect_timeout_ms),
         r.number("response_header_timeout_ms", s.response_header_timeout_ms),
         r.number("stream_idle_timeout_ms", s.stream_idle_timeout_ms),
@@ -455,6 +457,11 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.text("stats_group", s.stats_group),
         r.section("auth", [&r, &s](const YAML::Node& v,
                                    const std::string& p) { r.map(v, p, auth_fields(r, s.auth)); }),
+        r.section("tls",
+                  [&r, &s](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p, {r.text("listen", s.tls.listen), r.text("cert_file", s.tls.cert_file),
+                                   r.text("key_file", s.tls.key_file)});
+                  }),
         r.section("admin",
                   [&r, &s](const YAML::Node& v, const std::string& p) {
                       r.map(v, p, {r.text("listen", s.admin.listen), r.text("bearer_token", s.admin.bearer_token)});

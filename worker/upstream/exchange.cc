@@ -15,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <spdlog/spdlog.h>
 
+#include "worker/client_stream.h"
 #include "worker/providers/provider.h"
 #include "worker/request.h"
 #include "worker/runtime.h"
@@ -180,7 +181,7 @@ net::awaitable<bool> read_error_body(Stream& up, Conn& conn, ResponseParser& par
 }
 
 // A provider's error in Anthropic's shape, with the upstream's Retry-After.
-net::awaitable<void> write_mapped_error(beast::tcp_stream& client, RequestContext& ctx, const ResponseParser& parser,
+net::awaitable<void> write_mapped_error(ClientStream& client, RequestContext& ctx, const ResponseParser& parser,
                                         const MappedError& e) {
     std::string extra;
     if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
@@ -363,7 +364,7 @@ template <class Stream>
 net::awaitable<Outcome> run(Runtime& rt,
                             Stream& up,
                             Conn& conn,
-                            beast::tcp_stream& client,
+                            ClientStream& client,
                             RequestContext& ctx,
                             Attempt& at,
                             bool& reusable) {
@@ -462,11 +463,18 @@ net::awaitable<Outcome> run(Runtime& rt,
             if (sink.can_end_with_event()) co_await sink.end_with_error_event();
             break;
         case PumpEnd::upstream_failed:
-            // The status line is gone; the only honest signal left is an incomplete message.
-            // Close without the terminating chunk so the client sees the truncation.
+            // The status line is gone. An SSE stream ends in-band, as Anthropic's own mid-stream
+            // errors do (event: error, then a clean end of the chunked body), which the SDKs
+            // raise as an API error rather than a broken connection; any other body is closed
+            // short of its framing, so the client sees the truncation.
             ctx.rec.upstream_error = true;
             ctx.keep_alive = false;
             at.error_message = "the upstream connection broke off during the response body";
+            if (sink.can_end_with_event()) {
+                at.error_message += "; sent event: error (api_error)";
+                co_await sink.end_with_error_event(Errc::upstream_failed,
+                                                   "the upstream connection broke off mid-stream");
+            }
             break;
     }
     co_return Outcome::relayed;
@@ -480,7 +488,7 @@ std::chrono::milliseconds failover_wait(const Runtime& rt) {
 
 net::awaitable<Outcome> exchange(Runtime& rt,
                                  Conn& conn,
-                                 beast::tcp_stream& client,
+                                 ClientStream& client,
                                  RequestContext& ctx,
                                  Attempt& at,
                                  bool& reusable) {
