@@ -22,7 +22,8 @@ for h in "${harnesses[@]}"; do
   # A scratch copy: what the run adds stays out of the repository (merge it by hand when useful).
   cp tests/fuzz/corpus/"$h"/* "$work"/
   echo "fuzz: $h for ${seconds}s" >&2
-  if ! "$dir/tests/fuzz/${h}_fuzz" -max_total_time="$seconds" -max_len=16384 -timeout=10 \
+  # A fixed seed (CCR_FUZZ_SEED; 0: random) keeps the short run in the test command repeatable.
+  if ! "$dir/tests/fuzz/${h}_fuzz" -max_total_time="$seconds" -seed="${CCR_FUZZ_SEED:-1}" -max_len=16384 -timeout=10 \
          -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/" \
          "$work" >"$dir/fuzz-$h.log" 2>&1; then
     echo "fuzz: $h FAILED (log: $dir/fuzz-$h.log, input: $findings/)" >&2
