@@ -33,6 +33,7 @@
 #include "shared/util/sanitizer.h"
 #include "worker/server.h"
 #include "worker/stats_sink.h"
+#include "worker/tls_server.h"
 
 namespace ccr::master {
 
@@ -136,6 +137,10 @@ private:
     std::vector<Proc> procs_;
     // The admin listener's process (server.admin.listen): its socket, pid, and a due respawn.
     int admin_fd_ = -1;
+    // server.tls.listen's socket, bound at the start and shared by every worker of every
+    // generation (changing the address needs a restart; a reload does renew the certificate).
+    int tls_fd_ = -1;
+    std::string tls_listen_;
     pid_t admin_pid_ = 0;
     std::optional<clock::time_point> admin_respawn_;
     std::shared_ptr<const shared::Config> admin_cfg_;  // the config it was started with
@@ -291,6 +296,7 @@ void Master::spawn(int slot, int socket, std::uint64_t generation) {
             worker::ShmStatsSink sink(*seg_, slot, names, client_names(*cfg));
             worker::WorkerOptions wo;
             wo.listen_fds = {fd};
+            wo.tls_listen_fd = tls_fd_;
             wo.slot = slot;
             wo.index = socket;  // the socket index is the worker's index in its generation
             wo.workers = workers;
@@ -364,6 +370,7 @@ void Master::spawn_admin() {
         for (const auto* list : {&fds_, &retiring_}) {
             for (int fd : *list) ::close(fd);
         }
+        if (tls_fd_ >= 0) ::close(tls_fd_);
         int rc = 1;
         try {
             // Logging as the current generation has it; server.admin as at the start (the
@@ -482,6 +489,23 @@ void Master::reload() {
         return;
     }
     for (const auto& w : next->warnings) spdlog::warn("{}", w);
+    if (next->server.tls.listen != tls_listen_) {
+        spdlog::warn("server.tls.listen changes take effect at the next restart (HTTPS stays {})",
+                     tls_listen_.empty() ? std::string("off") : "on " + tls_listen_);
+        auto kept = std::make_shared<shared::Config>(*next);
+        kept->server.tls = cfg_->server.tls;
+        next = std::move(kept);
+    } else if (!tls_listen_.empty()) {
+        // The new generation loads the certificate as it starts; a file it could not use would
+        // fail every new worker, so the reload is refused here with the reason instead.
+        std::string err;
+        if (!worker::make_server_tls(next->server.tls, err)) {
+            spdlog::error("reload rejected, keeping generation {}: {}", generation_, err);
+            seg_->set_reload_result(false, generation_, err);
+            sd_notify("READY=1");
+            return;
+        }
+    }
     const int count = worker_count(*next);
     if (count > stats::kMaxWorkers / 2) {
         std::string msg = "server.workers " + std::to_string(count) + " exceeds " +
@@ -645,6 +669,8 @@ void Master::cleanup() {
     close_listeners();
     if (admin_fd_ >= 0) ::close(admin_fd_);
     admin_fd_ = -1;
+    if (tls_fd_ >= 0) ::close(tls_fd_);
+    tls_fd_ = -1;
     if (seg_) {
         stats::Segment::remove(shm_name_);
         seg_.reset();
@@ -694,6 +720,21 @@ int Master::run() {
             return 1;
         }
     }
+    if (!cfg_->server.tls.listen.empty()) {
+        const auto addr = shared::parse_listen(cfg_->server.tls.listen);
+        if (!worker::make_server_tls(cfg_->server.tls, err)) {
+            tls_fd_ = -1;
+        } else {
+            tls_fd_ = addr ? shared::bind_listener(addr->host, addr->port, false, err) : -1;
+        }
+        if (tls_fd_ < 0) {
+            spdlog::error("server.tls.listen {}: {}", cfg_->server.tls.listen, err);
+            for (int fd : fds_) ::close(fd);
+            if (admin_fd_ >= 0) ::close(admin_fd_);
+            return 1;
+        }
+        tls_listen_ = cfg_->server.tls.listen;
+    }
     listen_ = cfg_->server.listen;
     // An ephemeral port (tests) names its segment after the port it got.
     shm_name_ = cfg_->server.shm_name.empty() ? "/cc-relay-" + std::to_string(bound_.port)
@@ -726,6 +767,13 @@ int Master::run() {
     std::string host = bound_.host.empty() ? "0.0.0.0" : bound_.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     if (wait_ready(generation_, count_, 15s)) {
+        if (tls_fd_ >= 0) {
+            const auto tls_addr = shared::parse_listen(tls_listen_);
+            std::string tls_host = tls_addr->host.empty() ? "0.0.0.0" : tls_addr->host;
+            if (tls_host.find(':') != std::string::npos) tls_host = "[" + tls_host + "]";
+            spdlog::info("cc-relay {} listening on https://{}:{} (server.tls)", CCR_VERSION, tls_host,
+                         shared::local_port(tls_fd_));
+        }
         spdlog::info("cc-relay {} listening on http://{}:{} with {} worker(s) (config: {}, stats: {})",
                      CCR_VERSION, host, bound_.port, count_, cfg_->source, shm_name_);
         shared::end_startup_logging();

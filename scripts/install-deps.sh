@@ -19,7 +19,10 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config git ca-certificates op
 if [ "$want_tests" = 1 ]; then
   # nginx and wrk: the benchmark smoke run compares against nginx.
   # bsdutils: `script`, the pseudo-terminal of the `cc-relay top` test.
-  pkgs+=(libgtest-dev libgmock-dev systemd nginx wrk bsdutils)
+  # strace: the unit's SystemCallFilter is checked against the relay's traced calls.
+  pkgs+=(libgtest-dev libgmock-dev systemd nginx wrk bsdutils strace)
+  # The fuzz step (scripts/fuzz.sh): clang 14 and its libFuzzer and sanitizer runtimes.
+  pkgs+=(clang libclang-rt-14-dev)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
   # The master tests' $NOTIFY_SOCKET listener (tests/lib/process.mjs) is a python3 one-liner.

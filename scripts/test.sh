@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, then twice over — a release build, and the asan
 # flavour (AddressSanitizer + UndefinedBehaviorSanitizer) — run the unit tests (ctest) and the
-# integration and end-to-end tests (node's test runner) against the real binary. The benchmark
-# smoke run is part of the release pass only (timings under the sanitizers mean nothing).
+# integration and end-to-end tests (node's test runner) against the real binary. The release pass
+# also runs each fuzz harness briefly (scripts/fuzz.sh, CCR_FUZZ_SECONDS each, default 15) and the
+# benchmark smoke run (timings under the sanitizers mean nothing).
 #
 #   scripts/test.sh                  both passes
 #   scripts/test.sh release          the release pass only
@@ -36,6 +37,7 @@ for pass in "${passes[@]}"; do
   if [ "$pass" = release ]; then
     run_suites "$dir"
     [ "$whole" = 1 ] || continue
+    scripts/fuzz.sh "${CCR_FUZZ_SECONDS:-15}"
     # The benchmark suite in smoke mode (~1 s per scenario): keeps bench/ from rotting.
     CCR_BENCH_BUILD="$dir" bench/run.sh --smoke >/dev/null
     continue

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "shared/util/json.h"
+#include "worker/json_check.h"
 #include "worker/json_parser.h"
 
 namespace ccr::worker {
@@ -53,7 +54,13 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacit
             info.error = std::string("malformed JSON: ") + simdjson::error_message(err);
             return info;
         }
-        if (key == "model" && !have_model) {
+        if (key == "model" && have_model) {
+            // The upstream's parser may take the last one where routing, mapping and limits read
+            // the first: a second `model` would choose what the relay never saw.
+            info.error = "model: given more than once";
+            return info;
+        }
+        if (key == "model") {
             std::string_view raw = trim_right(value.raw_json_token());
             std::string_view model;
             if (value.get_string().get(model)) {
@@ -84,6 +91,11 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacit
     }
     if (!have_model) {
         info.error = "model: field required";
+        return info;
+    }
+    // The values the walk above skipped: their grammar, escapes and depth.
+    if (const JsonFault fault = check_json(body)) {
+        info.error = "malformed JSON at byte " + std::to_string(fault.offset) + ": " + fault.what;
         return info;
     }
     info.valid = true;

@@ -1,4 +1,5 @@
 #include "worker/request.h"
+#include "worker/client_stream.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -28,6 +29,31 @@ bool header_lists(std::string_view value, std::string_view token) {
     return false;
 }
 
+std::string framing_problem(unsigned version, const http::fields& fields) {
+    std::size_t te = 0, cl = 0, host = 0;
+    std::string_view te_value;
+    for (const auto& f : fields) {
+        switch (f.name()) {
+            case http::field::transfer_encoding:
+                ++te;
+                te_value = f.value();
+                break;
+            case http::field::content_length: ++cl; break;
+            case http::field::host: ++host; break;
+            default: break;
+        }
+    }
+    if (te > 0) {
+        if (version < 11) return "Transfer-Encoding on an HTTP/1.0 request";
+        while (!te_value.empty() && (te_value.front() == ' ' || te_value.front() == '\t')) te_value.remove_prefix(1);
+        while (!te_value.empty() && (te_value.back() == ' ' || te_value.back() == '\t')) te_value.remove_suffix(1);
+        if (te > 1 || !iequals(te_value, "chunked")) return "unsupported Transfer-Encoding (only chunked is accepted)";
+    }
+    if (cl > 1) return "more than one Content-Length";
+    if (version >= 11 && host != 1) return host == 0 ? "missing Host header" : "more than one Host header";
+    return {};
+}
+
 bool is_hop_by_hop(std::string_view name) {
     static constexpr std::string_view kNames[] = {
         "connection", "keep-alive",          "proxy-connection", "proxy-authenticate",
@@ -50,7 +76,7 @@ void append_status_line(std::string& out, int status) {
     out += "\r\n";
 }
 
-net::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
+net::awaitable<bool> write_local(ClientStream& stream,
                                  RequestContext& ctx,
                                  int status,
                                  std::string_view content_type,
@@ -86,7 +112,7 @@ net::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
     co_return !ec;
 }
 
-net::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
+net::awaitable<bool> write_error(ClientStream& stream,
                                  RequestContext& ctx,
                                  shared::Errc code,
                                  std::string_view message,

@@ -9,12 +9,15 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/fields.hpp>
 
 #include "shared/error/error.h"
 #include "worker/filters/auth.h"
 #include "worker/record.h"
 
 namespace ccr::worker {
+
+class ClientStream;
 
 struct RequestContext {
     using clock = std::chrono::steady_clock;
@@ -39,7 +42,7 @@ struct RequestContext {
 };
 
 /// Writes a complete response made by the relay itself (not relayed).
-boost::asio::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
+boost::asio::awaitable<bool> write_local(ClientStream& stream,
                                          RequestContext& ctx,
                                          int status,
                                          std::string_view content_type,
@@ -49,7 +52,7 @@ boost::asio::awaitable<bool> write_local(boost::beast::tcp_stream& stream,
 
 /// An Anthropic-shaped error answer. `extra_headers` ("Name: value\r\n"...) replaces the code's
 /// default extras (Retry-After on 429 and 503).
-boost::asio::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
+boost::asio::awaitable<bool> write_error(ClientStream& stream,
                                          RequestContext& ctx,
                                          shared::Errc code,
                                          std::string_view message = {},
@@ -59,6 +62,11 @@ boost::asio::awaitable<bool> write_error(boost::beast::tcp_stream& stream,
 void append_status_line(std::string& out, int status);
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and framing headers the relay sets itself.
 bool is_hop_by_hop(std::string_view name);
+/// Why a request head's framing cannot be trusted, or empty when it can (RFC 9112 §6, the
+/// request-smuggling rules): a Transfer-Encoding other than a single `chunked`, or on an
+/// HTTP/1.0 request; more than one Content-Length; an HTTP/1.1 request without exactly one Host.
+/// Beast already refuses Content-Length with Transfer-Encoding, bare LF and malformed fields.
+std::string framing_problem(unsigned version, const boost::beast::http::fields& fields);
 /// Case-insensitive ASCII equality.
 bool iequals(std::string_view a, std::string_view b);
 /// Whether a comma-separated header value lists `token` (case-insensitive).

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "shared/clock.h"
+#include "worker/client_stream.h"
 #include "worker/providers/provider.h"
 #include "worker/routing/router.h"
 #include "worker/shared_state.h"
@@ -74,6 +75,18 @@ const Provider* Runtime::find_provider(std::string_view name) const {
     return nullptr;
 }
 
+bool Runtime::evict_idle_connection() {
+    for (auto& s : streams) {  // oldest first
+        if (s.busy || s.evicted) continue;
+        s.evicted = true;
+        ++evicting;
+        boost::system::error_code ignored;
+        s.stream->socket().cancel(ignored);  // the session's pending read ends; it closes
+        return true;
+    }
+    return false;
+}
+
 void Runtime::maybe_finish_drain() {
     if (draining && sessions == 0) ioc.stop();
 }
@@ -115,7 +128,7 @@ void Runtime::end_drain_window() {
     }
     spdlog::warn("drain window over: ending {} connection(s) still open ({} with a terminal event)",
                  streams.size(), relays.size());
-    std::unordered_set<const boost::beast::tcp_stream*> cut;
+    std::unordered_set<const ClientStream*> cut;
     for (auto& r : relays) {
         r.cut = true;
         r.upstream->cancel();  // the relay sees its read end, writes the event, and returns

@@ -26,8 +26,13 @@ class Pool;
 namespace ccr::shared::stats {
 class Segment;
 }
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace ccr::worker {
+
+class ClientStream;
 
 class Provider;
 class SharedState;
@@ -53,6 +58,7 @@ struct Runtime {
     ClientKeys client_keys;                   // clients[].key, for the auth filter
     std::unique_ptr<upstream::Pool> pool;
     std::unique_ptr<JsonParser, JsonParserDeleter> json;
+    std::unique_ptr<boost::asio::ssl::context> tls;  // server.tls's context, when this worker serves it
     StatsSink* stats = nullptr;  // null: counting off
     int slot = 0;                // worker slot (process index), for logs and stats
 
@@ -72,27 +78,35 @@ struct Runtime {
 
     // Open client connections, so a drain can close what is left when its window ends.
     struct OpenStream {
-        boost::beast::tcp_stream* stream;
-        bool busy;
+        ClientStream* stream;
+        bool busy;            // a request is being served
+        bool evicted = false;  // closed for a newcomer at the connection cap; ends shortly
     };
     using StreamList = std::list<OpenStream>;
     StreamList streams;
-    StreamList::iterator register_stream(boost::beast::tcp_stream& s) {
+    StreamList::iterator register_stream(ClientStream& s) {
         return streams.insert(streams.end(), OpenStream{&s, false});
     }
     void unregister_stream(StreamList::iterator it) { streams.erase(it); }
     void mark_busy(StreamList::iterator it, bool busy) { it->busy = busy; }
+    /// At server.max_connections: closes the oldest connection with no request in progress
+    /// (idle between requests, or still without a complete head) so a newcomer can be served.
+    /// False when every connection is serving a request.
+    bool evict_idle_connection();
+    /// Connections open and not yet closed for a newcomer.
+    std::size_t live_sessions() const { return sessions - evicting; }
+    std::size_t evicting = 0;  // evicted sessions whose coroutine has not ended yet
 
     // Responses being relayed (past the upstream's head), so the end of a drain window can end
     // each one with a terminal event instead of a bare cut.
     struct ActiveRelay {
-        boost::beast::tcp_stream* client;
+        ClientStream* client;
         boost::beast::tcp_stream* upstream;
         bool cut = false;  // set at the end of the drain window; the upstream read is cancelled
     };
     using RelayList = std::list<ActiveRelay>;
     RelayList relays;
-    RelayList::iterator register_relay(boost::beast::tcp_stream& client,
+    RelayList::iterator register_relay(ClientStream& client,
                                        boost::beast::tcp_stream& up) {
         return relays.insert(relays.end(), ActiveRelay{&client, &up, false});
     }

@@ -20,6 +20,7 @@
 #include "worker/health/checker.h"
 #include "worker/runtime.h"
 #include "worker/session.h"
+#include "worker/tls_server.h"
 
 namespace ccr::worker {
 
@@ -60,7 +61,8 @@ void loop_done(std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
 }
 
-net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
+net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor, bool tls) {
+    std::chrono::steady_clock::time_point last_refusal_log{};
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(kTuple);
         if (ec) {
@@ -72,7 +74,18 @@ net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor) {
             continue;
         }
         if (rt.draining) co_return;
-        net::co_spawn(rt.ioc, run_session(rt, std::move(socket)), session_done);
+        const auto cap = rt.config->server.max_connections;
+        if (rt.live_sessions() >= static_cast<std::size_t>(cap) && !rt.evict_idle_connection()) {
+            if (tls) continue;  // closed: an answer would first need a TLS handshake
+            if (const auto now = std::chrono::steady_clock::now(); now - last_refusal_log >= std::chrono::seconds(1)) {
+                last_refusal_log = now;  // once a second at most: this is what a flood looks like
+                spdlog::warn("server.max_connections ({}) reached with every connection serving a request: "
+                             "new connections get 529", cap);
+            }
+            net::co_spawn(rt.ioc, refuse_session(std::move(socket), cap), session_done);
+            continue;
+        }
+        net::co_spawn(rt.ioc, run_session(rt, std::move(socket), tls), session_done);
     }
 }
 
@@ -107,6 +120,19 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
         auto proto = ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
         acceptors.push_back(std::make_unique<tcp::acceptor>(ioc, proto, fd));
+    }
+    const std::size_t plain_acceptors = acceptors.size();
+    if (opts.tls_listen_fd >= 0) {
+        // One socket for every worker (accepts are shared out by the kernel): HTTPS is for the
+        // hosts whose clients are not local, and it keeps reloads simple, as it never changes.
+        std::string err;
+        rt.tls = make_server_tls(rt.config->server.tls, err);
+        if (!rt.tls) throw std::runtime_error(err);
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        ::getsockname(opts.tls_listen_fd, reinterpret_cast<sockaddr*>(&ss), &len);
+        acceptors.push_back(std::make_unique<tcp::acceptor>(
+            ioc, ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), opts.tls_listen_fd));
     }
     rt.on_drain_start = [&] {
         for (auto& a : acceptors) {
@@ -144,7 +170,9 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
         };
     signals.async_wait(on_signal);
 
-    for (auto& a : acceptors) net::co_spawn(ioc, accept_loop(rt, *a), loop_done);
+    for (std::size_t i = 0; i < acceptors.size(); ++i) {
+        net::co_spawn(ioc, accept_loop(rt, *acceptors[i], i >= plain_acceptors), loop_done);
+    }
     // Active health checks: one worker per generation sends them, not every worker.
     if (opts.index == 0 && rt.config->health.health_check.enabled && !rt.providers.empty()) {
         net::co_spawn(ioc, health::run_health_checks(rt), loop_done);

@@ -22,6 +22,7 @@ class StatsSink;
 
 struct WorkerOptions {
     std::vector<int> listen_fds;  // the worker's inherited listening sockets; its acceptors own them
+    int tls_listen_fd = -1;       // server.tls.listen's socket (shared by every worker), or -1
     int slot = 0;
     int index = 0;    // the worker's index in its generation (0..workers-1; kept by a respawn)
     int workers = 1;  // workers in the generation

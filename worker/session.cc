@@ -12,6 +12,7 @@
 #include <boost/beast/http/read.hpp>
 #include <spdlog/spdlog.h>
 
+#include "worker/client_stream.h"
 #include "worker/endpoints.h"
 #include "worker/filters/chain.h"
 #include "worker/filters/request_id.h"
@@ -86,6 +87,10 @@ namespace {
 
 constexpr std::size_t kBodyReadChunk = 256 * 1024;
 constexpr std::size_t kIdleBufferCapacity = 16 * 1024;
+// Like Envoy's max_headers_count (100 by default); Claude Code sends about 20. Each field is
+// forwarded upstream, so this bounds what one request can make the relay send.
+constexpr std::ptrdiff_t kMaxHeaderFields = 256;
+constexpr std::size_t kHeadReadChunk = 4 * 1024;  // first read of a kept-alive connection's next head
 
 std::string peer_of(const tcp::socket& s) {
     beast::error_code ec;
@@ -94,7 +99,7 @@ std::string peer_of(const tcp::socket& s) {
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-net::awaitable<void> reject(beast::tcp_stream& stream, RequestContext& ctx, const filters::Rejection& no) {
+net::awaitable<void> reject(ClientStream& stream, RequestContext& ctx, const filters::Rejection& no) {
     co_await write_error(stream, ctx, no.code, no.message, no.extra_headers);
 }
 
@@ -110,7 +115,7 @@ struct BodyRead {
 };
 
 net::awaitable<BodyRead> read_body(Runtime& rt,
-                                           beast::tcp_stream& stream,
+                                           ClientStream& stream,
                                            beast::flat_buffer& buffer,
                                            http::request_parser<RequestBody>& parser,
                                            RequestContext& ctx) {
@@ -155,7 +160,7 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
 
 // Steps 3 to 7 for /v1/messages and count_tokens: inspect the body, then relay it.
 net::awaitable<void> serve_relayed(Runtime& rt,
-                                   beast::tcp_stream& stream,
+                                   ClientStream& stream,
                                    const ClientRequest& req,
                                    Endpoint endpoint,
                                    RequestContext& ctx) {
@@ -187,7 +192,7 @@ net::awaitable<void> serve_relayed(Runtime& rt,
 }
 
 // Answers made by the relay itself.
-net::awaitable<void> serve_local(Runtime& rt, beast::tcp_stream& stream, const ClientRequest& req, Route r, RequestContext& ctx) {
+net::awaitable<void> serve_local(Runtime& rt, ClientStream& stream, const ClientRequest& req, Route r, RequestContext& ctx) {
     const bool head = req.method() == http::verb::head;
     const std::string_view query =
         ctx.path.size() < ctx.target.size() ? ctx.target.substr(ctx.path.size() + 1) : std::string_view{};
@@ -218,7 +223,7 @@ net::awaitable<void> serve_local(Runtime& rt, beast::tcp_stream& stream, const C
 
 // One request whose head has been read: the filters, the body, then the answer.
 net::awaitable<void> handle(Runtime& rt,
-                            beast::tcp_stream& stream,
+                            ClientStream& stream,
                             beast::flat_buffer& buffer,
                             http::request_parser<RequestBody>& parser,
                             RequestContext& ctx) {
@@ -253,7 +258,7 @@ net::awaitable<void> handle(Runtime& rt,
 // After answering without reading the body (401, 413), the client may still be sending it.
 // Closing now would reset the connection and the client could lose our answer (EPIPE before it
 // reads); like nginx's lingering close, read and drop what comes for a bounded time and size.
-net::awaitable<void> linger_close(beast::tcp_stream& stream) {
+net::awaitable<void> linger_close(ClientStream& stream) {
     constexpr std::size_t kMaxDiscard = 64 * 1024 * 1024;
     std::array<char, 16 * 1024> sink;
     std::size_t discarded = 0;
@@ -267,11 +272,29 @@ net::awaitable<void> linger_close(beast::tcp_stream& stream) {
 
 }  // namespace
 
-net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
+net::awaitable<void> refuse_session(tcp::socket socket, std::int64_t cap) {
+    ClientStream stream(std::move(socket), nullptr);
+    RequestContext ctx;
+    ctx.client = peer_of(stream.socket());
+    ctx.request_id = filters::new_request_id();
+    ctx.keep_alive = false;
+    ctx.unread_body = true;
+    ctx.deadline = clock::now() + std::chrono::seconds(2);
+    co_await write_error(stream, ctx, Errc::overloaded,
+                         "cc-relay: every connection this worker may hold is serving a request "
+                         "(server.max_connections = " + std::to_string(cap) + ")");
+    log_access(ctx);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_await linger_close(stream);
+    stream.close();
+}
+
+net::awaitable<void> run_session(Runtime& rt, tcp::socket socket, bool tls) {
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);  // best effort; SSE wants every write out now
     const std::string client = peer_of(socket);
-    beast::tcp_stream stream(std::move(socket));
+    ClientStream stream(std::move(socket), tls ? rt.tls.get() : nullptr);
     beast::flat_buffer buffer;
     ++rt.sessions;
     auto registration = rt.register_stream(stream);
@@ -279,43 +302,83 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket) {
         Runtime& rt;
         Runtime::StreamList::iterator it;
         ~Leave() {
+            if (it->evicted) --rt.evicting;
             rt.unregister_stream(it);
             --rt.sessions;
             rt.maybe_finish_drain();
         }
     } leave{rt, registration};
 
+    if (tls) {
+        // The handshake counts against the first head's time: a client that stalls in it is a
+        // slow-header client like any other.
+        stream.expires_after(std::chrono::milliseconds(rt.config->server.read_header_timeout_ms));
+        auto [ec] = co_await stream.tls().async_handshake(net::ssl::stream_base::server, kTuple);
+        if (ec) {
+            spdlog::debug("TLS handshake with {} failed: {}", client, ec.message());
+            stream.close();
+            co_return;
+        }
+    }
     bool first = true;
     bool linger = false;
     for (;;) {
         http::request_parser<RequestBody> parser;
-        parser.header_limit(64 * 1024);
+        const auto& server = rt.config->server;
+        parser.header_limit(static_cast<std::uint32_t>(server.max_header_bytes));
         // Beast checks Content-Length against its default 1 MiB limit while parsing the head;
         // the configured limit is applied by handle() with a proper 413.
         parser.body_limit(boost::none);
-        const auto& server = rt.config->server;
-        // The first head must arrive within read_header_timeout; between kept-alive requests the
-        // idle timeout applies (cut short when a drain ends).
-        auto wait = std::chrono::milliseconds(first ? server.read_header_timeout_ms : server.idle_timeout_ms);
-        auto until = clock::now() + wait;
+        // A kept-alive connection may idle for idle_timeout before its next request starts (cut
+        // short when a drain ends); from a head's first byte (a new connection's accept), the
+        // whole head must arrive within read_header_timeout, so a client trickling its head
+        // (slowloris) holds a connection no longer than that.
+        if (!first && buffer.size() == 0) {
+            auto until = clock::now() + std::chrono::milliseconds(server.idle_timeout_ms);
+            if (rt.draining) until = std::min(until, rt.drain_deadline);
+            stream.expires_at(until);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kHeadReadChunk), kTuple);
+            if (ec) break;  // gone, idled out, or closed for a newcomer at the connection cap
+            buffer.commit(n);
+        }
+        auto until = clock::now() + std::chrono::milliseconds(server.read_header_timeout_ms);
         if (rt.draining) until = std::min(until, rt.drain_deadline);
         stream.expires_at(until);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+        std::string bad_head;
+        Errc bad_code = Errc::invalid_request;
         if (ec) {
-            // A head that is too large or not HTTP gets a 400 before the close; a client that
-            // went away or idled out gets nothing.
-            if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-                ec != http::error::end_of_stream && ec != http::error::partial_message) {
-                RequestContext ctx;
-                ctx.client = client;
-                ctx.request_id = filters::new_request_id();
-                ctx.keep_alive = false;
-                ctx.deadline = clock::now() + std::chrono::seconds(5);
-                co_await write_error(stream, ctx, Errc::invalid_request,
-                                     ec == http::error::header_limit
-                                         ? std::string("request header too large")
-                                         : "malformed HTTP request: " + ec.message());
+            // A head that is too large or not HTTP gets an answer before the close; a client
+            // that went away or timed out gets nothing.
+            if (ec == http::error::header_limit) {
+                bad_code = Errc::header_too_large;
+                bad_head = "request header fields exceed server.max_header_bytes (" +
+                           std::to_string(server.max_header_bytes) + " bytes)";
+            } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                       ec != http::error::end_of_stream && ec != http::error::partial_message) {
+                bad_head = "malformed HTTP request: " + ec.message();
+            } else {
+                break;
             }
+        } else if (auto problem = framing_problem(parser.get().version(), parser.get().base()); !problem.empty()) {
+            bad_head = "malformed HTTP request: " + problem;
+        } else if (auto count = std::distance(parser.get().begin(), parser.get().end()); count > kMaxHeaderFields) {
+            bad_code = Errc::header_too_large;
+            bad_head = "too many header fields (" + std::to_string(count) + "; at most " +
+                       std::to_string(kMaxHeaderFields) + ")";
+        }
+        if (!bad_head.empty()) {
+            RequestContext ctx;
+            ctx.client = client;
+            ctx.request_id = filters::new_request_id();
+            ctx.keep_alive = false;
+            ctx.unread_body = !ec;  // a complete head: whatever follows it is not read
+            ctx.deadline = clock::now() + std::chrono::seconds(5);
+            co_await write_error(stream, ctx, bad_code, bad_head);
+            ctx.rec.finish(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start));
+            if (rt.stats) rt.stats->request_finished(ctx.rec);
+            log_access(ctx);
+            linger = true;
             break;
         }
         first = false;

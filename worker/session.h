@@ -11,7 +11,11 @@
 
 namespace ccr::worker {
 
-boost::asio::awaitable<void> run_session(Runtime& rt, boost::asio::ip::tcp::socket socket);
+/// `tls`: the socket came from server.tls.listen; the session starts with the TLS handshake.
+boost::asio::awaitable<void> run_session(Runtime& rt, boost::asio::ip::tcp::socket socket, bool tls = false);
+/// A connection over server.max_connections with nothing idle to close for it: 529
+/// overloaded_error (which clients retry), then close.
+boost::asio::awaitable<void> refuse_session(boost::asio::ip::tcp::socket socket, std::int64_t cap);
 
 /// A request body for the debug log: cut to `max` bytes, values of secret-looking keys masked.
 std::string redact_body(std::string_view body, std::size_t max);

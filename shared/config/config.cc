@@ -3,10 +3,16 @@
 
 #include "shared/config/config.h"
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <climits>
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "shared/config/internal.h"
@@ -34,10 +40,47 @@ std::string error_summary(const std::vector<Diagnostic>& diags,
     return out;
 }
 
+// The accounts of group `gid`: its listed members and the accounts whose primary group it is.
+std::size_t group_accounts(gid_t gid, std::string& name) {
+    std::set<std::string> accounts;
+    if (const group* g = ::getgrgid(gid)) {
+        name = g->gr_name;
+        for (char** m = g->gr_mem; m != nullptr && *m != nullptr; ++m) accounts.insert(*m);
+    } else {
+        name = std::to_string(gid);
+    }
+    ::setpwent();
+    while (const passwd* pw = ::getpwent()) {
+        if (pw->pw_gid == gid) accounts.insert(pw->pw_name);
+    }
+    ::endpwent();
+    return accounts.size();
+}
+
+// A warning when the file holds literal secrets and users other than its owner may read it.
+void check_exposure(const std::string& path,
+                    const config_detail::SourceMap& where,
+                    config_detail::Report& report) {
+    const auto& secrets = where.literal_secrets();
+    struct stat st {};
+    if (secrets.empty() || ::stat(path.c_str(), &st) != 0) return;
+    std::string group;
+    const std::size_t accounts = (st.st_mode & S_IRGRP) ? group_accounts(st.st_gid, group) : 0;
+    const std::string who = config_exposure(st.st_mode, group, accounts);
+    if (who.empty()) return;
+    std::string names;
+    for (std::size_t i = 0; i < secrets.size() && i < 3; ++i) names += (i ? ", " : "") + secrets[i];
+    if (secrets.size() > 3) names += ", ...";
+    report.warning({}, "the file holds credentials written in it (" + names + ") and is readable by " +
+                           who + ": make it readable by the service alone (chmod 0600, or 0640 with " +
+                           "the service's own group), or move them to the environment (${VAR})");
+}
+
 Config load(const std::string& text,
             const std::string& source,
             EnvLookup env,
-            const std::string& base_dir) {
+            const std::string& base_dir,
+            const std::string& file = {}) {
     using namespace config_detail;
     Report report(source);
     std::vector<YAML::Node> documents;
@@ -57,6 +100,7 @@ Config load(const std::string& text,
     read_document(documents.empty() ? YAML::Node() : documents.front(), cfg, where, report, env);
     apply_defaults(cfg, base_dir);
     validate(cfg, where, report, env);
+    if (!file.empty()) check_exposure(file, where, report);
     std::vector<Diagnostic> errors = report.take_errors();
     if (!errors.empty()) throw ConfigError(std::move(errors), report.take_warnings());
     for (const Diagnostic& w : report.take_warnings()) cfg.warnings.push_back(w.to_string());
@@ -88,7 +132,18 @@ Config load_config_file(const std::string& path, EnvLookup env) {
     // Relative paths inside the file (ca_file) are relative to the file, not to the cwd.
     const std::string base_dir =
         std::filesystem::absolute(std::filesystem::path(path), ec).parent_path().string();
-    return load(text.str(), path, env, base_dir);
+    return load(text.str(), path, env, base_dir, path);
+}
+
+std::string config_exposure(unsigned mode, const std::string& group, std::size_t group_accounts) {
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", mode & 07777);
+    if (mode & S_IROTH) return std::string("every user (mode ") + octal + ")";
+    if ((mode & S_IRGRP) && group_accounts > 1) {
+        return "the " + std::to_string(group_accounts) + " accounts of group " + group + " (mode " +
+               octal + ")";
+    }
+    return {};
 }
 
 Config load_config(const std::string& explicit_path) {

@@ -111,9 +111,19 @@ struct AdminConfig {
     friend bool operator==(const AdminConfig&, const AdminConfig&) = default;
 };
 
+/// `server.tls`: an HTTPS listener beside server.listen. Off unless `listen` is set; TLS 1.2 at
+/// least. Workers load the certificate when they start, so a reload picks up a renewed one.
+struct TlsListenConfig {
+    std::string listen;     // "0.0.0.0:8443"; empty: off
+    std::string cert_file;  // PEM certificate chain (leaf first)
+    std::string key_file;   // PEM private key
+    friend bool operator==(const TlsListenConfig&, const TlsListenConfig&) = default;
+};
+
 struct ServerConfig {
     std::string listen = "127.0.0.1:8787";
     AdminConfig admin;
+    TlsListenConfig tls;
     AuthConfig auth;
     std::string api_key;  // legacy
     std::int64_t max_body_bytes = 32LL * 1024 * 1024;
@@ -123,7 +133,11 @@ struct ServerConfig {
     // New in this design.
     int workers = 0;                           // 0: number of CPUs
     std::int64_t drain_timeout_ms = 30000;     // graceful drain on SIGTERM and reload
-    std::int64_t read_header_timeout_ms = 10000;
+    std::int64_t read_header_timeout_ms = 10000;  // a request head, from its first byte
+    std::int64_t max_header_bytes = 64 * 1024;    // request line and header fields: 431 beyond
+    /// Client connections one worker holds; at the cap an idle one (between requests, or still
+    /// without a complete head) is closed for the newcomer, and with none idle it gets a 503.
+    std::int64_t max_connections = 4096;
     std::int64_t idle_timeout_ms = 120000;     // keep-alive idle connections
     std::int64_t connect_timeout_ms = 10000;   // upstream TCP + TLS
     std::int64_t response_header_timeout_ms = 0;  // upstream first byte; 0: timeout_ms
@@ -294,8 +308,16 @@ std::optional<std::string> process_env(const std::string& name);
 Config load_config_text(const std::string& text,
                         const std::string& source,
                         EnvLookup env = &process_env);
-/// Read and load a file.
+/// Read and load a file. A file that holds credentials written in it (not `${VAR}`) and that
+/// other users may read (config_exposure()) gets a warning.
 Config load_config_file(const std::string& path, EnvLookup env = &process_env);
+
+/// Who besides its owner may read a file of `mode` whose group `group` has `group_accounts`
+/// accounts (members and accounts whose primary group it is): "every user (mode 0644)",
+/// "the 3 accounts of group staff (mode 0640)"; empty when nobody else may. A group of one
+/// account is not an exposure: that is the shipped install (0640 root:cc-relay, the service
+/// alone in its group).
+std::string config_exposure(unsigned mode, const std::string& group, std::size_t group_accounts);
 /// The built-in default: listen on 127.0.0.1:8787 and pass everything through to Anthropic.
 Config default_config();
 /// The YAML of the built-in default (also what `config init` writes, with comments).

@@ -241,6 +241,13 @@ void apply_defaults(Config& cfg, const std::string& base_dir) {
     default_if_zero(s.drain_timeout_ms, server_defaults.drain_timeout_ms);
     default_if_zero(s.read_header_timeout_ms, server_defaults.read_header_timeout_ms);
     default_if_zero(s.idle_timeout_ms, server_defaults.idle_timeout_ms);
+    default_if_zero(s.max_header_bytes, server_defaults.max_header_bytes);
+    for (std::string* file : {&s.tls.cert_file, &s.tls.key_file}) {
+        if (!file->empty() && !base_dir.empty() && std::filesystem::path(*file).is_relative()) {
+            *file = (std::filesystem::path(base_dir) / *file).string();
+        }
+    }
+    default_if_zero(s.max_connections, server_defaults.max_connections);
     default_if_zero(s.connect_timeout_ms, server_defaults.connect_timeout_ms);
 
     const RoutingConfig routing_defaults;

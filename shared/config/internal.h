@@ -34,10 +34,14 @@ class SourceMap {
     /// A list item of the wrong shape (already reported): validation skips it.
     void set_invalid(const std::string& path) { invalid_.insert(path); }
     bool is_invalid(const std::string& path) const { return invalid_.count(path) != 0; }
+    /// A credential written into the file itself rather than taken from `${VAR}`.
+    void add_literal_secret(const std::string& path) { literal_secrets_.push_back(path); }
+    const std::vector<std::string>& literal_secrets() const { return literal_secrets_; }
 
   private:
     std::map<std::string, Position> positions_;
     std::set<std::string> invalid_;
+    std::vector<std::string> literal_secrets_;
 };
 
 /// Errors and warnings of one load, each tied to the loaded file.

@@ -35,12 +35,29 @@ std::string describe(const YAML::Node& n) {
 bool is_secret_path(const std::string& path) {
     std::string last = path.substr(path.find_last_of('.') + 1);
     last = last.substr(0, last.find('['));
-    static const char* const kSecret[] = {"key", "keys", "api_key", "bearer_secret",
+    static const char* const kSecret[] = {"key", "keys", "api_key", "bearer_secret", "bearer_token",
                                           "aws_access_key_id", "aws_secret_access_key",
                                           "aws_session_token", "aws_bearer_token",
                                           "azure_client_secret"};
     for (const char* s : kSecret) {
         if (last == s) return true;
+    }
+    return false;
+}
+
+// Whether a scalar says more than `${NAME}` references: literal text, or a `${NAME:-default}`
+// with a default written in the file. Such a secret is as safe as the file's mode.
+bool holds_literal_text(std::string_view raw) {
+    while (!raw.empty()) {
+        const std::size_t open = raw.find("${");
+        const std::string_view before = raw.substr(0, open);
+        if (before.find_first_not_of(" \t") != std::string_view::npos) return true;
+        if (open == std::string_view::npos) return false;
+        const std::size_t close = raw.find('}', open);
+        if (close == std::string_view::npos) return true;
+        const std::size_t dash = raw.substr(open, close - open).find(":-");
+        if (dash != std::string_view::npos && open + dash + 2 < close) return true;
+        raw.remove_prefix(close + 1);
     }
     return false;
 }
@@ -286,6 +303,7 @@ class Reader {
             report_.warning(at, std::move(w));
         }
         for (std::string& err : e.errors) report_.error(at, std::move(err));
+        if (is_secret_path(path) && holds_literal_text(n.Scalar())) where_.add_literal_secret(path);
         if (!e.errors.empty()) {
             where_.set_invalid(path);  // reported once: validation says nothing more about it
             return std::nullopt;
@@ -428,6 +446,8 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.number("drain_timeout_ms", s.drain_timeout_ms),
         r.number("read_header_timeout_ms", s.read_header_timeout_ms),
         r.number("idle_timeout_ms", s.idle_timeout_ms),
+        r.number("max_header_bytes", s.max_header_bytes),
+        r.number("max_connections", s.max_connections),
         r.number("connect_timeout_ms", s.connect_timeout_ms),
         r.number("response_header_timeout_ms", s.response_header_timeout_ms),
         r.number("stream_idle_timeout_ms", s.stream_idle_timeout_ms),
@@ -437,6 +457,11 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.text("stats_group", s.stats_group),
         r.section("auth", [&r, &s](const YAML::Node& v,
                                    const std::string& p) { r.map(v, p, auth_fields(r, s.auth)); }),
+        r.section("tls",
+                  [&r, &s](const YAML::Node& v, const std::string& p) {
+                      r.map(v, p, {r.text("listen", s.tls.listen), r.text("cert_file", s.tls.cert_file),
+                                   r.text("key_file", s.tls.key_file)});
+                  }),
         r.section("admin",
                   [&r, &s](const YAML::Node& v, const std::string& p) {
                       r.map(v, p, {r.text("listen", s.admin.listen), r.text("bearer_token", s.admin.bearer_token)});

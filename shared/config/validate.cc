@@ -105,6 +105,29 @@ class Validator {
                   "of 0-65535 (got " +
                       in_quotes(s.listen) + ")");
         }
+        if (!s.tls.listen.empty()) {
+            const auto tls = parse_listen(s.tls.listen);
+            const auto main = parse_listen(s.listen);
+            if (!tls) {
+                error("server.tls.listen", "server.tls.listen must be \"host:port\" or \"[ipv6]:port\" (got " +
+                                               in_quotes(s.tls.listen) + ")");
+            } else if (main && main->port == tls->port && main->port != 0) {
+                error("server.tls.listen",
+                      "server.tls.listen must not use server.listen's port (" + std::to_string(tls->port) + ")");
+            }
+            for (const auto& [name, file] : {std::pair{"server.tls.cert_file", &s.tls.cert_file},
+                                             std::pair{"server.tls.key_file", &s.tls.key_file}}) {
+                if (file->empty()) {
+                    error(s.tls.cert_file.empty() && s.tls.key_file.empty() ? "server.tls.listen" : name,
+                          std::string(name) + " is required with server.tls.listen");
+                } else {
+                    readable_file(name, *file);
+                }
+            }
+        } else if (!s.tls.cert_file.empty() || !s.tls.key_file.empty()) {
+            warning(s.tls.cert_file.empty() ? "server.tls.key_file" : "server.tls.cert_file",
+                    "server.tls has no effect without server.tls.listen (the HTTPS listener is off)");
+        }
         if (!s.admin.listen.empty()) {
             const auto admin = parse_listen(s.admin.listen);
             const auto main = parse_listen(s.listen);
@@ -135,6 +158,8 @@ class Validator {
             in_range(std::string("server.") + name, value, 0, kMaxTimeoutMs);
         }
         at_least_zero("server.max_open_files", s.max_open_files);
+        in_range("server.max_header_bytes", s.max_header_bytes, 1024, 16LL * 1024 * 1024);
+        in_range("server.max_connections", s.max_connections, 1, 1'000'000);
         if (!s.shm_name.empty() &&
             (s.shm_name.front() != '/' || s.shm_name.size() < 2 || s.shm_name.size() > 255 ||
              s.shm_name.find('/', 1) != std::string::npos)) {
@@ -167,7 +192,7 @@ class Validator {
         if (!p.pooling.strategy.empty()) {
             one_of(path + ".pooling.strategy", p.pooling.strategy, pooling_strategies());
         }
-        if (!p.ca_file.empty()) ca_file(path + ".ca_file", p.ca_file);
+        if (!p.ca_file.empty()) readable_file(path + ".ca_file", p.ca_file);
         for (std::size_t k = 0; k < p.keys.size(); ++k) {
             key(p.keys[k], path + ".keys[" + std::to_string(k) + "]", info, p.enabled);
         }
@@ -278,7 +303,7 @@ class Validator {
         return {};
     }
 
-    void ca_file(const std::string& path, const std::string& file) {
+    void readable_file(const std::string& path, const std::string& file) {
         std::error_code ec;
         if (!std::filesystem::exists(file, ec)) {
             error(path, path + " " + in_quotes(file) + " does not exist");

@@ -7,7 +7,7 @@
 namespace ccr::shared {
 namespace {
 
-constexpr std::array<ErrorInfo, 14> kTable{{
+constexpr std::array<ErrorInfo, 15> kTable{{
     {200, "", ""},
     {400, "invalid_request_error", "invalid request"},
     {401, "authentication_error", "invalid or missing credentials"},
@@ -16,6 +16,7 @@ constexpr std::array<ErrorInfo, 14> kTable{{
     {405, "invalid_request_error", "method not allowed"},
     {408, "invalid_request_error", "request timed out"},
     {413, "request_too_large", "request body exceeds the maximum allowed size"},
+    {431, "invalid_request_error", "request header fields too large"},
     {429, "rate_limit_error", "rate limit exceeded"},
     {500, "api_error", "internal error"},
     {502, "api_error", "upstream connection failed"},

@@ -17,6 +17,7 @@ enum class Errc {
     method_not_allowed,   // 405 invalid_request_error
     request_timeout,      // 408 invalid_request_error
     request_too_large,    // 413 request_too_large
+    header_too_large,     // 431 invalid_request_error
     rate_limited,         // 429 rate_limit_error
     internal,             // 500 api_error
     upstream_failed,      // 502 api_error

@@ -1,9 +1,11 @@
 // server.stream_idle_timeout_ms: an upstream that goes silent mid-stream is not held until
 // server.timeout_ms; the client gets what came, a terminal `event: error` (timeout_error) and a
 // clean end of the chunked body, and the worker keeps serving. A stream that keeps sending, even
-// slowly, is never cut by it.
+// slowly, is never cut by it. Nor is an error answer held whose upstream stalls after its head
+// (its start is read before it is relayed, to mask echoed credentials).
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
 import { messagesBody, parseSse, postJson } from '../lib/http.mjs';
@@ -44,6 +46,27 @@ describe('server.stream_idle_timeout_ms', { timeout: 60_000 }, () => {
         await relay.waitForLog(/no upstream bytes for 600 ms/);
         // The worker keeps serving.
         assert.equal((await postJson(relay.url, '/v1/messages', messagesBody())).status, 200);
+    });
+
+    it('an error answer whose upstream stalls after its head is not held until server.timeout_ms', async (t) => {
+        // A provider with a key: its error answers are read (up to 64 KiB) before they are relayed.
+        const stalling = http.createServer((req, res) => {
+            req.resume();
+            res.writeHead(500, { 'content-type': 'application/json' });
+            res.write('{"type":"error","error":{"type":"api_error",');  // and nothing more
+        });
+        await new Promise((r) => stalling.listen(0, '127.0.0.1', r));
+        t.after(() => { stalling.closeAllConnections(); stalling.close(); });
+        const stalled = await startRelay({
+            server: { stream_idle_timeout_ms: 600, timeout_ms: 60_000, workers: 1 },
+            providers: [{ name: 'stall', type: 'anthropic', enabled: true, base_url: `http://127.0.0.1:${stalling.address().port}`, keys: [{ key: 'sk-stall-key' }] }],
+        });
+        t.after(() => stalled.stop());
+        const r = await openStream(stalled.url, 'claude-sonnet-4-5', { timeoutMs: 10_000 }).result;
+        assert.ok(r.elapsedMs < 5000, `ended by the idle timeout, not server.timeout_ms (${r.elapsedMs} ms)`);
+        assert.equal(r.status, 500);
+        assert.equal(r.body.toString(), '{"type":"error","error":{"type":"api_error",');
+        assert.equal(r.complete, false, 'the cut is visible: no clean end of the body');
     });
 
     it('a slow stream that keeps sending within the window is relayed whole', async () => {

@@ -36,6 +36,13 @@ TEST(Body, MissingOrNonStringModelIsAnError) {
     EXPECT_EQ(inspect(*p, R"({"model":5})").error, "model: must be a string");
 }
 
+TEST(Body, ASecondModelIsAnErrorSinceTheUpstreamMayReadThatOne) {
+    auto p = make_json_parser();
+    EXPECT_EQ(inspect(*p, R"({"model":"claude-haiku-4-5","max_tokens":5,"model":"claude-opus-4-1"})").error,
+              "model: given more than once");
+    EXPECT_EQ(inspect(*p, R"({"model":"a","messages":[],"mod\u0065l":[]})").error, "model: given more than once");
+}
+
 TEST(Body, EscapedModelIsUnescaped) {
     auto p = make_json_parser();
     std::string body = R"({"model":"claude\u002dx"})";

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "shared/error/error.h"
+#include "worker/client_stream.h"
 #include "worker/request.h"
 #include "worker/runtime.h"
 
@@ -28,7 +29,7 @@ void append_chunk_size(std::string& out, std::size_t n) {
 
 }  // namespace
 
-ClientSink::ClientSink(boost::beast::tcp_stream& client,
+ClientSink::ClientSink(ClientStream& client,
                        RequestContext& ctx,
                        std::string head,
                        bool chunked,

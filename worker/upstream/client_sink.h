@@ -15,6 +15,7 @@
 #include "worker/upstream/usage_tap.h"
 
 namespace ccr::worker {
+class ClientStream;
 struct RequestContext;
 }
 
@@ -24,7 +25,7 @@ class ClientSink {
 public:
     /// `head`: the complete response head. `chunked`: frame the body in chunks. `sse`: the body
     /// is an event stream (the tap reads its events; a cut may end it with an error event).
-    ClientSink(boost::beast::tcp_stream& client,
+    ClientSink(ClientStream& client,
                RequestContext& ctx,
                std::string head,
                bool chunked,
@@ -59,7 +60,7 @@ private:
         std::string tail_;
     };
 
-    boost::beast::tcp_stream& client_;
+    ClientStream& client_;
     RequestContext& ctx_;
     std::string head_;
     bool head_pending_ = true;

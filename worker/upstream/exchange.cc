@@ -15,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <spdlog/spdlog.h>
 
+#include "worker/client_stream.h"
 #include "worker/providers/provider.h"
 #include "worker/request.h"
 #include "worker/runtime.h"
@@ -23,6 +24,7 @@
 #include "worker/shared_state.h"
 #include "worker/thinking.h"
 #include "worker/upstream/client_sink.h"
+#include "worker/upstream/echo_guard.h"
 #include "worker/upstream/pool.h"
 
 namespace ccr::worker::upstream {
@@ -136,7 +138,9 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     const auto& debug = rt.config->logging.debug_options;
     if (at.debug || (debug.log_response_headers && spdlog::should_log(spdlog::level::debug))) {
         std::string headers;
-        for (const auto& f : parser.get()) append_redacted_header(headers, f.name_string(), f.value());
+        const std::vector<std::string> secrets = credentials_in_head(at.head);
+        for (const auto& f : parser.get())
+            append_redacted_header(headers, f.name_string(), masked(f.value(), secrets));
         spdlog::log(at.debug ? spdlog::level::info : spdlog::level::debug, "rid={} {}provider={}: answered {}{}",
                     ctx.request_id, at.debug ? "debug_for " : "", at.provider.name(), status, headers);
     }
@@ -153,14 +157,17 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     co_return std::nullopt;
 }
 
-// The body of an error answer, up to kMaxInspectedError bytes, for the provider's error mapper.
-// True when the whole body was read; otherwise `out` holds the part read, relayed first.
+// The body of an error answer, up to kMaxInspectedError bytes, for the provider's error mapper
+// and the echo guard. True when the whole body was read; otherwise `out` holds the part read,
+// relayed first. An upstream that stalls here is given server.stream_idle_timeout_ms, as the
+// pump would give it, before what came is relayed and the pump takes over.
 template <class Stream>
 net::awaitable<bool> read_error_body(Stream& up, Conn& conn, ResponseParser& parser, RequestContext& ctx,
-                                     std::string& out) {
+                                     std::chrono::milliseconds idle, std::string& out) {
     out.resize(kMaxInspectedError);
     std::size_t have = 0;
-    conn.tcp().expires_at(ctx.deadline);
+    const auto now = clock::now();
+    conn.tcp().expires_at(idle.count() > 0 && now + idle < ctx.deadline ? now + idle : ctx.deadline);
     while (!parser.is_done() && have < out.size()) {
         auto& b = parser.get().body();
         b.data = out.data() + have;
@@ -174,7 +181,7 @@ net::awaitable<bool> read_error_body(Stream& up, Conn& conn, ResponseParser& par
 }
 
 // A provider's error in Anthropic's shape, with the upstream's Retry-After.
-net::awaitable<void> write_mapped_error(beast::tcp_stream& client, RequestContext& ctx, const ResponseParser& parser,
+net::awaitable<void> write_mapped_error(ClientStream& client, RequestContext& ctx, const ResponseParser& parser,
                                         const MappedError& e) {
     std::string extra;
     if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
@@ -221,7 +228,7 @@ Shape shape_of(const ResponseParser& parser, const RequestContext& ctx, const Re
 // The client's response head: the upstream's, less hop-by-hop headers, with the relay's framing,
 // SSE headers, request id and (routing.debug) X-CC-Relay-* headers.
 std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ctx, const ResponseParser& parser,
-                        const Shape& shape, const ResponseDecoder* decoder) {
+                        const Shape& shape, const ResponseDecoder* decoder, const std::vector<std::string>& secrets) {
     const auto& res = parser.get();
     std::string head;
     head.reserve(1024);
@@ -233,7 +240,7 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
         if (decoder != nullptr && iequals(name, "content-type")) continue;
         head += name;
         head += ": ";
-        head += f.value();
+        head += secrets.empty() ? std::string(f.value()) : masked(f.value(), secrets);
         head += "\r\n";
     }
     if (decoder != nullptr) {
@@ -357,7 +364,7 @@ template <class Stream>
 net::awaitable<Outcome> run(Runtime& rt,
                             Stream& up,
                             Conn& conn,
-                            beast::tcp_stream& client,
+                            ClientStream& client,
                             RequestContext& ctx,
                             Attempt& at,
                             bool& reusable) {
@@ -371,9 +378,15 @@ net::awaitable<Outcome> run(Runtime& rt,
     const unsigned status = parser.get().result_int();
     // An error the provider shapes its own way is read (bounded) and answered in Anthropic's.
     std::string error_prefix;
-    if (status >= 400 && at.provider.maps_errors() && ctx.method != "HEAD") {
-        const bool whole = co_await read_error_body(up, conn, parser, ctx, error_prefix);
-        if (whole) {
+    // An error answer may quote the request's credentials back (echo_guard.h): its head and the
+    // start of its body are masked before anything of it is logged or relayed.
+    std::vector<std::string> secrets;
+    if (status >= 400) secrets = credentials_in_head(at.head);
+    if (status >= 400 && (at.provider.maps_errors() || !secrets.empty()) && ctx.method != "HEAD") {
+        const bool whole = co_await read_error_body(
+            up, conn, parser, ctx, std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), error_prefix);
+        mask_secrets(error_prefix, secrets);
+        if (whole && at.provider.maps_errors()) {
             if (auto mapped = at.provider.map_error(status, parser.get(), error_prefix)) {
                 ctx.rec.upstream_time += since(t0);
                 co_await write_mapped_error(client, ctx, parser, *mapped);
@@ -386,7 +399,7 @@ net::awaitable<Outcome> run(Runtime& rt,
     std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, parser.get(), at.endpoint);
     const Shape shape = shape_of(parser, ctx, decoder.get());
     ctx.rec.upstream_time += since(t0);
-    ClientSink sink(client, ctx, client_head(rt, at, ctx, parser, shape, decoder.get()), shape.chunked, shape.sse,
+    ClientSink sink(client, ctx, client_head(rt, at, ctx, parser, shape, decoder.get(), secrets), shape.chunked, shape.sse,
                     shape.tap);
     ctx.rec.status = static_cast<int>(status);
     ctx.rec.upstream_error = status >= 500;
@@ -450,11 +463,18 @@ net::awaitable<Outcome> run(Runtime& rt,
             if (sink.can_end_with_event()) co_await sink.end_with_error_event();
             break;
         case PumpEnd::upstream_failed:
-            // The status line is gone; the only honest signal left is an incomplete message.
-            // Close without the terminating chunk so the client sees the truncation.
+            // The status line is gone. An SSE stream ends in-band, as Anthropic's own mid-stream
+            // errors do (event: error, then a clean end of the chunked body), which the SDKs
+            // raise as an API error rather than a broken connection; any other body is closed
+            // short of its framing, so the client sees the truncation.
             ctx.rec.upstream_error = true;
             ctx.keep_alive = false;
             at.error_message = "the upstream connection broke off during the response body";
+            if (sink.can_end_with_event()) {
+                at.error_message += "; sent event: error (api_error)";
+                co_await sink.end_with_error_event(Errc::upstream_failed,
+                                                   "the upstream connection broke off mid-stream");
+            }
             break;
     }
     co_return Outcome::relayed;
@@ -468,7 +488,7 @@ std::chrono::milliseconds failover_wait(const Runtime& rt) {
 
 net::awaitable<Outcome> exchange(Runtime& rt,
                                  Conn& conn,
-                                 beast::tcp_stream& client,
+                                 ClientStream& client,
                                  RequestContext& ctx,
                                  Attempt& at,
                                  bool& reusable) {

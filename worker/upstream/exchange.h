@@ -18,6 +18,7 @@
 
 namespace ccr::worker {
 class Provider;
+class ClientStream;
 struct RequestContext;
 struct Runtime;
 }  // namespace ccr::worker
@@ -62,7 +63,7 @@ std::chrono::milliseconds failover_wait(const Runtime& rt);
 /// Runs the attempt over `conn`. `reusable`: the connection may go back to the pool.
 boost::asio::awaitable<Outcome> exchange(Runtime& rt,
                                          Conn& conn,
-                                         boost::beast::tcp_stream& client,
+                                         ClientStream& client,
                                          RequestContext& ctx,
                                          Attempt& at,
                                          bool& reusable);

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "shared/log/fields.h"
+#include "worker/client_stream.h"
 #include "worker/filters/client_limits.h"
 #include "worker/health/breaker.h"
 #include "worker/limits/key_pool.h"
@@ -102,7 +103,7 @@ std::string build_upstream_head(const Provider& p,
 }
 
 net::awaitable<void> answer_estimate(Runtime& rt,
-                                     beast::tcp_stream& client,
+                                     ClientStream& client,
                                      const ClientRequest& req,
                                      RequestContext& ctx) {
     std::size_t n = estimate_input_tokens(*rt.json, req.body().view(), req.body().capacity());
@@ -113,7 +114,7 @@ net::awaitable<void> answer_estimate(Runtime& rt,
 // One provider, one attempt (and one retry on a fresh connection when a pooled one was stale).
 // The watch tells the caller whether the client went away meanwhile.
 net::awaitable<upstream::Outcome> attempt(Runtime& rt,
-                                          beast::tcp_stream& client,
+                                          ClientStream& client,
                                           RequestContext& ctx,
                                           upstream::Attempt& at,
                                           ClientWatch& watch) {
@@ -258,7 +259,7 @@ void account(Runtime& rt,
 }  // namespace
 
 net::awaitable<void> relay(Runtime& rt,
-                           beast::tcp_stream& client,
+                           ClientStream& client,
                            const ClientRequest& req,
                            const BodyInfo& body,
                            RequestContext& ctx,
@@ -305,7 +306,7 @@ net::awaitable<void> relay(Runtime& rt,
     auto watch = std::make_shared<ClientWatch>();
     net::co_spawn(client.get_executor(), watch_client(client.socket(), watch), net::detached);
     struct StopWatch {
-        beast::tcp_stream& client;
+        ClientStream& client;
         std::shared_ptr<ClientWatch>& w;
         ~StopWatch() {
             w->finished = true;

@@ -18,7 +18,7 @@ namespace ccr::worker {
 /// Forwards an authenticated, inspected request and writes the answer (relayed or an error) to
 /// the client. Sets ctx.keep_alive = false when the connection cannot carry another request.
 boost::asio::awaitable<void> relay(Runtime& rt,
-                                   boost::beast::tcp_stream& client,
+                                   ClientStream& client,
                                    const ClientRequest& req,
                                    const BodyInfo& body,
                                    RequestContext& ctx,

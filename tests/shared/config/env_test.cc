@@ -124,6 +124,15 @@ TEST_F(EnvExpansion, BareDollarInASecretIsWarnedAboutWithoutQuotingIt) {
     EXPECT_THAT(cfg.warnings[0], ::testing::Not(HasSubstr("Secret9")));
 }
 
+TEST_F(EnvExpansion, BareDollarInTheAdminTokenIsWarnedAboutWithoutQuotingIt) {
+    const Config cfg = load(std::string("server:\n  admin: {listen: \"127.0.0.1:9787\", "
+                                        "bearer_token: \"ab$Secret9\"}\n") +
+                            testing::kOneProvider);
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("server.admin.bearer_token holds a \"$\" followed by a name"));
+    EXPECT_THAT(cfg.warnings[0], ::testing::Not(HasSubstr("Secret9")));
+}
+
 TEST_F(EnvExpansion, EveryUnsetVariableIsReportedAtOnce) {
     try {
         load(std::string("server:\n  api_key: ${A}\n  auth:\n    api_key: ${B}\n") + testing::kOneProvider);

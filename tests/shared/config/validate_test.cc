@@ -49,6 +49,33 @@ TEST_F(ConfigValidation, EmptyListenIsAnError) {
                 HasSubstr("server.listen must not be empty"));
 }
 
+TEST_F(ConfigValidation, HeadAndConnectionLimitsHaveBoundsAndDefaults) {
+    const std::string error = load_error(with_server("  max_header_bytes: 100\n  max_connections: -1\n"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:2:21: server.max_header_bytes must be between 1024 and 16777216 (got 100)"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:3:20: server.max_connections must be between 1 and 1000000 (got -1)"));
+    const Config defaults = load(with_server("  max_header_bytes: 0\n"));
+    EXPECT_EQ(defaults.server.max_header_bytes, 65536);
+    EXPECT_EQ(defaults.server.max_connections, 4096);
+    const Config set = load(with_server("  max_header_bytes: 8192\n  max_connections: 10\n"));
+    EXPECT_EQ(set.server.max_header_bytes, 8192);
+    EXPECT_EQ(set.server.max_connections, 10);
+}
+
+TEST_F(ConfigValidation, TlsListenerNeedsBothFilesAndItsOwnPort) {
+    std::string error = load_error(with_server("  listen: 127.0.0.1:8787\n  tls:\n    listen: 127.0.0.1:8787\n    cert_file: /nonexistent/cert.pem\n"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:4:13: server.tls.listen must not use server.listen's port (8787)"));
+    EXPECT_THAT(error, HasSubstr("config.yaml:5:16: server.tls.cert_file \"/nonexistent/cert.pem\" does not exist"));
+    EXPECT_THAT(error, HasSubstr("server.tls.key_file is required with server.tls.listen"));
+    error = load_error(with_server("  tls:\n    listen: nowhere\n"));
+    EXPECT_THAT(error, HasSubstr("server.tls.listen must be \"host:port\""));
+}
+
+TEST_F(ConfigValidation, TlsFilesWithoutAListenerWarn) {
+    const Config cfg = load(with_server("  tls:\n    cert_file: /etc/ssl/c.pem\n"));
+    ASSERT_EQ(cfg.warnings.size(), 1u);
+    EXPECT_THAT(cfg.warnings[0], HasSubstr("server.tls has no effect without server.tls.listen"));
+}
+
 TEST_F(ConfigValidation, TimeoutAboveADayIsAnError) {
     EXPECT_THAT(load_error(with_server("  timeout_ms: 86400001\n")),
                 HasSubstr("config.yaml:2:15: server.timeout_ms must be between 0 and 86400000 "

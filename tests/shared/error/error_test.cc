@@ -25,6 +25,9 @@ TEST(ErrorBody, EscapesMessagesAndUsesTheDefaultWhenEmpty) {
 TEST(ErrorTable, MapsEachCodeToItsStatusAndType) {
     EXPECT_EQ(error_info(Errc::invalid_request).status, 400);
     EXPECT_EQ(error_info(Errc::unauthorized).status, 401);
+    EXPECT_EQ(error_info(Errc::header_too_large).status, 431);
+    EXPECT_EQ(error_info(Errc::header_too_large).type, "invalid_request_error");
+    EXPECT_EQ(error_info(Errc::overloaded).status, 529);
     EXPECT_EQ(error_info(Errc::not_found).type, "not_found_error");
     EXPECT_EQ(error_info(Errc::request_too_large).status, 413);
     EXPECT_EQ(error_info(Errc::request_too_large).type, "request_too_large");

@@ -1,0 +1,244 @@
+// The HTTP head path of a client connection (worker/session.cc: Beast's request_parser, then
+// route_of, the head filters and the answers) on any bytes a client may send, through the real
+// run_session of a worker Runtime. The client's end is one half of a socketpair; the bytes are
+// written, the client shuts down its sending side and reads until the relay closes. Relayed
+// requests go to a provider on 127.0.0.1:1, where nothing listens.
+// Asserts: the session ends (libFuzzer's -timeout catches a hang); the relay's output is a
+// sequence of complete HTTP/1.1 responses (status line, well-formed headers with no control
+// characters, X-Request-ID, exactly Content-Length bytes of body); no 500; nothing follows a
+// response sent with `Connection: close` (no request smuggled behind a rejected one); a complete
+// or malformed first head gets at least one answer; and no exception reaches the session's
+// catch-all (nothing on the request path throws).
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+#include <string>
+#include <string_view>
+
+#include "shared/config/config.h"
+#include "tests/fuzz/check.h"
+#include "worker/runtime.h"
+#include "worker/session.h"
+
+namespace {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using namespace ccr;
+
+// Collects what would reveal a bug in the logs: the session's catch-all for exceptions.
+class ExceptionSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+  public:
+    std::string seen;
+
+  protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        const std::string_view text(msg.payload.data(), msg.payload.size());
+        if (text.find("request ended by an exception") != std::string_view::npos) seen = text;
+    }
+    void flush_() override {}
+};
+
+constexpr const char* kConfig = R"(
+server:
+  listen: 127.0.0.1:0
+  max_body_bytes: 4096
+  timeout_ms: 5000
+  auth:
+    api_key: fuzz-key
+    allow_bearer: true
+    bearer_secret: fuzz-bearer
+providers:
+  - name: nowhere
+    type: anthropic
+    enabled: true
+    base_url: http://127.0.0.1:1
+    keys: [{key: sk-upstream}]
+clients:
+  - name: alice
+    key: alice-key
+    rpm_limit: 100000000
+)";
+
+struct World {
+    net::io_context ioc;
+    std::shared_ptr<ExceptionSink> sink = std::make_shared<ExceptionSink>();
+    std::unique_ptr<worker::Runtime> rt;
+    World() {
+        auto logger = std::make_shared<spdlog::logger>("fuzz", sink);
+        logger->set_level(spdlog::level::err);
+        spdlog::set_default_logger(logger);
+        auto cfg = std::make_shared<const shared::Config>(
+            shared::load_config_text(kConfig, "http_head_fuzz.yaml"));
+        rt = std::make_unique<worker::Runtime>(ioc, cfg);
+    }
+};
+
+// Never destroyed: the Runtime outliving spdlog's registry at exit is not what this tests.
+World& world() {
+    static World* w = new World;
+    return *w;
+}
+
+net::awaitable<void> client(net::local::stream_protocol::socket& s, std::string_view in, std::string& out) {
+    auto tuple = net::as_tuple(net::use_awaitable);
+    co_await net::async_write(s, net::buffer(in.data(), in.size()), tuple);
+    boost::system::error_code ignored;
+    s.shutdown(net::socket_base::shutdown_send, ignored);  // the relay sees the end of the input
+    char buf[16 * 1024];
+    for (;;) {
+        auto [ec, n] = co_await s.async_read_some(net::buffer(buf), tuple);
+        out.append(buf, n);
+        if (ec) break;
+    }
+}
+
+std::string run(std::string_view in) {
+    World& w = world();
+    int fds[2];
+    FUZZ_CHECK(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0, "socketpair");
+    // run_session takes a TCP socket; an AF_UNIX stream behaves the same for reads and writes
+    // (no_delay and the peer address fail, and the session ignores both failures).
+    net::ip::tcp::socket server(w.ioc);
+    server.assign(net::ip::tcp::v4(), fds[0]);
+    net::local::stream_protocol::socket peer(w.ioc);
+    peer.assign(net::local::stream_protocol(), fds[1]);
+    std::string out;
+    bool session_done = false, client_done = false;
+    w.ioc.restart();
+    net::co_spawn(w.ioc, worker::run_session(*w.rt, std::move(server)),
+                  [&](std::exception_ptr e) {
+                      FUZZ_CHECK(!e, "run_session threw");
+                      session_done = true;
+                  });
+    net::co_spawn(w.ioc, client(peer, in, out), [&](std::exception_ptr e) {
+        FUZZ_CHECK(!e, "the client threw");
+        client_done = true;
+    });
+    while (!session_done || !client_done) {
+        if (w.ioc.run_one() == 0) w.ioc.restart();
+    }
+    return out;
+}
+
+bool token_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+struct Response {
+    int status = 0;
+    bool close = false;
+};
+
+// The relay's answers: its own (Content-Length always) or relayed error bodies. A HEAD answer
+// has a Content-Length and no body: the next bytes are then the next status line.
+std::vector<Response> parse_responses(std::string_view out) {
+    std::vector<Response> all;
+    while (!out.empty()) {
+        const std::string_view whole = out;
+        FUZZ_CHECK(out.starts_with("HTTP/1.1 ") && out.size() >= 13, "not a status line: %.60s",
+                   std::string(out.substr(0, 60)).c_str());
+        Response r;
+        for (int i = 9; i < 12; ++i) {
+            FUZZ_CHECK(out[i] >= '0' && out[i] <= '9', "status is not 3 digits");
+            r.status = r.status * 10 + (out[i] - '0');
+        }
+        FUZZ_CHECK(r.status >= 100 && r.status <= 599 && r.status != 500, "status %d", r.status);
+        std::size_t eol = out.find("\r\n");
+        FUZZ_CHECK(eol != std::string_view::npos, "status line without its end");
+        out.remove_prefix(eol + 2);
+        std::optional<std::size_t> length;
+        bool request_id = false;
+        for (;;) {
+            eol = out.find("\r\n");
+            FUZZ_CHECK(eol != std::string_view::npos, "header without its end");
+            const std::string_view line = out.substr(0, eol);
+            out.remove_prefix(eol + 2);
+            if (line.empty()) break;
+            const std::size_t colon = line.find(": ");
+            FUZZ_CHECK(colon != std::string_view::npos && colon > 0, "not a header: %s",
+                       std::string(line).c_str());
+            const std::string_view name = line.substr(0, colon), value = line.substr(colon + 2);
+            for (char c : name) FUZZ_CHECK(token_char(c), "bad header name %s", std::string(name).c_str());
+            for (char c : value)
+                FUZZ_CHECK(c == '\t' || (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f),
+                           "control character in header %s", std::string(name).c_str());
+            if (boost::beast::iequals(name, "content-length")) {
+                FUZZ_CHECK(!length, "two Content-Length headers");
+                length = std::stoul(std::string(value));
+            }
+            if (boost::beast::iequals(name, "connection") && boost::beast::iequals(value, "close")) r.close = true;
+            if (boost::beast::iequals(name, "x-request-id")) request_id = true;
+        }
+        if (r.status != 100) {
+            FUZZ_CHECK(request_id, "a response without X-Request-ID");
+            FUZZ_CHECK(length.has_value(), "a %d without Content-Length:\n%.*s", r.status,
+                       static_cast<int>(whole.size()), whole.data());
+            const bool head_answer = *length > 0 && (out.empty() || out.starts_with("HTTP/1.1 "));
+            if (!head_answer) {
+                FUZZ_CHECK(out.size() >= *length, "body cut short: %zu of %zu", out.size(), *length);
+                out.remove_prefix(*length);
+            }
+        }
+        all.push_back(r);
+    }
+    return all;
+}
+
+// Whether Beast rejects the head at the start of `in`, or reads a complete one of a request
+// without a body: either must be answered. (A head whose body never comes may go unanswered: the
+// client left.)
+bool must_answer(std::string_view in) {
+    http::request_parser<http::empty_body> p;
+    p.header_limit(64 * 1024);
+    p.body_limit(boost::none);
+    p.eager(false);
+    boost::beast::error_code ec;
+    std::size_t used = 0;
+    while (!p.is_header_done()) {
+        const std::size_t n = p.put(net::buffer(in.data() + used, in.size() - used), ec);
+        used += n;
+        if (ec == http::error::need_more) return false;
+        // A bad head is answered once it is complete: Beast reads a head's fields only when their
+        // end has arrived, so an unterminated one ends as a client that went away.
+        if (ec) return in.find("\r\n\r\n") != std::string_view::npos;
+        if (n == 0) return false;
+    }
+    return !p.chunked() && p.content_length().value_or(0) == 0;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view in(reinterpret_cast<const char*>(data), size);
+    World& w = world();
+    w.sink->seen.clear();
+    const std::string out = run(in);
+    FUZZ_CHECK(w.sink->seen.empty(), "%s", w.sink->seen.c_str());
+    const std::vector<Response> answers = parse_responses(out);
+    for (std::size_t i = 0; i + 1 < answers.size(); ++i)
+        FUZZ_CHECK(!answers[i].close, "response %zu of %zu follows a Connection: close", i + 2,
+                   answers.size());
+    if (must_answer(in)) FUZZ_CHECK(!answers.empty(), "a head got no answer");
+    FUZZ_CHECK(w.rt->sessions == 0 && w.rt->in_flight == 0, "the session left counts behind");
+    return 0;
+}

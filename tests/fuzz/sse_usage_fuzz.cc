@@ -1,0 +1,127 @@
+// The usage tap (worker/upstream/usage_tap.h) on any response body, as SSE and as JSON.
+// Asserts: the same usage and event count whether the body arrives whole, byte by byte or cut at
+// input-chosen points; every '\n' that ends an empty line counts one event; and a well-formed
+// message_start / message_delta pair sent after any junk (once a newline ends the junk's last
+// line) yields exactly its numbers, so no input can leave the tap in a state that misreads the
+// events after it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tests/fuzz/check.h"
+#include "tests/fuzz/splits.h"
+#include "worker/upstream/usage_tap.h"
+
+namespace {
+
+using ccr::worker::Usage;
+using ccr::worker::UsageTap;
+
+bool same(const Usage& a, const Usage& b) {
+    return a.input_tokens == b.input_tokens && a.output_tokens == b.output_tokens &&
+           a.cache_read_input_tokens == b.cache_read_input_tokens &&
+           a.cache_creation_input_tokens == b.cache_creation_input_tokens;
+}
+
+struct Tapped {
+    Usage usage;
+    std::uint64_t events;
+};
+
+template <class Feed>
+Tapped tap(UsageTap::Mode mode, Feed feed) {
+    UsageTap t(mode);
+    feed(t);
+    t.finish();
+    return {t.usage(), t.events()};
+}
+
+// Events as the SSE spec counts them for the tap: a '\n' ending a line that is empty once its
+// CRs are dropped (the tap ignores CRs at a line's start).
+std::uint64_t blank_lines(std::string_view s) {
+    std::uint64_t n = 0;
+    bool blank = true;
+    for (char c : s) {
+        if (c == '\n') {
+            n += blank;
+            blank = true;
+        } else if (c != '\r') {
+            blank = false;
+        }
+    }
+    return n;
+}
+
+void check_split_invariance(UsageTap::Mode mode, std::string_view body) {
+    const Tapped whole = tap(mode, [&](UsageTap& t) { t.feed(body); });
+    const Tapped bytes = tap(mode, [&](UsageTap& t) {
+        for (std::size_t i = 0; i < body.size(); ++i) t.feed(body.substr(i, 1));
+    });
+    const Tapped cut = tap(mode, [&](UsageTap& t) {
+        for (std::string_view p : ccr::fuzz::pieces(body, ccr::fuzz::cut_points(body, 3))) t.feed(p);
+    });
+    FUZZ_CHECK(same(whole.usage, bytes.usage) && same(whole.usage, cut.usage),
+               "usage depends on the chunking (mode %d)", static_cast<int>(mode));
+    FUZZ_CHECK(whole.events == bytes.events && whole.events == cut.events,
+               "event count depends on the chunking: %llu %llu %llu",
+               static_cast<unsigned long long>(whole.events),
+               static_cast<unsigned long long>(bytes.events),
+               static_cast<unsigned long long>(cut.events));
+    if (mode == UsageTap::Mode::sse) {
+        FUZZ_CHECK(whole.events == blank_lines(body), "%llu events, %llu blank lines",
+                   static_cast<unsigned long long>(whole.events),
+                   static_cast<unsigned long long>(blank_lines(body)));
+    }
+}
+
+// Numbers from the input (so the fuzzer varies them), bounded to what JSON carries exactly.
+Usage numbers_of(std::string_view data) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : data) h = (h ^ c) * 1099511628211ull;
+    Usage u;
+    u.input_tokens = static_cast<std::int64_t>(h % 1000003);
+    u.cache_read_input_tokens = static_cast<std::int64_t>((h >> 20) % 100003);
+    u.cache_creation_input_tokens = static_cast<std::int64_t>((h >> 40) % 10007);
+    u.output_tokens = static_cast<std::int64_t>((h >> 8) % 65537);
+    return u;
+}
+
+void check_known_events_after_junk(std::string_view junk) {
+    const Usage want = numbers_of(junk);
+    const std::string eol = junk.size() % 2 ? "\r\n" : "\n";
+    std::string body(junk);
+    body += eol + eol;
+    body += "event: message_start" + eol + "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+            "\"usage\":{\"input_tokens\":" + std::to_string(want.input_tokens) +
+            ",\"cache_creation_input_tokens\":" + std::to_string(want.cache_creation_input_tokens) +
+            ",\"cache_read_input_tokens\":" + std::to_string(want.cache_read_input_tokens) +
+            ",\"output_tokens\":1}}}" + eol + eol;
+    body += "event: message_delta" + eol + "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+            "\"end_turn\"},\"usage\":{\"output_tokens\":" + std::to_string(want.output_tokens) + "}}" +
+            eol + eol;
+    body += "event: message_stop" + eol + "data: {\"type\":\"message_stop\"}" + eol + eol;
+    const Tapped got = tap(UsageTap::Mode::sse, [&](UsageTap& t) {
+        for (std::string_view p : ccr::fuzz::pieces(body, ccr::fuzz::cut_points(body, 4))) t.feed(p);
+    });
+    FUZZ_CHECK(same(got.usage, want),
+               "after %zu bytes of junk: input %lld/%lld output %lld/%lld cache_read %lld/%lld "
+               "cache_creation %lld/%lld",
+               junk.size(), static_cast<long long>(got.usage.input_tokens),
+               static_cast<long long>(want.input_tokens), static_cast<long long>(got.usage.output_tokens),
+               static_cast<long long>(want.output_tokens),
+               static_cast<long long>(got.usage.cache_read_input_tokens),
+               static_cast<long long>(want.cache_read_input_tokens),
+               static_cast<long long>(got.usage.cache_creation_input_tokens),
+               static_cast<long long>(want.cache_creation_input_tokens));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view body(reinterpret_cast<const char*>(data), size);
+    check_split_invariance(UsageTap::Mode::sse, body);
+    check_split_invariance(UsageTap::Mode::json, body);
+    check_known_events_after_junk(body);
+    return 0;
+}
