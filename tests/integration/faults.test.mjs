@@ -178,7 +178,9 @@ describe('upstream faults', { timeout: 180_000 }, () => {
         const rss1 = rssKiB(pid);
         console.log(`worker ${pid}: fds ${fds0} -> ${fds1}, RSS ${rss0} -> ${rss1} KiB over 10 000 faulty requests`);
         assert.ok(fds1 <= fds0 + 2, `descriptors ${fds0} -> ${fds1}`);
-        assert.ok(rss1 - rss0 < 4096, `RSS grew ${rss1 - rss0} KiB`);
+        // Under AddressSanitizer freed memory sits in its quarantine (RSS grows by design); its
+        // leak check at exit is that pass's measure instead.
+        if (!process.env.CCR_SANITIZER_LOGS) assert.ok(rss1 - rss0 < 4096, `RSS grew ${rss1 - rss0} KiB`);
         assert.deepEqual(workerPids(relay.proc.pid), [pid], 'the same worker, never restarted');
         const ok = await request(`${relay.url}/health`);
         assert.equal(ok.status, 200);
