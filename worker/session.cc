@@ -310,8 +310,8 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket, bool tls) {
     } leave{rt, registration};
 
     if (tls) {
-        // The handshake counts against the first head's time: a client that stalls in it is a
-        // slow-header client like any other.
+        // The handshake is bounded like a head (read_header_timeout): a client that stalls in it
+        // is a slow-header client like any other.
         stream.expires_after(std::chrono::milliseconds(rt.config->server.read_header_timeout_ms));
         auto [ec] = co_await stream.tls().async_handshake(net::ssl::stream_base::server, kTuple);
         if (ec) {
