@@ -394,6 +394,15 @@ void client_json(std::string& out, const ClientStats& c) {
     out += '}';
 }
 
+void workers_array(std::string& out, const Snapshot& s) {
+    out += '[';
+    for (std::size_t i = 0; i < s.workers.size(); ++i) {
+        if (i > 0) out += ", ";
+        worker_json(out, s.workers[i]);
+    }
+    out += ']';
+}
+
 void providers_array(std::string& out, const Snapshot& s) {
     out += '[';
     for (std::size_t i = 0; i < s.providers.size(); ++i) {
@@ -457,12 +466,7 @@ std::string render_status_json(const Snapshot& s) {
     field(out, "workers_configured", static_cast<std::int64_t>(s.configured_workers));
     field(out, "workers_ready", static_cast<std::int64_t>(s.workers_ready()));
     key(out, "workers");
-    out += '[';
-    for (std::size_t i = 0; i < s.workers.size(); ++i) {
-        if (i > 0) out += ", ";
-        worker_json(out, s.workers[i]);
-    }
-    out += ']';
+    workers_array(out, s);
     key(out, "last_reload");
     if (s.reload.ok < 0) {
         out += "null";  // none since the start
@@ -486,12 +490,7 @@ std::string render_json(const Snapshot& s) {
     field(out, "master_pid", static_cast<std::int64_t>(s.master_pid));
     field(out, "uptime_s", s.uptime_s);
     key(out, "workers");
-    out += '[';
-    for (std::size_t i = 0; i < s.workers.size(); ++i) {
-        if (i > 0) out += ", ";
-        worker_json(out, s.workers[i]);
-    }
-    out += ']';
+    workers_array(out, s);
     key(out, "providers");
     providers_array(out, s);
     key(out, "clients");
