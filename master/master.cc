@@ -499,7 +499,7 @@ void Master::reload() {
         // The new generation loads the certificate as it starts; a file it could not use would
         // fail every new worker, so the reload is refused here with the reason instead.
         std::string err;
-        if (!worker::make_server_tls(next->server.tls, err)) {
+        if (!worker::make_server_tls(next->server.tls, false, err)) {
             spdlog::error("reload rejected, keeping generation {}: {}", generation_, err);
             seg_->set_reload_result(false, generation_, err);
             sd_notify("READY=1");
@@ -722,7 +722,7 @@ int Master::run() {
     }
     if (!cfg_->server.tls.listen.empty()) {
         const auto addr = shared::parse_listen(cfg_->server.tls.listen);
-        if (!worker::make_server_tls(cfg_->server.tls, err)) {
+        if (!worker::make_server_tls(cfg_->server.tls, false, err)) {
             tls_fd_ = -1;
         } else {
             tls_fd_ = addr ? shared::bind_listener(addr->host, addr->port, false, err) : -1;

@@ -135,7 +135,8 @@ void Runtime::end_drain_window() {
         cut.insert(r.client);
     }
     for (auto& s : streams) {
-        if (!cut.contains(s.stream)) s.stream->close();
+        // An HTTP/2 connection carries its streams' terminal events: it closes with the grace.
+        if (!cut.contains(s.stream) && !s.carrier) s.stream->close();
     }
     auto grace = std::make_shared<boost::asio::steady_timer>(ioc, kCutGrace);
     grace->async_wait([this, grace](const boost::system::error_code&) {

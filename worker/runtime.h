@@ -81,6 +81,7 @@ struct Runtime {
         ClientStream* stream;
         bool busy;            // a request is being served
         bool evicted = false;  // closed for a newcomer at the connection cap; ends shortly
+        bool carrier = false;  // HTTP/2: carries other sessions' answers (closed last in a drain)
     };
     using StreamList = std::list<OpenStream>;
     StreamList streams;

@@ -126,7 +126,7 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
         // One socket for every worker (accepts are shared out by the kernel): HTTPS is for the
         // hosts whose clients are not local, and it keeps reloads simple, as it never changes.
         std::string err;
-        rt.tls = make_server_tls(rt.config->server.tls, err);
+        rt.tls = make_server_tls(rt.config->server.tls, rt.config->server.enable_http2, err);
         if (!rt.tls) throw std::runtime_error(err);
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;

@@ -1,6 +1,7 @@
 #include "worker/session.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +17,7 @@
 #include "worker/endpoints.h"
 #include "worker/filters/chain.h"
 #include "worker/filters/request_id.h"
+#include "worker/h2/connection.h"
 #include "worker/request.h"
 #include "worker/request_body.h"
 #include "worker/routes.h"
@@ -290,10 +292,63 @@ net::awaitable<void> refuse_session(tcp::socket socket, std::int64_t cap) {
     stream.close();
 }
 
-net::awaitable<void> run_session(Runtime& rt, tcp::socket socket, bool tls) {
+namespace {
+
+// How a connection came: from a listener (HTTP/1.1, or HTTP/2 when server.enable_http2 says so
+// and the client asks), or as one HTTP/2 stream's request handed over by h2/connection.h.
+enum class Via { plain, tls, h2_stream };
+
+// Whether `buffer` holds HTTP/2's connection preface, reading until it is complete or cannot be
+// (an HTTP/1.1 request differs from it by its second byte).
+net::awaitable<bool> read_preface(ClientStream& stream, beast::flat_buffer& buffer) {
+    for (;;) {
+        const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
+        if (got.size() >= h2::kPreface.size()) co_return got.starts_with(h2::kPreface);
+        if (!h2::kPreface.starts_with(got)) co_return false;
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kHeadReadChunk), kTuple);
+        if (ec) co_return false;
+        buffer.commit(n);
+    }
+}
+
+// An HTTP/1.1 request asking for h2c (RFC 7540 §3.2; RFC 9113 deprecates the mechanism but
+// curl --http2 still uses it): taken only without a body, which would have to be read first.
+std::optional<h2::Upgrade> h2c_upgrade(const http::request_parser<RequestBody>& parser) {
+    const auto& req = parser.get();
+    auto upgrade = req.find(http::field::upgrade);
+    auto settings = req.find("HTTP2-Settings");
+    auto connection = req.find(http::field::connection);
+    if (upgrade == req.end() || settings == req.end() || connection == req.end()) return std::nullopt;
+    if (!header_lists(upgrade->value(), "h2c") || !header_lists(connection->value(), "upgrade") ||
+        !header_lists(connection->value(), "http2-settings"))
+        return std::nullopt;
+    if (parser.chunked() || parser.content_length().value_or(0) > 0) return std::nullopt;
+    h2::Upgrade up;
+    if (!h2::decode_settings(settings->value(), up.settings)) return std::nullopt;
+    up.head_method = req.method() == http::verb::head;
+    up.head.reserve(1024);
+    up.head += req.method_string();
+    up.head += ' ';
+    up.head += req.target();
+    up.head += " HTTP/1.1\r\n";
+    for (const auto& f : req) {
+        if (f.name() == http::field::connection || f.name() == http::field::upgrade ||
+            f.name() == http::field::keep_alive || iequals(f.name_string(), "HTTP2-Settings"))
+            continue;
+        up.head += f.name_string();
+        up.head += ": ";
+        up.head += f.value();
+        up.head += "\r\n";
+    }
+    up.head += "connection: close\r\n\r\n";
+    return up;
+}
+
+net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, std::string client) {
     beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);  // best effort; SSE wants every write out now
-    const std::string client = peer_of(socket);
+    if (via != Via::h2_stream) socket.set_option(tcp::no_delay(true), ignored);  // SSE wants every write out now
+    const bool tls = via == Via::tls;
+    const bool h2_allowed = via != Via::h2_stream && rt.config->server.enable_http2;
     ClientStream stream(std::move(socket), tls ? rt.tls.get() : nullptr);
     beast::flat_buffer buffer;
     ++rt.sessions;
@@ -316,6 +371,20 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket, bool tls) {
         auto [ec] = co_await stream.tls().async_handshake(net::ssl::stream_base::server, kTuple);
         if (ec) {
             spdlog::debug("TLS handshake with {} failed: {}", client, ec.message());
+            stream.close();
+            co_return;
+        }
+        if (stream.negotiated_h2()) {
+            co_await h2::serve(rt, stream, {}, client, registration);
+            stream.close();
+            co_return;
+        }
+    } else if (h2_allowed) {
+        // h2c with prior knowledge: the preface instead of a request line.
+        stream.expires_after(std::chrono::milliseconds(rt.config->server.read_header_timeout_ms));
+        if (co_await read_preface(stream, buffer)) {
+            const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
+            co_await h2::serve(rt, stream, got, client, registration);
             stream.close();
             co_return;
         }
@@ -382,6 +451,19 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket, bool tls) {
             break;
         }
         first = false;
+        if (h2_allowed && !tls) {
+            if (auto up = h2c_upgrade(parser)) {
+                static constexpr std::string_view k101 =
+                    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+                stream.expires_after(std::chrono::milliseconds(server.read_header_timeout_ms));
+                auto [wec, wn] = co_await net::async_write(stream, net::buffer(k101), kTuple);
+                if (wec) break;
+                const std::string_view rest(static_cast<const char*>(buffer.data().data()), buffer.size());
+                co_await h2::serve(rt, stream, rest, client, registration, &*up);
+                stream.close();
+                co_return;
+            }
+        }
         RequestContext ctx;
         ctx.client = client;
         ctx.deadline = ctx.start + rt.timeout();
@@ -416,6 +498,17 @@ net::awaitable<void> run_session(Runtime& rt, tcp::socket socket, bool tls) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);  // may already be gone
     if (linger) co_await linger_close(stream);
     stream.close();
+}
+
+}  // namespace
+
+net::awaitable<void> run_session(Runtime& rt, tcp::socket socket, bool tls) {
+    std::string client = peer_of(socket);
+    co_await serve_connection(rt, std::move(socket), tls ? Via::tls : Via::plain, std::move(client));
+}
+
+net::awaitable<void> run_bridged_session(Runtime& rt, tcp::socket socket, std::string peer) {
+    co_await serve_connection(rt, std::move(socket), Via::h2_stream, std::move(peer));
 }
 
 }  // namespace ccr::worker

@@ -13,6 +13,9 @@ namespace ccr::worker {
 
 /// `tls`: the socket came from server.tls.listen; the session starts with the TLS handshake.
 boost::asio::awaitable<void> run_session(Runtime& rt, boost::asio::ip::tcp::socket socket, bool tls = false);
+/// One HTTP/2 stream's request, handed over by h2/connection.h as HTTP/1.1 on one end of a socket
+/// pair (one request, `connection: close`); `peer` is the HTTP/2 client's address.
+boost::asio::awaitable<void> run_bridged_session(Runtime& rt, boost::asio::ip::tcp::socket socket, std::string peer);
 /// A connection over server.max_connections with nothing idle to close for it: 529
 /// overloaded_error (which clients retry), then close.
 boost::asio::awaitable<void> refuse_session(boost::asio::ip::tcp::socket socket, std::int64_t cap);

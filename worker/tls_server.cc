@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include <cstring>
+#include <string_view>
 
 namespace ccr::worker {
 
@@ -21,31 +22,37 @@ std::string openssl_reason() {
     return buf;
 }
 
-// Picks HTTP/1.1 when the client lists it (curl and browsers offer h2 first; this listener
-// speaks HTTP/1.1 only), else no protocol: the client then falls back to HTTP/1.1 as well.
-int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen, void*) {
-    for (unsigned int i = 0; i < inlen;) {
-        const unsigned int len = in[i];
-        if (i + 1 + len > inlen) break;
-        if (len == 8 && std::memcmp(in + i + 1, "http/1.1", 8) == 0) {
-            *out = in + i + 1;
-            *outlen = static_cast<unsigned char>(len);
-            return SSL_TLSEXT_ERR_OK;
+// Picks h2 when HTTP/2 is on and the client offers it, else HTTP/1.1 when the client lists it,
+// else no protocol: the client then falls back to HTTP/1.1 as well.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                void* http2) {
+    auto find = [&](std::string_view proto) {
+        for (unsigned int i = 0; i < inlen;) {
+            const unsigned int len = in[i];
+            if (i + 1 + len > inlen) break;
+            if (len == proto.size() && std::memcmp(in + i + 1, proto.data(), len) == 0) {
+                *out = in + i + 1;
+                *outlen = static_cast<unsigned char>(len);
+                return true;
+            }
+            i += 1 + len;
         }
-        i += 1 + len;
-    }
-    return SSL_TLSEXT_ERR_NOACK;
+        return false;
+    };
+    if (http2 && find("h2")) return SSL_TLSEXT_ERR_OK;
+    return find("http/1.1") ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
 }
 
 }  // namespace
 
-std::unique_ptr<ssl::context> make_server_tls(const shared::TlsListenConfig& tls, std::string& err) {
+std::unique_ptr<ssl::context> make_server_tls(const shared::TlsListenConfig& tls, bool http2, std::string& err) {
     auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::single_dh_use);
     SSL_CTX* native = ctx->native_handle();
     ::SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-    ::SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
+    // Any non-null argument means h2 is offered (the callback only tests it).
+    ::SSL_CTX_set_alpn_select_cb(native, select_alpn, http2 ? native : nullptr);
     ::ERR_clear_error();
     if (::SSL_CTX_use_certificate_chain_file(native, tls.cert_file.c_str()) != 1) {
         err = "server.tls.cert_file \"" + tls.cert_file + "\": " + openssl_reason();

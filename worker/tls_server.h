@@ -12,8 +12,11 @@
 
 namespace ccr::worker {
 
-/// TLS 1.2 or later, the certificate chain and key of `tls`, HTTP/1.1 by ALPN when the client
-/// offers it. Null with `err` saying which file and why when they cannot be used.
-std::unique_ptr<boost::asio::ssl::context> make_server_tls(const shared::TlsListenConfig& tls, std::string& err);
+/// TLS 1.2 or later, the certificate chain and key of `tls`; by ALPN, h2 when `http2` is on and
+/// the client offers it, else HTTP/1.1. Null with `err` saying which file and why when they
+/// cannot be used.
+std::unique_ptr<boost::asio::ssl::context> make_server_tls(const shared::TlsListenConfig& tls,
+                                                           bool http2,
+                                                           std::string& err);
 
 }  // namespace ccr::worker

@@ -129,7 +129,7 @@ struct ServerConfig {
     std::int64_t max_body_bytes = 32LL * 1024 * 1024;
     std::int64_t timeout_ms = 600000;  // whole-request deadline, at most 24 h
     std::int64_t max_concurrent = 0;   // 0: unlimited
-    bool enable_http2 = false;         // accepted for compatibility; HTTP/1.1 only
+    bool enable_http2 = false;         // HTTP/2 from clients: h2c and h2 by ALPN (worker/h2)
     // New in this design.
     int workers = 0;                           // 0: number of CPUs
     std::int64_t drain_timeout_ms = 30000;     // graceful drain on SIGTERM and reload

@@ -398,10 +398,6 @@ class Validator {
             warn_set("logging.debug_options.log_tls_metrics", "it comes with the observability work");
         }
         if (cfg_.logging.pretty) warn_set("logging.pretty", "text logs are already one line per event");
-        if (cfg_.server.enable_http2) {
-            warn_set("server.enable_http2", "inbound HTTP/2 comes with the reliability and security "
-                                            "work; the relay speaks HTTP/1.1");
-        }
     }
 
     // allow_bearer without a bearer_secret takes any bearer token, but only as the client's own

@@ -78,12 +78,12 @@ TEST(ConfigValidate, SaysWhichKeysAreNotInEffectYet) {
     TempDir dir;
     const std::string path = dir.file("limits.yaml");
     write_text(path,
-               "server: {enable_http2: true}\n"
+               "logging: {pretty: true}\n"
                "providers:\n  - name: a\n    type: anthropic\n    enabled: true\n"
                "    keys: [{key: k, rpm_limit: 60}]\n");
     Outcome r = run_validate(path);
     EXPECT_EQ(r.code, 0) << r.err;
-    EXPECT_NE(r.err.find("warning: " + path + ":1:24: server.enable_http2 is not in effect yet"),
+    EXPECT_NE(r.err.find("warning: " + path + ":1:19: logging.pretty is not in effect yet"),
               std::string::npos)
         << r.err;
     // Key limits are in effect: no warning for them.

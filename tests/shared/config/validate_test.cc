@@ -315,13 +315,13 @@ providers:
     enabled: true
     keys: [{key: a, rpm_limit: 5, priority: 1}, {key: b}]
     pooling: {strategy: random}
-logging: {debug_options: {log_response_headers: true, log_tls_metrics: true}}
+logging: {debug_options: {log_response_headers: true, log_tls_metrics: true}, pretty: true}
 health: {circuit_breaker: {failure_threshold: 3}}
 )");
     EXPECT_THAT(cfg.warnings,
                 ::testing::ElementsAre(
-                    HasSubstr("config.yaml:2:24: server.enable_http2 is not in effect yet"),
-                    HasSubstr("config.yaml:10:72: logging.debug_options.log_tls_metrics is not in effect yet")));
+                    HasSubstr("config.yaml:10:72: logging.debug_options.log_tls_metrics is not in effect yet"),
+                    HasSubstr("config.yaml:10:87: logging.pretty is not in effect yet")));
 }
 
 TEST_F(ConfigValidation, DebugForNamesThatMatchNoClientOrProviderWarn) {
