@@ -68,6 +68,7 @@ struct ProviderConfig {
     std::vector<KeyConfig> keys;
     PoolingConfig pooling;
     std::string ca_file;  // PEM bundle used instead of the system store
+    bool http2 = false;   // HTTP/2 by ALPN to an https base_url, requests multiplexed (worker/h2)
     /// Override whether the provider serves /v1/messages/count_tokens (unset: the type's default).
     std::optional<bool> count_tokens;
     // AWS Bedrock: region, then credentials (config, else the AWS environment variables, else the

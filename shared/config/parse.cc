@@ -508,6 +508,7 @@ std::vector<Field> provider_fields(Reader& r, ProviderConfig& p) {
                              r.text("strategy", p.pooling.strategy)});
                   }),
         r.text("ca_file", p.ca_file),
+        r.flag("http2", p.http2),
         r.flag("count_tokens", p.count_tokens),
         r.text("aws_region", p.aws_region),
         r.text("aws_access_key_id", p.aws_access_key_id),

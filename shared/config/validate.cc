@@ -193,6 +193,10 @@ class Validator {
             one_of(path + ".pooling.strategy", p.pooling.strategy, pooling_strategies());
         }
         if (!p.ca_file.empty()) readable_file(path + ".ca_file", p.ca_file);
+        if (p.http2 && !p.base_url.empty() && !p.base_url.starts_with("https://")) {
+            warning(path + ".http2", path + ".http2: HTTP/2 to a provider is chosen by ALPN over TLS and base_url " +
+                                         p.base_url + " is not https: this provider is spoken to in HTTP/1.1");
+        }
         for (std::size_t k = 0; k < p.keys.size(); ++k) {
             key(p.keys[k], path + ".keys[" + std::to_string(k) + "]", info, p.enabled);
         }

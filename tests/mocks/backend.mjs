@@ -2,6 +2,7 @@
 //
 //   const backend = await startBackend();                 // plain HTTP on 127.0.0.1:<ephemeral>
 //   const backend = await startBackend({ tls: { key, cert } });   // HTTPS (see certs.mjs)
+//   const backend = await startBackend({ tls: { key, cert, http2: true } });   // h2 or HTTP/1.1 by ALPN
 //   const backend = await startBackend({ port });        // a given port (a provider that comes back)
 //
 // Every request is recorded in `backend.requests` (method, url, path, query, headers, raw body,
@@ -29,6 +30,7 @@
 //   raw         { status, headers, body, chunked (no Content-Length, two chunks) }
 
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 
@@ -193,6 +195,7 @@ export async function startBackend({ tls, host = '127.0.0.1', port: wantedPort =
             json,
             receivedAt: Date.now(),
             remotePort: req.socket.remotePort, // identifies the upstream connection the relay used
+            httpVersion: req.httpVersion,      // '1.1' or '2.0'
             responseBytes: [],   // Buffers written to the response body, in order
             responseStatus: undefined,
             responseHeaders: undefined,
@@ -232,18 +235,22 @@ export async function startBackend({ tls, host = '127.0.0.1', port: wantedPort =
         }
     };
 
-    const server = tls
-        ? https.createServer({ key: tls.key, cert: tls.cert }, handler)
-        : http.createServer(handler);
+    let server;
+    if (tls?.http2) {
+        server = http2.createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: true }, handler);
+    } else {
+        server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
+    }
     server.keepAliveTimeout = 30_000;
     let accepted = 0;
+    let handshakes = 0;
     server.on('connection', (s) => {
         accepted++;
         s.setNoDelay(true);
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
     });
-    server.on('secureConnection', (s) => s.setNoDelay(true));
+    server.on('secureConnection', (s) => { handshakes++; s.setNoDelay(true); });
     // TLS handshake failures (the relay refusing our certificate) are expected in some tests.
     server.on('tlsClientError', () => {});
 
@@ -263,6 +270,8 @@ export async function startBackend({ tls, host = '127.0.0.1', port: wantedPort =
         setMode(specOrFn) { override = typeof specOrFn === 'string' ? { kind: specOrFn } : specOrFn; },
         /** TCP connections accepted so far, and those still open. */
         acceptedConnections: () => accepted,
+        /** TLS handshakes completed so far. */
+        tlsHandshakes: () => handshakes,
         openConnections: () => sockets.size,
         /** How long an idle kept-alive connection stays open before the mock closes it. */
         setKeepAliveTimeout(ms) { server.keepAliveTimeout = ms; },

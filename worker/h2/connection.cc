@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "worker/client_stream.h"
+#include "worker/h2/common.h"
 #include "worker/session.h"
 
 namespace ccr::worker::h2 {
@@ -43,46 +44,6 @@ constexpr std::int32_t kConnectionWindow = 1024 * 1024;
 constexpr std::size_t kResponseBuffer = 64 * 1024;
 constexpr std::size_t kWriteBatch = 64 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
-
-// Wakes one waiting coroutine; a notify with nobody waiting is kept for the next wait.
-class Signal {
-  public:
-    explicit Signal(net::io_context& ioc) : timer_(ioc) {}
-    void notify() {
-        pending_ = true;
-        timer_.cancel();
-    }
-    net::awaitable<void> wait() {
-        if (!pending_) {
-            timer_.expires_at(net::steady_timer::time_point::max());
-            co_await timer_.async_wait(kTuple);
-        }
-        pending_ = false;
-    }
-
-  private:
-    net::steady_timer timer_;
-    bool pending_ = false;
-};
-
-bool lower_equals(std::string_view a, std::string_view lower) {
-    if (a.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char c = a[i];
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i]) return false;
-    }
-    return true;
-}
-
-// Fields HTTP/2 forbids (RFC 9113 §8.2.2): the HTTP/1.1 session's own framing and connection
-// management, which HTTP/2 does itself.
-bool connection_specific(std::string_view name) {
-    for (std::string_view f : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}) {
-        if (lower_equals(name, f)) return true;
-    }
-    return false;
-}
 
 // The stream session's answer, read back: status, fields, and the body with its HTTP/1.1
 // framing (length or chunks) removed.
@@ -290,11 +251,7 @@ int Connection::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32
         nghttp2_session_consume(session, id, len);  // nobody reads it: give the window back
         return 0;
     }
-    if (s->chunked) {
-        char size[20];
-        const int k = std::snprintf(size, sizeof size, "%zx\r\n", len);
-        s->outbound.append(size, static_cast<std::size_t>(k));
-    }
+    if (s->chunked) append_chunk_size(s->outbound, len);
     s->outbound.append(reinterpret_cast<const char*>(data), len);
     if (s->chunked) s->outbound += "\r\n";
     s->unconsumed += len;

@@ -26,6 +26,7 @@ std::string Origin::key() const {
         k += '|';
         k += ca_file;
     }
+    if (http2) k += "|h2";
     return k;
 }
 
@@ -83,6 +84,7 @@ Provider::Provider(const shared::ProviderConfig& cfg, const shared::ProviderType
     if (!parse_origin(base_url_, origin_))
         throw std::invalid_argument("provider " + cfg_.name + ": bad base_url " + base_url_);
     origin_.ca_file = cfg_.ca_file;
+    origin_.http2 = cfg_.http2 && origin_.tls;
     models_ = cfg_.models.empty() ? shared::default_models(cfg_.type) : cfg_.models;
     strip_billing_ = shared::cloud::effective_strip_billing(cfg_);
     const shared::BetaFilter& betas = shared::cloud::effective_beta_filter(cfg_);

@@ -43,6 +43,7 @@ struct Origin {
     std::uint16_t port = 0;
     std::string base_path;  // "" or "/api/anthropic" (no trailing slash)
     std::string ca_file;    // empty: system store
+    bool http2 = false;     // providers[].http2 on an https origin: HTTP/2 by ALPN (h2/upstream.h)
     /// Pool key: connections are shared only between identical origins.
     std::string key() const;
     std::string host_header() const;  // "host" or "host:port" when not the scheme default

@@ -1,5 +1,7 @@
 #include "worker/upstream/pool.h"
 
+#include "worker/h2/upstream.h"
+
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
@@ -21,10 +23,21 @@ void Conn::close() {
     tcp().socket().close(ignored);
 }
 
-Pool::Pool(net::io_context& ioc) : ioc_(ioc), resolver_(ioc) {}
+bool Conn::negotiated_h2() {
+    if (!tls) return false;
+    const unsigned char* proto = nullptr;
+    unsigned int len = 0;
+    ::SSL_get0_alpn_selected(tls->native_handle(), &proto, &len);
+    return len == 2 && proto[0] == 'h' && proto[1] == '2';
+}
+
+Pool::Pool(net::io_context& ioc) : ioc_(ioc), resolver_(ioc), h2_(std::make_unique<h2::Upstreams>(ioc)) {}
 Pool::~Pool() = default;
 
-void Pool::clear() { idle_.clear(); }
+void Pool::clear() {
+    idle_.clear();
+    h2_->retire();
+}
 
 ssl::context& Pool::tls_context(const std::string& ca_file, boost::system::error_code& ec) {
     auto it = tls_contexts_.find(ca_file);
@@ -74,12 +87,48 @@ bool still_open(Conn& c) {
 
 }  // namespace
 
+net::awaitable<std::unique_ptr<Conn>> Pool::acquire_h2(const Origin& origin,
+                                                       std::chrono::milliseconds connect_timeout,
+                                                       boost::system::error_code& ec) {
+    const std::string key = origin.key();
+    auto stream = [&](net::ip::tcp::socket socket) {
+        auto conn = std::make_unique<Conn>();
+        conn->plain.emplace(std::move(socket));
+        conn->bridged = true;
+        conn->buffer.reserve(16 * 1024);
+        return conn;
+    };
+    for (;;) {
+        if (auto socket = h2_->open_stream(key)) co_return stream(std::move(*socket));
+        if (!h2_->connecting(key)) break;
+        // Another request is connecting to this origin: share its connection.
+        if (auto failed = co_await h2_->wait_connect(key)) {
+            ec = failed;
+            co_return nullptr;
+        }
+        if (h2_->speaks_h1(key)) co_return nullptr;  // HTTP/1.1 after all: the caller connects
+    }
+    h2_->begin_connect(key);
+    auto conn = co_await connect(origin, connect_timeout, ec);
+    const bool h2 = conn && conn->negotiated_h2();
+    h2_->end_connect(key, ec, conn && !h2);
+    if (!h2) co_return conn;  // an error, or a server that chose HTTP/1.1: an ordinary connection
+    h2_->adopt(key, std::make_unique<h2::Upstreams::TlsStream>(std::move(*conn->tls)));
+    if (auto socket = h2_->open_stream(key)) co_return stream(std::move(*socket));
+    ec = net::error::connection_aborted;
+    co_return nullptr;
+}
+
 net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
                                                     std::chrono::milliseconds connect_timeout,
                                                     bool fresh,
                                                     boost::system::error_code& ec) {
     ec.clear();
     const std::string key = origin.key();
+    if (origin.http2 && !h2_->speaks_h1(key)) {
+        auto conn = co_await acquire_h2(origin, connect_timeout, ec);
+        if (conn || ec) co_return conn;
+    }
     if (!fresh) {
         auto it = idle_.find(key);
         auto now = std::chrono::steady_clock::now();
@@ -92,7 +141,12 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
             }
         }
     }
+    co_return co_await connect(origin, connect_timeout, ec);
+}
 
+net::awaitable<std::unique_ptr<Conn>> Pool::connect(const Origin& origin,
+                                                    std::chrono::milliseconds connect_timeout,
+                                                    boost::system::error_code& ec) {
     auto conn = std::make_unique<Conn>();
     // Room for a response head and the first events in one read (Beast reads into free space).
     conn->buffer.reserve(16 * 1024);
@@ -127,6 +181,10 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
             co_return nullptr;
         }
         conn->tls->set_verify_callback(ssl::host_name_verification(origin.host));
+        if (origin.http2) {
+            static constexpr unsigned char kProtos[] = "\x02h2\x08http/1.1";
+            ::SSL_set_alpn_protos(ssl_handle, kProtos, sizeof kProtos - 1);
+        }
         auto [hec] = co_await conn->tls->async_handshake(ssl::stream_base::client, kTuple);
         if (hec) {
             ec = hec;
@@ -138,6 +196,7 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
 }
 
 void Pool::release(const Origin& origin, std::unique_ptr<Conn> conn) {
+    if (conn->bridged) return;  // its stream is over; the HTTP/2 connection stays
     auto& list = idle_[origin.key()];
     if (list.size() >= kMaxIdlePerOrigin) return;  // closes it
     conn->tcp().expires_never();

@@ -21,6 +21,10 @@
 
 #include "worker/providers/provider.h"
 
+namespace ccr::worker::h2 {
+class Upstreams;
+}
+
 namespace ccr::worker::upstream {
 
 /// One upstream connection: TCP or TLS over TCP, with its read buffer.
@@ -29,10 +33,13 @@ struct Conn {
     std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
     boost::beast::flat_buffer buffer;
     bool reused = false;  // came from the pool (may have been closed by the server meanwhile)
+    bool bridged = false;  // one stream of an HTTP/2 connection (h2/upstream.h): never pooled
     std::chrono::steady_clock::time_point idle_since;
 
     boost::beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
     void close();
+    /// The TLS handshake chose h2 by ALPN.
+    bool negotiated_h2();
 };
 
 class Pool {
@@ -41,7 +48,8 @@ public:
     ~Pool();
 
     /// A connection to `origin`: an idle pooled one when available, else a new one (DNS through
-    /// the cache, TCP connect and TLS handshake within `connect_timeout`).
+    /// the cache, TCP connect and TLS handshake within `connect_timeout`). For an origin with
+    /// `http2`, a stream on a shared HTTP/2 connection, unless the server chose HTTP/1.1.
     boost::asio::awaitable<std::unique_ptr<Conn>> acquire(const Origin& origin,
                                                           std::chrono::milliseconds connect_timeout,
                                                           bool fresh,
@@ -56,6 +64,12 @@ public:
     static constexpr std::chrono::seconds kDnsTtl{30};
 
 private:
+    boost::asio::awaitable<std::unique_ptr<Conn>> connect(const Origin& origin,
+                                                          std::chrono::milliseconds connect_timeout,
+                                                          boost::system::error_code& ec);
+    boost::asio::awaitable<std::unique_ptr<Conn>> acquire_h2(const Origin& origin,
+                                                             std::chrono::milliseconds connect_timeout,
+                                                             boost::system::error_code& ec);
     boost::asio::ssl::context& tls_context(const std::string& ca_file, boost::system::error_code& ec);
     boost::asio::awaitable<boost::asio::ip::tcp::resolver::results_type> resolve(
         const Origin& origin, boost::system::error_code& ec);
@@ -70,6 +84,7 @@ private:
     std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
     std::map<std::string, DnsEntry> dns_;
     std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> tls_contexts_;
+    std::unique_ptr<h2::Upstreams> h2_;
 };
 
 }  // namespace ccr::worker::upstream

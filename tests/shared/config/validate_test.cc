@@ -353,6 +353,18 @@ health:
     EXPECT_THAT(cfg.warnings, IsEmpty());
 }
 
+TEST_F(ConfigValidation, Http2ToAPlainHttpProviderWarnsThatItSpeaksHttp11) {
+    const Config cfg = load(R"(
+providers:
+  - {name: local, type: anthropic, enabled: true, base_url: "http://127.0.0.1:9000", http2: true}
+  - {name: remote, type: anthropic, enabled: true, base_url: "https://api.example.com", http2: true}
+)");
+    EXPECT_TRUE(cfg.providers[0].http2);
+    EXPECT_THAT(cfg.warnings, ::testing::ElementsAre(HasSubstr(
+                                  "config.yaml:3:93: providers[0].http2: HTTP/2 to a provider is chosen by ALPN over TLS and base_url "
+                                  "http://127.0.0.1:9000 is not https: this provider is spoken to in HTTP/1.1")));
+}
+
 TEST_F(ConfigValidation, KeysThatAreNotInEffectYetDoNotWarnAtTheirNoOpValues) {
     const Config cfg = load(R"(
 server: {enable_http2: false}
