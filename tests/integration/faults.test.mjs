@@ -193,17 +193,49 @@ describe('upstreams that cannot be reached', { timeout: 60_000 }, () => {
     let backend;
     let certs;
     let wrongHost;
+    let expiredCerts;
+    let expired;
     before(async () => {
         backend = await startBackend();
         certs = await makeCerts();
         // A TLS server whose certificate names localhost, reached as 127.0.0.2's name "127.0.0.2".
         wrongHost = https.createServer({ key: certs.key, cert: certs.cert }, (req, res) => res.end('{}'));
         await new Promise((r) => wrongHost.listen(0, '127.0.0.2', r));
+        // A certificate for localhost whose validity ends the second it starts (-days 0).
+        expiredCerts = await makeCerts({ serverDays: 0 });
+        expired = https.createServer({ key: expiredCerts.key, cert: expiredCerts.cert }, (req, res) => res.end('{}'));
+        await new Promise((r) => expired.listen(0, '127.0.0.1', r));
     });
     after(async () => {
         await backend?.close();
         await certs?.cleanup();
+        await expiredCerts?.cleanup();
         await new Promise((r) => wrongHost?.close(r));
+        await new Promise((r) => expired?.close(r));
+    });
+
+    it('an expired certificate fails over to the next provider, and alone gets 502', async () => {
+        await new Promise((r) => setTimeout(r, 1100));  // past its notAfter
+        const provider = { name: 'expired', type: 'anthropic', enabled: true, ca_file: expiredCerts.caFile,
+            base_url: `https://localhost:${expired.address().port}` };
+        const relay = await startRelay({ providers: [provider, mockProvider(backend)] });
+        try {
+            const res = await postJson(relay.url, '/v1/messages', messagesBody());
+            assert.equal(res.status, 200);
+            assert.equal(backend.requests.length, 1);
+            await relay.waitForLog(/expired.*certificate/i);
+            backend.reset();
+        } finally {
+            await relay.stop();
+        }
+        const alone = await startRelay({ providers: [provider] });
+        try {
+            const res = await postJson(alone.url, '/v1/messages', messagesBody());
+            assert.equal(res.status, 502, res.text);
+            assert.equal(res.json().error.type, 'api_error');
+        } finally {
+            await alone.stop();
+        }
     });
 
     it('a certificate for another host fails over to the next provider', async () => {

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -296,5 +297,17 @@ describe('HTTP/2 off (the default)', { timeout: 30_000 }, () => {
         const upgraded = await run('curl', ['-sS', '--http2', '-o', '/dev/null', '-w', '%{http_version} %{http_code}',
             `${relay.url}/v1/models`]);
         assert.equal(upgraded.stdout, '1.1 200');
+    });
+
+    it('turning it on takes effect at a reload', async () => {
+        const config = JSON.parse(relay.configText);
+        config.server.enable_http2 = true;
+        await writeFile(relay.configFile, JSON.stringify(config));
+        const before = relay.logs().length;
+        process.kill(relay.proc.pid, 'SIGHUP');
+        await waitFor(() => /reloaded: generation 2/.test(relay.logs().slice(before)), { timeoutMs: 15_000, what: 'reload' });
+        const prior = await run('curl', ['-sS', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_version} %{http_code}',
+            `${relay.url}/v1/models`]);
+        assert.equal(prior.stdout, '2 200');
     });
 });

@@ -2,6 +2,7 @@
 // with the openssl CLI into a temporary directory at test time.
 //
 //   const certs = await makeCerts();   // { dir, caFile, caPem, keyFile, key, certFile, cert, cleanup }
+//   const certs = await makeCerts({ serverDays: 0 });   // a server certificate that expires at once
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,7 +20,7 @@ async function openssl(args, cwd) {
     }
 }
 
-export async function makeCerts() {
+export async function makeCerts({ serverDays = 2 } = {}) {
     const dir = await mkdtemp(path.join(tmpdir(), 'cc-relay-certs-'));
     const f = (n) => path.join(dir, n);
     // CA
@@ -38,7 +39,7 @@ export async function makeCerts() {
         '',
     ].join('\n'));
     await openssl(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'),
-        '-CAcreateserial', '-days', '2', '-sha256', '-extfile', f('server.ext'),
+        '-CAcreateserial', '-days', String(serverDays), '-sha256', '-extfile', f('server.ext'),
         '-out', f('server.pem')], dir);
     const [caPem, key, cert] = await Promise.all([
         readFile(f('ca.pem'), 'utf8'), readFile(f('server.key'), 'utf8'), readFile(f('server.pem'), 'utf8'),
