@@ -187,6 +187,7 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         }
         assert.deepEqual(get(svc, 'DevicePolicy'), ['closed']);
         assert.deepEqual(get(svc, 'CapabilityBoundingSet'), ['']);
+        assert.deepEqual(get(svc, 'LimitCORE'), ['0'], 'no core file of the master, which holds the keys');
         const r = await run('systemd-analyze', ['security', '--offline=true', '--no-pager', unitCopy]);
         const score = Number((r.stdout + r.stderr).match(/Overall exposure level for \S+: ([\d.]+)/)?.[1]);
         assert.ok(score > 0 && score <= 2.0, `exposure ${score} (3.5 before issue 11):\n${r.stdout}${r.stderr}`);
