@@ -1,13 +1,25 @@
 #pragma once
 // Pieces the two HTTP/2 bridges share (connection.h for clients, upstream.h for providers).
 
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <nghttp2/nghttp2.h>
 
 namespace ccr::worker::h2 {
 
@@ -46,6 +58,124 @@ inline bool connection_specific(std::string_view name) {
         if (same) return true;
     }
     return false;
+}
+
+/// Logs how a bridge's task ended, when by an exception (a bug: the worker keeps serving).
+void log_task_end(std::exception_ptr e);
+
+/// An HTTP/1.1 message read back from a socket pair: its start line, its fields (names
+/// lower-cased, connection-specific ones left out, as HTTP/2 wants them) and its body with the
+/// HTTP/1.1 framing (length or chunks) removed, appended to `*body`.
+template <bool isRequest>
+class Http1Reader : public boost::beast::http::basic_parser<isRequest> {
+    using string_view = boost::beast::string_view;
+    using error_code = boost::beast::error_code;
+
+  public:
+    Http1Reader() {
+        this->eager(true);
+        this->header_limit(1024 * 1024);
+        this->body_limit(boost::none);
+    }
+
+    std::string method, target;  // a request's
+    int status = 0;               // a response's
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::string* body = nullptr;
+
+  private:
+    void on_request_impl(boost::beast::http::verb, string_view m, string_view t, int, error_code&) override {
+        method = m;
+        target = t;
+    }
+    void on_response_impl(int code, string_view, int, error_code&) override { status = code; }
+    void on_field_impl(boost::beast::http::field, string_view name, string_view value, error_code&) override {
+        if (connection_specific(name)) return;
+        std::string n(name);
+        for (char& c : n) {
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        }
+        fields.emplace_back(std::move(n), std::string(value));
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+    std::size_t on_body_impl(string_view b, error_code&) override {
+        body->append(b.data(), b.size());
+        return b.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view b, error_code&) override {
+        body->append(b.data(), b.size());
+        return b.size();
+    }
+    void on_finish_impl(error_code&) override {}
+};
+
+/// A stream's outgoing body on its way into DATA frames: bytes read from the socket pair wait
+/// here until the peer's flow-control window takes them.
+struct OutgoingBody {
+    explicit OutgoingBody(boost::asio::io_context& ioc) : room(ioc) {}
+    std::string bytes;
+    std::size_t off = 0;
+    bool done = false;  // the message is complete: EOF after the last byte
+    Signal room;        // notified as bytes leave
+
+    std::size_t size() const { return bytes.size() - off; }
+    /// An nghttp2 data provider reading this body (`source.ptr` is the OutgoingBody).
+    nghttp2_data_provider provider() {
+        nghttp2_data_provider p{};
+        p.source.ptr = this;
+        p.read_callback = &OutgoingBody::read;
+        return p;
+    }
+
+  private:
+    static ssize_t read(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length, std::uint32_t* flags,
+                        nghttp2_data_source* source, void*) {
+        auto& b = *static_cast<OutgoingBody*>(source->ptr);
+        const std::size_t n = std::min(length, b.size());
+        std::memcpy(buf, b.bytes.data() + b.off, n);
+        b.off += n;
+        if (b.size() == 0) {
+            b.bytes.clear();
+            b.off = 0;
+            if (b.done) {
+                *flags |= NGHTTP2_DATA_FLAG_EOF;
+            } else if (n == 0) {
+                return NGHTTP2_ERR_DEFERRED;  // resumed when more is read from the pair
+            }
+        }
+        b.room.notify();
+        return static_cast<ssize_t>(n);
+    }
+};
+
+/// A header field for nghttp2 (copied by it).
+inline nghttp2_nv field(std::string_view name, std::string_view value) {
+    return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+                      reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+                      NGHTTP2_NV_FLAG_NONE};
+}
+
+/// Sends what nghttp2 has queued, up to about 64 KiB per write, until it has nothing more.
+/// False when the session fails or the connection does.
+template <class AsyncStream>
+boost::asio::awaitable<bool> send_frames(AsyncStream& io, nghttp2_session* session, std::string& out) {
+    constexpr std::size_t kWriteBatch = 64 * 1024;
+    for (;;) {
+        while (out.size() < kWriteBatch) {
+            const std::uint8_t* data = nullptr;
+            const ssize_t n = nghttp2_session_mem_send(session, &data);
+            if (n < 0) co_return false;
+            if (n == 0) break;
+            out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+        }
+        if (out.empty()) co_return true;
+        auto [ec, written] =
+            co_await boost::asio::async_write(io, boost::asio::buffer(out), boost::asio::as_tuple(boost::asio::use_awaitable));
+        out.clear();
+        if (ec) co_return false;
+    }
 }
 
 /// Appends `n` as an HTTP/1.1 chunk-size line ("1a2b\r\n").

@@ -42,56 +42,13 @@ constexpr std::int32_t kConnectionWindow = 1024 * 1024;
 // Answer bytes held for a stream whose client's window is closed before its socket pair is no
 // longer read (the pair's own buffers hold about as much again).
 constexpr std::size_t kResponseBuffer = 64 * 1024;
-constexpr std::size_t kWriteBatch = 64 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
-
-// The stream session's answer, read back: status, fields, and the body with its HTTP/1.1
-// framing (length or chunks) removed.
-class AnswerReader : public http::basic_parser<false> {
-  public:
-    int status = 0;
-    std::vector<std::pair<std::string, std::string>> fields;  // names lower-cased
-    std::string* body = nullptr;
-
-  private:
-    void on_request_impl(http::verb, beast::string_view, beast::string_view, int, beast::error_code&) override {}
-    void on_response_impl(int code, beast::string_view, int, beast::error_code&) override { status = code; }
-    void on_field_impl(http::field, beast::string_view name, beast::string_view value, beast::error_code&) override {
-        if (connection_specific(name)) return;
-        std::string n(name);
-        for (char& c : n) {
-            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        }
-        fields.emplace_back(std::move(n), std::string(value));
-    }
-    void on_header_impl(beast::error_code&) override {}
-    void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-    std::size_t on_body_impl(beast::string_view b, beast::error_code&) override {
-        body->append(b.data(), b.size());
-        return b.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view b, beast::error_code&) override {
-        body->append(b.data(), b.size());
-        return b.size();
-    }
-    void on_finish_impl(beast::error_code&) override {}
-};
-
-void log_exception(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("h2: a stream's task ended by an exception: {}", ex.what());
-    }
-}
 
 class Connection;
 
 struct Stream {
     Stream(Connection& c, std::int32_t stream_id, net::io_context& ioc)
-        : conn(c), id(stream_id), inner(ioc), to_relay(ioc), room(ioc) {}
+        : conn(c), id(stream_id), inner(ioc), to_relay(ioc), answer(ioc) {}
 
     Connection& conn;
     const std::int32_t id;
@@ -112,18 +69,13 @@ struct Stream {
     Signal to_relay;
 
     // The answer.
-    AnswerReader reader;
-    std::string pending;  // body bytes for DATA frames
-    std::size_t pending_off = 0;
+    Http1Reader<false> reader;
+    OutgoingBody answer;
     bool head_only = false;
     bool submitted = false;
-    bool answer_done = false;
-    Signal room;
 
     bool relay_gone = false;  // the session reads no more of the request
     bool closed = false;      // nghttp2 has closed the stream
-
-    std::size_t pending_size() const { return pending.size() - pending_off; }
 };
 
 class Connection {
@@ -148,8 +100,6 @@ class Connection {
                              std::size_t len, void* self);
     static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code, void* self);
     static int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* self);
-    static ssize_t read_answer(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
-                               std::uint32_t* flags, nghttp2_data_source* source, void* self);
 
     Stream* stream_of(std::int32_t id) {
         return static_cast<Stream*>(nghttp2_session_get_stream_user_data(session_, id));
@@ -265,7 +215,7 @@ int Connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t
     if (it == c.streams_.end()) return 0;
     Stream& s = *it->second;
     s.closed = true;
-    if (!s.answer_done && error_code != NGHTTP2_NO_ERROR) {
+    if (!s.answer.done && error_code != NGHTTP2_NO_ERROR) {
         spdlog::debug("h2 {} stream {} reset by the client (error {})", c.peer_, id, error_code);
     }
     // Closing the pair tells the stream's session its client is gone (as a closed connection
@@ -273,7 +223,7 @@ int Connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t
     beast::error_code ignored;
     s.inner.close(ignored);
     s.to_relay.notify();
-    s.room.notify();
+    s.answer.room.notify();
     c.streams_.erase(it);
     c.update_busy();
     if (c.rt_.draining) c.begin_shutdown();
@@ -291,25 +241,6 @@ int Connection::on_frame_send(nghttp2_session* session, const nghttp2_frame* fra
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
     }
     return 0;
-}
-
-ssize_t Connection::read_answer(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
-                                std::uint32_t* flags, nghttp2_data_source* source, void*) {
-    auto& s = *static_cast<Stream*>(source->ptr);
-    const std::size_t n = std::min(length, s.pending_size());
-    std::memcpy(buf, s.pending.data() + s.pending_off, n);
-    s.pending_off += n;
-    if (s.pending_size() == 0) {
-        s.pending.clear();
-        s.pending_off = 0;
-        if (s.answer_done) {
-            *flags |= NGHTTP2_DATA_FLAG_EOF;
-        } else if (n == 0) {
-            return NGHTTP2_ERR_DEFERRED;  // resumed when the session writes more
-        }
-    }
-    s.room.notify();
-    return static_cast<ssize_t>(n);
 }
 
 bool Connection::init(const Upgrade* upgrade) {
@@ -417,11 +348,11 @@ void Connection::start(Stream& s) {
     s.inner.assign(local(), fds[0], ec);
     net::ip::tcp::socket relay_end(rt_.ioc);
     relay_end.assign(net::ip::tcp::v4(), fds[1], ec);
-    net::co_spawn(rt_.ioc, run_bridged_session(rt_, std::move(relay_end), peer_), log_exception);
+    net::co_spawn(rt_.ioc, run_bridged_session(rt_, std::move(relay_end), peer_), log_task_end);
     auto self = streams_.at(s.id);
     tasks_ += 2;
-    net::co_spawn(rt_.ioc, feed_relay(self), log_exception);
-    net::co_spawn(rt_.ioc, read_answer_loop(self), log_exception);
+    net::co_spawn(rt_.ioc, feed_relay(self), log_task_end);
+    net::co_spawn(rt_.ioc, read_answer_loop(self), log_task_end);
     if (s.request_done) finish_request(s);
 }
 
@@ -433,22 +364,14 @@ void Connection::finish_request(Stream& s) {
 
 void Connection::submit_answer(Stream& s) {
     s.submitted = true;
-    const AnswerReader& answer = s.reader;
     std::vector<nghttp2_nv> nva;
-    nva.reserve(answer.fields.size() + 1);
-    const std::string status = std::to_string(answer.status);
-    auto nv = [](std::string_view n, std::string_view v) {
-        return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
-                          reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                          NGHTTP2_NV_FLAG_NONE};
-    };
-    nva.push_back(nv(":status", status));
-    for (const auto& [n, v] : answer.fields) nva.push_back(nv(n, v));
-    const bool no_body = s.head_only || answer.status == 204 || answer.status == 304 ||
-                         (s.answer_done && s.pending_size() == 0);
-    nghttp2_data_provider provider{};
-    provider.source.ptr = &s;
-    provider.read_callback = read_answer;
+    nva.reserve(s.reader.fields.size() + 1);
+    const std::string status = std::to_string(s.reader.status);
+    nva.push_back(field(":status", status));
+    for (const auto& [n, v] : s.reader.fields) nva.push_back(field(n, v));
+    const bool no_body = s.head_only || s.reader.status == 204 || s.reader.status == 304 ||
+                         (s.answer.done && s.answer.size() == 0);
+    const nghttp2_data_provider provider = s.answer.provider();
     nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), no_body ? nullptr : &provider);
 }
 
@@ -484,15 +407,12 @@ net::awaitable<void> Connection::feed_relay(std::shared_ptr<Stream> s) {
 // The stream session's answer out of the socket pair, into HEADERS and DATA frames.
 net::awaitable<void> Connection::read_answer_loop(std::shared_ptr<Stream> s) {
     beast::flat_buffer buf;
-    AnswerReader& reader = s->reader;
-    reader.eager(true);
-    reader.header_limit(1024 * 1024);
-    reader.body_limit(boost::none);
-    reader.body = &s->pending;
+    Http1Reader<false>& reader = s->reader;
+    reader.body = &s->answer.bytes;
     if (s->head_only) reader.skip(true);
-    while (!s->closed && !dead_ && !s->answer_done) {
-        if (s->pending_size() >= kResponseBuffer) {
-            co_await s->room.wait();  // the client's window is closed; wait for DATA to go out
+    while (!s->closed && !dead_ && !s->answer.done) {
+        if (s->answer.size() >= kResponseBuffer) {
+            co_await s->answer.room.wait();  // the client's window is closed; wait for DATA to go out
             continue;
         }
         auto [ec, n] = co_await s->inner.async_read_some(buf.prepare(kReadChunk), kTuple);
@@ -532,7 +452,7 @@ net::awaitable<void> Connection::read_answer_loop(std::shared_ptr<Stream> s) {
                 break;
             }
         }
-        if (reader.is_done()) s->answer_done = true;
+        if (reader.is_done()) s->answer.done = true;
         if (!reader.is_header_done()) continue;
         if (!s->submitted) {
             submit_answer(*s);
@@ -547,24 +467,11 @@ net::awaitable<void> Connection::read_answer_loop(std::shared_ptr<Stream> s) {
 net::awaitable<void> Connection::writer() {
     std::string out;
     while (!dead_) {
-        while (out.size() < kWriteBatch) {
-            const std::uint8_t* data = nullptr;
-            const ssize_t n = nghttp2_session_mem_send(session_, &data);
-            if (n < 0) {
-                spdlog::debug("h2 {}: {}", peer_, nghttp2_strerror(static_cast<int>(n)));
-                dead_ = true;
-                break;
-            }
-            if (n == 0) break;
-            out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+        if (!co_await send_frames(io_, session_, out)) {
+            dead_ = true;
+            break;
         }
-        if (!out.empty() && !dead_) {
-            auto [ec, n] = co_await net::async_write(io_, net::buffer(out), kTuple);
-            out.clear();
-            if (ec) dead_ = true;
-            continue;
-        }
-        if (dead_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))) break;
+        if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
         co_await wake_.wait();
     }
     // Done (GOAWAY sent and every stream over, a protocol error, or the client gone): the
@@ -607,7 +514,7 @@ net::awaitable<void> Connection::reader(std::string_view received) {
 
 net::awaitable<void> Connection::run(std::string_view received) {
     ++tasks_;  // the writer
-    net::co_spawn(rt_.ioc, writer(), log_exception);
+    net::co_spawn(rt_.ioc, writer(), log_task_end);
     update_busy();
     co_await reader(received);
     if (!finished_) {
@@ -620,7 +527,7 @@ net::awaitable<void> Connection::run(std::string_view received) {
         s->closed = true;
         s->inner.close(ignored);
         s->to_relay.notify();
-        s->room.notify();
+        s->answer.room.notify();
     }
     while (tasks_ > 0) co_await tasks_done_.wait();
     streams_.clear();

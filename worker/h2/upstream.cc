@@ -31,75 +31,18 @@ constexpr std::uint32_t kMaxStreamsPerConnection = 128;  // even when the server
 constexpr std::int32_t kStreamWindow = 1024 * 1024;       // answer bytes in flight per stream
 constexpr std::int32_t kConnectionWindow = 16 * 1024 * 1024;
 constexpr std::size_t kRequestBuffer = 64 * 1024;  // body bytes read ahead of the stream's window
-constexpr std::size_t kWriteBatch = 64 * 1024;
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::chrono::seconds kIdleTimeout{60};  // as the HTTP/1.1 pool's
 
-void log_exception(std::exception_ptr e) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("h2 upstream: a task ended by an exception: {}", ex.what());
-    }
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
-}
-
-// The exchange's request, read from the socket pair: its head as HTTP/2 fields, its body.
-class RequestReader : public http::basic_parser<true> {
-  public:
-    std::string method, target, authority;
-    std::vector<std::pair<std::string, std::string>> fields;
-    std::string* body = nullptr;
-
-  private:
-    void on_request_impl(http::verb, beast::string_view m, beast::string_view t, int, beast::error_code&) override {
-        method = m;
-        target = t;
-    }
-    void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
-    void on_field_impl(http::field, beast::string_view name, beast::string_view value, beast::error_code&) override {
-        if (connection_specific(name)) return;
-        std::string n = lower(name);
-        if (n == "host") {
-            authority = value;
-        } else if (n != "te" && n != "expect") {
-            fields.emplace_back(std::move(n), std::string(value));
-        }
-    }
-    void on_header_impl(beast::error_code&) override {}
-    void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-    std::size_t on_body_impl(beast::string_view b, beast::error_code&) override {
-        body->append(b.data(), b.size());
-        return b.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view b, beast::error_code&) override {
-        body->append(b.data(), b.size());
-        return b.size();
-    }
-    void on_finish_impl(beast::error_code&) override {}
-};
-
 struct UpStream {
-    explicit UpStream(net::io_context& ioc) : inner(ioc), room(ioc), to_exchange(ioc) {}
+    explicit UpStream(net::io_context& ioc) : inner(ioc), request(ioc), to_exchange(ioc) {}
 
     std::int32_t id = -1;
     local::socket inner;
 
     // The request.
-    RequestReader reader;
-    std::string pending;  // body bytes for DATA frames
-    std::size_t pending_off = 0;
-    bool request_done = false;
-    Signal room;
+    Http1Reader<true> reader;
+    OutgoingBody request;
 
     // The answer, as HTTP/1.1 for the exchange.
     int status = 0;
@@ -113,8 +56,6 @@ struct UpStream {
     Signal to_exchange;
 
     bool closed = false;  // nghttp2 has closed the stream
-
-    std::size_t pending_size() const { return pending.size() - pending_off; }
 };
 
 }  // namespace
@@ -151,8 +92,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     static int on_data_chunk(nghttp2_session*, std::uint8_t flags, std::int32_t id, const std::uint8_t* data,
                              std::size_t len, void* self);
     static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error_code, void* self);
-    static ssize_t read_body(nghttp2_session*, std::int32_t id, std::uint8_t* buf, std::size_t length,
-                             std::uint32_t* flags, nghttp2_data_source* source, void* self);
 
     UpStream* stream_of(std::int32_t id) {
         return static_cast<UpStream*>(nghttp2_session_get_stream_user_data(session_, id));
@@ -280,31 +219,12 @@ int ClientSession::on_stream_close(nghttp2_session*, std::int32_t id, std::uint3
         beast::error_code ignored;
         s.inner.close(ignored);
     }
-    s.room.notify();
+    s.request.room.notify();
     s.to_exchange.notify();
     c.streams_.erase(it);
     c.update_idle();
     if (c.streams_.empty() && (c.retiring_ || c.goaway_)) c.shut_down();
     return 0;
-}
-
-ssize_t ClientSession::read_body(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length,
-                                 std::uint32_t* flags, nghttp2_data_source* source, void*) {
-    auto& s = *static_cast<UpStream*>(source->ptr);
-    const std::size_t n = std::min(length, s.pending_size());
-    std::memcpy(buf, s.pending.data() + s.pending_off, n);
-    s.pending_off += n;
-    if (s.pending_size() == 0) {
-        s.pending.clear();
-        s.pending_off = 0;
-        if (s.request_done) {
-            *flags |= NGHTTP2_DATA_FLAG_EOF;
-        } else if (n == 0) {
-            return NGHTTP2_ERR_DEFERRED;
-        }
-    }
-    s.room.notify();
-    return static_cast<ssize_t>(n);
 }
 
 bool ClientSession::start() {
@@ -329,8 +249,8 @@ bool ClientSession::start() {
     nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
     auto self = shared_from_this();
     tasks_ += 2;
-    net::co_spawn(ioc_, [self]() -> net::awaitable<void> { co_await self->writer(); }, log_exception);
-    net::co_spawn(ioc_, [self]() -> net::awaitable<void> { co_await self->reader(); }, log_exception);
+    net::co_spawn(ioc_, [self]() -> net::awaitable<void> { co_await self->writer(); }, log_task_end);
+    net::co_spawn(ioc_, [self]() -> net::awaitable<void> { co_await self->reader(); }, log_task_end);
     update_idle();
     return true;
 }
@@ -361,8 +281,8 @@ std::optional<net::ip::tcp::socket> ClientSession::open() {
     exchange_end.assign(net::ip::tcp::v4(), fds[1], ec);
     auto self = shared_from_this();
     tasks_ += 2;
-    net::co_spawn(ioc_, [self, s]() -> net::awaitable<void> { co_await self->send_request(s); }, log_exception);
-    net::co_spawn(ioc_, [self, s]() -> net::awaitable<void> { co_await self->feed_exchange(s); }, log_exception);
+    net::co_spawn(ioc_, [self, s]() -> net::awaitable<void> { co_await self->send_request(s); }, log_task_end);
+    net::co_spawn(ioc_, [self, s]() -> net::awaitable<void> { co_await self->feed_exchange(s); }, log_task_end);
     ++reserved_;  // room() holds its place until its head is read and submitted
     update_idle();
     return exchange_end;
@@ -372,15 +292,12 @@ std::optional<net::ip::tcp::socket> ClientSession::open() {
 // the pair is watched: the exchange closing it before the answer ends cancels the stream.
 net::awaitable<void> ClientSession::send_request(std::shared_ptr<UpStream> s) {
     beast::flat_buffer buf;
-    RequestReader& reader = s->reader;
-    reader.eager(true);
-    reader.header_limit(1024 * 1024);
-    reader.body_limit(boost::none);
-    reader.body = &s->pending;
+    Http1Reader<true>& reader = s->reader;
+    reader.body = &s->request.bytes;
     bool failed = false;
-    while (!dead_ && !s->closed && !s->request_done) {
-        if (s->pending_size() >= kRequestBuffer) {
-            co_await s->room.wait();
+    while (!dead_ && !s->closed && !s->request.done) {
+        if (s->request.size() >= kRequestBuffer) {
+            co_await s->request.room.wait();
             continue;
         }
         auto [ec, n] = co_await s->inner.async_read_some(buf.prepare(kReadChunk), kTuple);
@@ -404,23 +321,23 @@ net::awaitable<void> ClientSession::send_request(std::shared_ptr<UpStream> s) {
             break;
         }
         if (!reader.is_header_done()) continue;
-        if (reader.is_done()) s->request_done = true;
+        if (reader.is_done()) s->request.done = true;
         if (s->id < 0) {
             std::vector<nghttp2_nv> nva;
-            auto nv = [](std::string_view name, std::string_view value) {
-                return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                                  reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                                  value.size(), NGHTTP2_NV_FLAG_NONE};
-            };
-            nva.push_back(nv(":method", reader.method));
-            nva.push_back(nv(":scheme", "https"));
-            nva.push_back(nv(":authority", reader.authority));
-            nva.push_back(nv(":path", reader.target));
-            for (const auto& [name, value] : reader.fields) nva.push_back(nv(name, value));
-            const bool no_body = s->request_done && s->pending_size() == 0;
-            nghttp2_data_provider provider{};
-            provider.source.ptr = s.get();
-            provider.read_callback = read_body;
+            std::string_view authority;
+            for (const auto& [name, value] : reader.fields) {
+                if (name == "host") authority = value;
+            }
+            nva.push_back(field(":method", reader.method));
+            nva.push_back(field(":scheme", "https"));
+            nva.push_back(field(":authority", authority));
+            nva.push_back(field(":path", reader.target));
+            for (const auto& [name, value] : reader.fields) {
+                // The authority is :authority's; te and expect are HTTP/1.1's.
+                if (name != "host" && name != "te" && name != "expect") nva.push_back(field(name, value));
+            }
+            const bool no_body = s->request.done && s->request.size() == 0;
+            const nghttp2_data_provider provider = s->request.provider();
             const std::int32_t id =
                 nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), no_body ? nullptr : &provider, s.get());
             --reserved_;
@@ -485,23 +402,8 @@ net::awaitable<void> ClientSession::feed_exchange(std::shared_ptr<UpStream> s) {
 net::awaitable<void> ClientSession::writer() {
     std::string out;
     while (!dead_) {
-        while (out.size() < kWriteBatch) {
-            const std::uint8_t* data = nullptr;
-            const ssize_t n = nghttp2_session_mem_send(session_, &data);
-            if (n < 0) {
-                dead_ = true;
-                break;
-            }
-            if (n == 0) break;
-            out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-        }
-        if (!out.empty() && !dead_) {
-            auto [ec, n] = co_await net::async_write(*tls_, net::buffer(out), kTuple);
-            out.clear();
-            if (ec) dead_ = true;
-            continue;
-        }
-        if (dead_ || (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_))) break;
+        if (!co_await send_frames(*tls_, session_, out)) break;
+        if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) break;
         co_await wake_.wait();
     }
     dead_ = true;
@@ -509,7 +411,7 @@ net::awaitable<void> ClientSession::writer() {
     for (auto& [id, s] : streams_) {
         beast::error_code ignored;
         s->inner.close(ignored);
-        s->room.notify();
+        s->request.room.notify();
         s->to_exchange.notify();
     }
     --tasks_;
