@@ -15,6 +15,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -58,6 +59,21 @@ inline bool connection_specific(std::string_view name) {
         if (same) return true;
     }
     return false;
+}
+
+/// Appends `n` as an HTTP/1.1 chunk-size line ("1a2b\r\n").
+inline void append_chunk_size(std::string& out, std::size_t n) {
+    char buf[20];
+    int k = 0;
+    char digits[20];
+    do {
+        const unsigned d = static_cast<unsigned>(n & 0xf);
+        digits[k++] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
+        n >>= 4;
+    } while (n != 0);
+    for (int i = 0; i < k; ++i) buf[i] = digits[k - 1 - i];
+    out.append(buf, static_cast<std::size_t>(k));
+    out += "\r\n";
 }
 
 /// Logs how a bridge's task ended, when by an exception (a bug: the worker keeps serving).
@@ -150,6 +166,61 @@ struct OutgoingBody {
     }
 };
 
+/// A stream's incoming message on its way into the socket pair as HTTP/1.1: its head, its DATA
+/// (in chunks when no length was given), and how many DATA bytes have not yet been given back
+/// to the peer's flow-control window (they are once written into the pair).
+struct IncomingBody {
+    explicit IncomingBody(boost::asio::io_context& ioc) : ready(ioc) {}
+    std::string bytes;
+    std::size_t unconsumed = 0;
+    bool chunked = false;
+    Signal ready;  // notified as bytes arrive
+
+    void append_data(const std::uint8_t* data, std::size_t len) {
+        if (chunked) append_chunk_size(bytes, len);
+        bytes.append(reinterpret_cast<const char*>(data), len);
+        if (chunked) bytes += "\r\n";
+        unconsumed += len;
+        ready.notify();
+    }
+    void append_end() {
+        if (chunked) bytes += "0\r\n\r\n";
+        ready.notify();
+    }
+};
+
+/// Writes `in` into `pair` as it fills until `over()` holds with nothing left to write (true),
+/// or a write fails (false); DATA bytes written go back to stream `id`'s window, and `wake`
+/// (the connection's writer) is told. Stops early once `dead` (the connection failed).
+template <class Over>
+boost::asio::awaitable<bool> feed_pair(boost::asio::local::stream_protocol::socket& pair,
+                                       IncomingBody& in,
+                                       nghttp2_session* session,
+                                       const std::int32_t& id,
+                                       const bool& dead,
+                                       Signal& wake,
+                                       Over over) {
+    std::string sending;
+    while (!dead) {
+        if (in.bytes.empty()) {
+            if (over()) co_return true;
+            co_await in.ready.wait();
+            continue;
+        }
+        sending.swap(in.bytes);
+        const std::size_t consumed = std::exchange(in.unconsumed, 0);
+        auto [ec, n] = co_await boost::asio::async_write(pair, boost::asio::buffer(sending),
+                                                         boost::asio::as_tuple(boost::asio::use_awaitable));
+        sending.clear();
+        if (consumed > 0 && !dead) {
+            nghttp2_session_consume(session, id, consumed);
+            wake.notify();
+        }
+        if (ec) co_return false;
+    }
+    co_return true;
+}
+
 /// A header field for nghttp2 (copied by it).
 inline nghttp2_nv field(std::string_view name, std::string_view value) {
     return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
@@ -176,21 +247,6 @@ boost::asio::awaitable<bool> send_frames(AsyncStream& io, nghttp2_session* sessi
         out.clear();
         if (ec) co_return false;
     }
-}
-
-/// Appends `n` as an HTTP/1.1 chunk-size line ("1a2b\r\n").
-inline void append_chunk_size(std::string& out, std::size_t n) {
-    char buf[20];
-    int k = 0;
-    char digits[20];
-    do {
-        const unsigned d = static_cast<unsigned>(n & 0xf);
-        digits[k++] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
-        n >>= 4;
-    } while (n != 0);
-    for (int i = 0; i < k; ++i) buf[i] = digits[k - 1 - i];
-    out.append(buf, static_cast<std::size_t>(k));
-    out += "\r\n";
 }
 
 }  // namespace ccr::worker::h2

@@ -48,7 +48,7 @@ class Connection;
 
 struct Stream {
     Stream(Connection& c, std::int32_t stream_id, net::io_context& ioc)
-        : conn(c), id(stream_id), inner(ioc), to_relay(ioc), answer(ioc) {}
+        : conn(c), id(stream_id), inner(ioc), request(ioc), answer(ioc) {}
 
     Connection& conn;
     const std::int32_t id;
@@ -57,16 +57,12 @@ struct Stream {
     std::string method, path, authority, fields, cookie;
     std::size_t header_bytes = 0;
     bool has_length = false;
-    bool chunked = false;      // no content-length: the body goes in chunks
     bool started = false;      // its session is running
     bool request_done = false;  // END_STREAM seen
 
-    // Bytes for the session (head, body), and the DATA bytes among them not yet given back to
-    // the client's flow-control window.
+    // The request for the session (head, body).
     local::socket inner;
-    std::string outbound;
-    std::size_t unconsumed = 0;
-    Signal to_relay;
+    IncomingBody request;
 
     // The answer.
     Http1Reader<false> reader;
@@ -201,11 +197,7 @@ int Connection::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32
         nghttp2_session_consume(session, id, len);  // nobody reads it: give the window back
         return 0;
     }
-    if (s->chunked) append_chunk_size(s->outbound, len);
-    s->outbound.append(reinterpret_cast<const char*>(data), len);
-    if (s->chunked) s->outbound += "\r\n";
-    s->unconsumed += len;
-    s->to_relay.notify();
+    s->request.append_data(data, len);
     return 0;
 }
 
@@ -222,7 +214,7 @@ int Connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t
     // would): it cancels the upstream request if one is still running.
     beast::error_code ignored;
     s.inner.close(ignored);
-    s.to_relay.notify();
+    s.request.ready.notify();
     s.answer.room.notify();
     c.streams_.erase(it);
     c.update_busy();
@@ -279,7 +271,7 @@ bool Connection::init(const Upgrade* upgrade) {
         auto s = std::make_shared<Stream>(*this, 1, rt_.ioc);
         s->head_only = upgrade->head_method;
         s->request_done = true;
-        s->outbound = upgrade->head;
+        s->request.bytes = upgrade->head;
         nghttp2_session_set_stream_user_data(session_, 1, s.get());
         streams_.emplace(1, s);
         update_busy();
@@ -312,7 +304,7 @@ void Connection::begin_shutdown() {
 void Connection::start(Stream& s) {
     if (s.started) return;
     s.started = true;
-    if (s.outbound.empty()) {  // not an upgrade: the head from the HEADERS frame
+    if (s.request.bytes.empty()) {  // not an upgrade: the head from the HEADERS frame
         std::string head;
         head.reserve(s.fields.size() + s.path.size() + 96);
         head += s.method;
@@ -325,7 +317,7 @@ void Connection::start(Stream& s) {
         if (!s.cookie.empty()) head += "cookie: " + s.cookie + "\r\n";
         if (!s.has_length) {
             if (!s.request_done) {
-                s.chunked = true;
+                s.request.chunked = true;
                 head += "transfer-encoding: chunked\r\n";
             } else if (s.method != "GET" && s.method != "HEAD") {
                 head += "content-length: 0\r\n";
@@ -333,7 +325,7 @@ void Connection::start(Stream& s) {
         }
         head += "connection: close\r\n\r\n";
         s.head_only = s.method == "HEAD";
-        s.outbound = std::move(head);
+        s.request.bytes = std::move(head);
     }
     s.fields.clear();
     s.fields.shrink_to_fit();
@@ -358,8 +350,7 @@ void Connection::start(Stream& s) {
 
 void Connection::finish_request(Stream& s) {
     s.request_done = true;
-    if (s.chunked) s.outbound += "0\r\n\r\n";
-    s.to_relay.notify();
+    s.request.append_end();
 }
 
 void Connection::submit_answer(Stream& s) {
@@ -378,29 +369,15 @@ void Connection::submit_answer(Stream& s) {
 // The stream's request bytes into its socket pair, as they arrive; DATA bytes go back to the
 // client's window once written.
 net::awaitable<void> Connection::feed_relay(std::shared_ptr<Stream> s) {
-    std::string sending;
-    while (!s->closed && !dead_) {
-        if (s->outbound.empty()) {
-            co_await s->to_relay.wait();
-            continue;
-        }
-        sending.swap(s->outbound);
-        const std::size_t consumed = std::exchange(s->unconsumed, 0);
-        auto [ec, n] = co_await net::async_write(s->inner, net::buffer(sending), kTuple);
-        sending.clear();
-        if (consumed > 0 && !dead_) {
-            nghttp2_session_consume(session_, s->id, consumed);
-            wake_.notify();
-        }
-        if (ec) break;  // the session is done with the request (answered early, or gone)
-    }
+    // Ends when the stream does, or when the session is done with the request (answered early,
+    // or gone): anything the client still sends for it is then dropped, its window given back.
+    co_await feed_pair(s->inner, s->request, session_, s->id, dead_, wake_, [&] { return s->closed; });
     s->relay_gone = true;
-    // Anything the client still sends for this stream is dropped, its window given back.
-    if (!s->closed && !dead_ && s->unconsumed > 0) {
-        nghttp2_session_consume(session_, s->id, std::exchange(s->unconsumed, 0));
+    if (!s->closed && !dead_ && s->request.unconsumed > 0) {
+        nghttp2_session_consume(session_, s->id, std::exchange(s->request.unconsumed, 0));
         wake_.notify();
     }
-    s->outbound.clear();
+    s->request.bytes.clear();
     if (--tasks_ == 0) tasks_done_.notify();
 }
 
@@ -526,7 +503,7 @@ net::awaitable<void> Connection::run(std::string_view received) {
         beast::error_code ignored;
         s->closed = true;
         s->inner.close(ignored);
-        s->to_relay.notify();
+        s->request.ready.notify();
         s->answer.room.notify();
     }
     while (tasks_ > 0) co_await tasks_done_.wait();

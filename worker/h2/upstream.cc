@@ -35,7 +35,7 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::chrono::seconds kIdleTimeout{60};  // as the HTTP/1.1 pool's
 
 struct UpStream {
-    explicit UpStream(net::io_context& ioc) : inner(ioc), request(ioc), to_exchange(ioc) {}
+    explicit UpStream(net::io_context& ioc) : inner(ioc), request(ioc), answer(ioc) {}
 
     std::int32_t id = -1;
     local::socket inner;
@@ -48,12 +48,9 @@ struct UpStream {
     int status = 0;
     std::string head_fields;
     bool has_length = false;
-    bool chunked = false;
     bool head_written = false;
-    std::string outbound;
-    std::size_t unconsumed = 0;
+    IncomingBody answer;
     bool answer_done = false;
-    Signal to_exchange;
 
     bool closed = false;  // nghttp2 has closed the stream
 };
@@ -151,12 +148,12 @@ void ClientSession::write_head(UpStream& s, bool end) {
         if (end) {
             head += "content-length: 0\r\n";
         } else {
-            s.chunked = true;
+            s.answer.chunked = true;
             head += "transfer-encoding: chunked\r\n";
         }
     }
     head += "\r\n";
-    s.outbound += head;
+    s.answer.bytes += head;
     s.head_written = true;
     s.head_fields.clear();
 }
@@ -164,8 +161,7 @@ void ClientSession::write_head(UpStream& s, bool end) {
 void ClientSession::end_answer(UpStream& s) {
     if (s.answer_done) return;
     s.answer_done = true;
-    if (s.chunked) s.outbound += "0\r\n\r\n";
-    s.to_exchange.notify();
+    s.answer.append_end();
 }
 
 int ClientSession::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* self) {
@@ -184,7 +180,7 @@ int ClientSession::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, v
             return 0;
         }
         c.write_head(*s, end);
-        s->to_exchange.notify();
+        s->answer.ready.notify();
     }
     if (end) c.end_answer(*s);
     return 0;
@@ -198,11 +194,7 @@ int ClientSession::on_data_chunk(nghttp2_session* session, std::uint8_t, std::in
         nghttp2_session_consume(session, id, len);
         return 0;
     }
-    if (s->chunked) append_chunk_size(s->outbound, len);
-    s->outbound.append(reinterpret_cast<const char*>(data), len);
-    if (s->chunked) s->outbound += "\r\n";
-    s->unconsumed += len;
-    s->to_exchange.notify();
+    s->answer.append_data(data, len);
     return 0;
 }
 
@@ -220,7 +212,7 @@ int ClientSession::on_stream_close(nghttp2_session*, std::int32_t id, std::uint3
         s.inner.close(ignored);
     }
     s.request.room.notify();
-    s.to_exchange.notify();
+    s.answer.ready.notify();
     c.streams_.erase(it);
     c.update_idle();
     if (c.streams_.empty() && (c.retiring_ || c.goaway_)) c.shut_down();
@@ -369,7 +361,7 @@ net::awaitable<void> ClientSession::send_request(std::shared_ptr<UpStream> s) {
     }
     beast::error_code ignored;
     s->inner.close(ignored);
-    s->to_exchange.notify();
+    s->answer.ready.notify();
     update_idle();
     --tasks_;
     wake_.notify();
@@ -378,23 +370,8 @@ net::awaitable<void> ClientSession::send_request(std::shared_ptr<UpStream> s) {
 // The stream's answer into the socket pair, as HTTP/1.1; DATA bytes go back to the server's
 // window once written.
 net::awaitable<void> ClientSession::feed_exchange(std::shared_ptr<UpStream> s) {
-    std::string sending;
-    while (!dead_ && s->inner.is_open()) {
-        if (s->outbound.empty()) {
-            if (s->answer_done || s->closed) break;
-            co_await s->to_exchange.wait();
-            continue;
-        }
-        sending.swap(s->outbound);
-        const std::size_t consumed = std::exchange(s->unconsumed, 0);
-        auto [ec, n] = co_await net::async_write(s->inner, net::buffer(sending), kTuple);
-        sending.clear();
-        if (consumed > 0 && !dead_) {
-            nghttp2_session_consume(session_, s->id, consumed);
-            wake_.notify();
-        }
-        if (ec) break;
-    }
+    co_await feed_pair(s->inner, s->answer, session_, s->id, dead_, wake_,
+                       [&] { return s->answer_done || s->closed || !s->inner.is_open(); });
     --tasks_;
     wake_.notify();
 }
@@ -412,7 +389,7 @@ net::awaitable<void> ClientSession::writer() {
         beast::error_code ignored;
         s->inner.close(ignored);
         s->request.room.notify();
-        s->to_exchange.notify();
+        s->answer.ready.notify();
     }
     --tasks_;
     // The stream tasks end once their pairs are closed; the connection closes after them.
