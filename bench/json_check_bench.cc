@@ -3,10 +3,12 @@
 // and the test command leave it out):
 //
 //   bench/gen_bodies.sh /tmp/bodies
-//   build/release/bench/ccr-bench-json-check /tmp/bodies/500k.json [runs] [--dom]
+//   build/release/bench/ccr-bench-json-check /tmp/bodies/500k.json [runs] [--dom] [--kernel K]
 //
 // Prints the median and the 10th/90th percentiles of `runs` timed calls (default 2000) after a
-// warm-up, and with --dom the same for simdjson's DOM parse of the same bytes, for scale. Under
+// warm-up, and with --dom the same for simdjson's DOM parse of the same bytes, for scale.
+// --kernel avx2|sse2|portable runs check_json with that block kernel instead of the best one
+// (worker/json_scan.h). Under
 // callgrind, run it with a small count and divide check_json's inclusive instructions by the
 // number of calls (the count plus the warm-up's 3):
 //
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "worker/json_check.h"
+#include "worker/json_scan.h"
 
 namespace {
 
@@ -45,16 +48,19 @@ void report(const char* what, std::size_t bytes, int runs, const std::function<b
     }
     std::sort(us.begin(), us.end());
     const auto at = [&](double q) { return us[static_cast<std::size_t>(q * (us.size() - 1))]; };
-    std::printf("%-10s %zu bytes, %d runs: median %.1f µs (p10 %.1f, p90 %.1f, min %.1f), %.2f GB/s at the median%s\n",
-                what, bytes, runs, at(0.5), at(0.1), at(0.9), us.front(),
-                static_cast<double>(bytes) / at(0.5) / 1e3, failures ? ", REFUSED" : "");
+    std::printf(
+        "%-10s %zu bytes, %d runs: median %.1f µs (p10 %.1f, p90 %.1f, min %.1f), %.2f GB/s at the "
+        "median%s\n",
+        what, bytes, runs, at(0.5), at(0.1), at(0.9), us.front(),
+        static_cast<double>(bytes) / at(0.5) / 1e3, failures ? ", REFUSED" : "");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: %s BODY.json [runs] [--dom]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s BODY.json [runs] [--dom] [--kernel avx2|sse2|portable]\n",
+                     argv[0]);
         return 2;
     }
     std::ifstream in(argv[1], std::ios::binary);
@@ -67,14 +73,29 @@ int main(int argc, char** argv) {
     const std::string body = ss.str();
     int runs = 2000;
     bool dom = false;
+    ccr::worker::JsonKernel kernel = ccr::worker::JsonKernel::best;
     for (int i = 2; i < argc; ++i) {
         if (std::strcmp(argv[i], "--dom") == 0) {
             dom = true;
+        } else if (std::strcmp(argv[i], "--kernel") == 0 && i + 1 < argc) {
+            const std::string k = argv[++i];
+            kernel = k == "avx2"   ? ccr::worker::JsonKernel::avx2
+                     : k == "sse2" ? ccr::worker::JsonKernel::sse2
+                                   : ccr::worker::JsonKernel::portable;
+            if (!ccr::worker::json_kernel_available(kernel)) {
+                std::fprintf(stderr, "kernel %s: not on this build or CPU\n", k.c_str());
+                return 2;
+            }
         } else {
             runs = std::max(1, std::atoi(argv[i]));
         }
     }
-    report("check_json", body.size(), runs, [&] { return !ccr::worker::check_json(body); });
+    if (kernel == ccr::worker::JsonKernel::best) {
+        report("check_json", body.size(), runs, [&] { return !ccr::worker::check_json(body); });
+    } else {
+        report("check_json", body.size(), runs,
+               [&] { return !ccr::worker::check_json(body, ccr::worker::kMaxJsonDepth, kernel); });
+    }
     if (dom) {
         simdjson::dom::parser parser;
         const simdjson::padded_string padded(body);
