@@ -1,206 +1,257 @@
 #include "worker/json_check.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>  // part of every x86-64 CPU
-#endif
+// Two passes, interleaved: the block scan (json_scan.h) runs up to 4 KiB ahead and leaves one
+// in-string bit per byte plus the first invalid byte inside a string; the grammar walk below
+// reads only the bytes outside strings and, at a string, jumps to its closing quote with one
+// look at the in-string mask. A fault is the first one a byte-by-byte reading would meet: the
+// walk reports a string's invalid byte when it reaches that string, so a grammar fault before
+// it still comes first. The walk's hot paths (strings, member names, separators) are inline;
+// every fault is out of line.
 
 #include <algorithm>
 #include <array>
+#include <cassert>
+#include <cstdint>
 #include <cstring>
+
+#include "worker/json_scan.h"
 
 namespace ccr::worker {
 namespace {
 
 bool is_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
+// The walk passes its cursor by value (a null one after a fault) so that it stays in a register:
+// a member would be stored at every step.
 class Checker {
   public:
-    Checker(std::string_view text, std::size_t max_depth)
-        : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {}
+    Checker(std::string_view text, std::size_t max_depth, JsonScanner scanner)
+        : begin_(text.data()),
+          end_(text.data() + text.size()),
+          max_depth_(max_depth),
+          scanner_(scanner) {
+        scan_.text = text.data();
+        scan_.size = text.size();
+        limit_ = scan_.size;
+    }
 
-    JsonFault run() {
-        skip_ws();
+    JsonFault run() { return walk(begin_) ? JsonFault{} : std::move(fault_); }
+
+  private:
+    bool walk(const char* p) {
+        p = skip_ws(p);
         for (;;) {
-            // A value starts at p_.
-            if (p_ == end_) return fail("unexpected end of input");
-            switch (*p_) {
+            // A value starts at p.
+            if (p == end_) return fail(p, "unexpected end of input");
+            switch (*p) {
                 case '{':
                 case '[': {
-                    const bool object = *p_ == '{';
-                    if (depth_ == max_depth_) return fail("nesting deeper than " + std::to_string(max_depth_) + " levels");
+                    const bool object = *p == '{';
+                    if (depth_ == max_depth_) return fail_depth(p);
                     in_object_[depth_++] = object;
-                    ++p_;
-                    skip_ws();
-                    if (p_ != end_ && *p_ == (object ? '}' : ']')) {
+                    p = skip_ws(p + 1);
+                    if (p != end_ && *p == (object ? '}' : ']')) {
                         --depth_;
-                        ++p_;
+                        ++p;
                         break;  // an empty container is a complete value
                     }
-                    if (object && !member_key()) return fault_;
+                    if (object && !(p = member_key(p))) return false;
                     continue;  // its first value
                 }
                 case '"':
-                    if (!string()) return fault_;
+                    p = string(p);
                     break;
                 case 't':
-                    if (!literal("true")) return fault_;
+                    p = literal(p, "true");
                     break;
                 case 'f':
-                    if (!literal("false")) return fault_;
+                    p = literal(p, "false");
                     break;
                 case 'n':
-                    if (!literal("null")) return fault_;
+                    p = literal(p, "null");
                     break;
                 default:
-                    if (*p_ == '-' || is_digit(*p_)) {
-                        if (!number()) return fault_;
-                        break;
-                    }
-                    return fail("unexpected character where a value should start");
+                    p = number(p);
+                    break;
             }
+            if (p == nullptr) return false;
             // A value ended: close containers until one has a next value, or the text ends.
-            bool next_value = false;
-            while (!next_value) {
-                skip_ws();
-                if (depth_ == 0) {
-                    if (p_ != end_) return fail("trailing content after the JSON value");
-                    return {};
-                }
-                if (p_ == end_) return fail("unexpected end of input");
+            for (;;) {
+                p = skip_ws(p);
+                if (depth_ == 0)
+                    return p == end_ || fail(p, "trailing content after the JSON value");
+                if (p == end_) return fail(p, "unexpected end of input");
                 const bool object = in_object_[depth_ - 1];
-                if (*p_ == ',') {
-                    ++p_;
-                    skip_ws();
-                    if (object && !member_key()) return fault_;
-                    next_value = true;
-                } else if (*p_ == (object ? '}' : ']')) {
-                    ++p_;
-                    --depth_;
-                } else {
-                    return fail(object ? "expected ',' or '}' after an object member" : "expected ',' or ']' after an array element");
-                }
-            }
-        }
-    }
-
-  private:
-    JsonFault fail(std::string what) {
-        fault_ = JsonFault{static_cast<std::size_t>(p_ - begin_), std::move(what)};
-        return fault_;
-    }
-
-    void skip_ws() {
-        while (p_ != end_ && is_ws(*p_)) ++p_;
-    }
-
-    // At a member's key: the string, ':' and the whitespace before its value.
-    bool member_key() {
-        if (p_ == end_ || *p_ != '"') return fail("expected a string as the object member's name"), false;
-        if (!string()) return false;
-        skip_ws();
-        if (p_ == end_ || *p_ != ':') return fail("expected ':' after the object member's name"), false;
-        ++p_;
-        skip_ws();
-        return true;
-    }
-
-    bool literal(std::string_view word) {
-        if (static_cast<std::size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0) {
-            return fail("invalid literal (true, false or null expected)"), false;
-        }
-        p_ += word.size();
-        return true;
-    }
-
-    bool digits() {
-        if (p_ == end_ || !is_digit(*p_)) return fail("invalid number: a digit expected"), false;
-        while (p_ != end_ && is_digit(*p_)) ++p_;
-        return true;
-    }
-
-    bool number() {
-        if (*p_ == '-') ++p_;
-        if (p_ != end_ && *p_ == '0') {
-            ++p_;
-        } else if (!digits()) {
-            return false;
-        }
-        if (p_ != end_ && *p_ == '.') {
-            ++p_;
-            if (!digits()) return false;
-        }
-        if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-            ++p_;
-            if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-            if (!digits()) return false;
-        }
-        return true;
-    }
-
-    // At the opening quote; leaves p_ past the closing one. Runs of plain characters are skipped
-    // 16 bytes at a time: the body's bulk is text in strings.
-    bool string() {
-        ++p_;
-        for (;;) {
-#if defined(__SSE2__)
-            const __m128i quote = _mm_set1_epi8('"');
-            const __m128i backslash = _mm_set1_epi8('\\');
-            const __m128i control = _mm_set1_epi8(0x1f);
-            while (end_ - p_ >= 16) {
-                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
-                const __m128i special = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                    _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));  // byte <= 0x1f
-                const int mask = _mm_movemask_epi8(special);
-                if (mask != 0) {
-                    p_ += __builtin_ctz(static_cast<unsigned>(mask));
+                if (*p == ',') {
+                    p = skip_ws(p + 1);
+                    if (object && !(p = member_key(p))) return false;
                     break;
                 }
-                p_ += 16;
+                if (*p != (object ? '}' : ']')) {
+                    return fail(p, object ? "expected ',' or '}' after an object member"
+                                          : "expected ',' or ']' after an array element");
+                }
+                ++p;
+                --depth_;
             }
-#endif
-            while (p_ != end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
-            if (p_ == end_) return fail("unterminated string"), false;
-            if (*p_ == '"') {
-                ++p_;
-                return true;
-            }
-            if (*p_ != '\\') return fail("control character in a string (must be escaped)"), false;
-            const std::size_t len = escape_length(p_);
-            if (len == 0) return false;
-            p_ += len;
         }
     }
 
-    // At a backslash: the escape's length (2, or 6 for \uXXXX), or 0 after recording the fault.
-    std::size_t escape_length(const char* at) {
-        if (end_ - at < 2) return p_ = at, fail("unterminated string"), 0;
-        switch (at[1]) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-                return 2;
-            case 'u':
-                if (end_ - at >= 6 && is_hex(at[2]) && is_hex(at[3]) && is_hex(at[4]) && is_hex(at[5])) return 6;
-                return p_ = at, fail("invalid \\u escape (four hex digits expected)"), 0;
-            default:
-                return p_ = at, fail("invalid escape in a string"), 0;
-        }
+    // Records the fault at `at`; false, for `return fail(...)`.
+    [[gnu::noinline, gnu::cold]] bool fail(const char* at, const char* what) {
+        fault_ = JsonFault{static_cast<std::size_t>(at - begin_), what};
+        return false;
     }
+
+    [[gnu::noinline, gnu::cold]] bool fail_depth(const char* at) {
+        return fail(at, ("nesting deeper than " + std::to_string(max_depth_) + " levels").c_str());
+    }
+
+    const char* skip_ws(const char* p) const {
+        while (p != end_ && is_ws(*p)) ++p;
+        return p;
+    }
+
+    // At a member's name: past the string, ':' and the whitespace before its value.
+    [[gnu::always_inline]] const char* member_key(const char* p) {
+        if (p == end_ || *p != '"')
+            return fail(p, "expected a string as the object member's name"), nullptr;
+        if (!(p = string(p))) return nullptr;
+        p = skip_ws(p);
+        if (p == end_ || *p != ':')
+            return fail(p, "expected ':' after the object member's name"), nullptr;
+        return skip_ws(p + 1);
+    }
+
+    const char* literal(const char* p, std::string_view word) {
+        if (static_cast<std::size_t>(end_ - p) < word.size() ||
+            std::memcmp(p, word.data(), word.size()) != 0) {
+            return fail(p, "invalid literal (true, false or null expected)"), nullptr;
+        }
+        return p + word.size();
+    }
+
+    const char* digits(const char* p) {
+        if (p == end_ || !is_digit(*p)) return fail(p, "invalid number: a digit expected"), nullptr;
+        while (p != end_ && is_digit(*p)) ++p;
+        return p;
+    }
+
+    // At a value's first byte that is none of { [ " t f n: a number, or no value at all.
+    [[gnu::noinline]] const char* number(const char* p) {
+        if (*p != '-' && !is_digit(*p))
+            return fail(p, "unexpected character where a value should start"), nullptr;
+        if (*p == '-') ++p;
+        if (p != end_ && *p == '0') {
+            ++p;
+        } else if (!(p = digits(p))) {
+            return nullptr;
+        }
+        if (p != end_ && *p == '.' && !(p = digits(p + 1))) return nullptr;
+        if (p != end_ && (*p == 'e' || *p == 'E')) {
+            ++p;
+            if (p != end_ && (*p == '+' || *p == '-')) ++p;
+            return digits(p);
+        }
+        return p;
+    }
+
+    // At the opening quote: past the closing one. The scan has checked the bytes of every string
+    // up to the first invalid one, so what is left is to find the closing quote: the first byte
+    // after the opening one outside the in-string mask: one word per 64 bytes of string. The
+    // inline path serves the strings that close inside the window scanned so far.
+    [[gnu::always_inline]] const char* string(const char* p) {
+        const auto open = static_cast<std::size_t>(p - begin_);
+        std::size_t word = open / 64 - window_;
+        if (word < window_words_) {
+            assert((in_string_[word] >> (open % 64)) & 1);  // the walk and the scan agree
+            std::uint64_t outside = ~in_string_[word] & (~std::uint64_t{1} << (open % 64));
+            while (outside == 0 && ++word < window_words_) outside = ~in_string_[word];
+            if (outside != 0) {
+                const std::size_t close =
+                    64 * (window_ + word) + static_cast<std::size_t>(__builtin_ctzll(outside));
+                if (close < limit_) return begin_ + close + 1;
+            }
+        }
+        return long_string(open);
+    }
+
+    // The rest of string(): a string that leaves the window, or that is invalid.
+    [[gnu::noinline]] const char* long_string(std::size_t open) {
+        while (open / 64 >= window_ + window_words_) next_window();  // open < size: terminates
+        std::size_t word = open / 64 - window_;
+        assert((in_string_[word] >> (open % 64)) & 1);
+        std::uint64_t outside = ~in_string_[word] & (~std::uint64_t{1} << (open % 64));
+        std::size_t close = scan_.size;
+        for (;;) {
+            if (outside != 0) {
+                close = std::min(close, 64 * (window_ + word) +
+                                            static_cast<std::size_t>(__builtin_ctzll(outside)));
+                break;
+            }
+            if (++word == window_words_) {
+                if (!next_window()) break;
+                word = 0;
+            }
+            outside = ~in_string_[word];
+        }
+        if (scan_.error < close) return string_fault(), nullptr;
+        if (close == scan_.size) {
+            // At a backslash that escapes nothing, as the byte-by-byte reading stops there.
+            std::size_t run = 0;
+            while (run < close - open - 1 && begin_[close - 1 - run] == '\\') ++run;
+            return fail(begin_ + close - run % 2, "unterminated string"), nullptr;
+        }
+        return begin_ + close + 1;
+    }
+
+    // Scans the blocks after the window into it; false when the text has no more.
+    bool next_window() {
+        const std::size_t next = window_ + window_words_;
+        if (64 * next >= scan_.size) return false;
+        window_ = next;
+        window_words_ = std::min(kWindowWords, (scan_.size - 64 * next + 63) / 64);
+        scanner_(scan_, 64 * next, window_words_, in_string_.data());
+        limit_ = std::min(scan_.size, scan_.error);
+        return true;
+    }
+
+    // The scan's first invalid byte in a string, reported where a byte-by-byte reading would:
+    // a bad escape at its backslash.
+    [[gnu::cold]] bool string_fault() {
+        const char* at = begin_ + scan_.error;
+        if (!scan_.error_escaped)
+            return fail(at, "control character in a string (must be escaped)");
+        if (*at == 'u') return fail(at - 1, "invalid \\u escape (four hex digits expected)");
+        return fail(at - 1, "invalid escape in a string");
+    }
+
+    static constexpr std::size_t kWindowWords = 64;  // 4 KiB of text scanned ahead of the walk
 
     const char* begin_;
-    const char* p_;
     const char* end_;
     std::size_t max_depth_;
     std::size_t depth_ = 0;
     std::array<bool, kMaxJsonDepth> in_object_{};
     JsonFault fault_;
+    JsonScanner scanner_;
+    JsonScanState scan_;
+    std::size_t limit_;       // a closing quote at or past it needs long_string
+    std::size_t window_ = 0;  // the block (text offset / 64) of in_string_[0]
+    std::size_t window_words_ = 0;
+    std::array<std::uint64_t, kWindowWords> in_string_;
 };
 
 }  // namespace
 
 JsonFault check_json(std::string_view text, std::size_t max_depth) {
-    return Checker(text, std::min(max_depth, kMaxJsonDepth)).run();
+    static const JsonScanner best = json_scanner(JsonKernel::best);
+    return Checker(text, std::min(max_depth, kMaxJsonDepth), best).run();
+}
+
+JsonFault check_json(std::string_view text, std::size_t max_depth, JsonKernel kernel) {
+    return Checker(text, std::min(max_depth, kMaxJsonDepth), json_scanner(kernel)).run();
 }
 
 }  // namespace ccr::worker

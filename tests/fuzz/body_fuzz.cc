@@ -5,7 +5,11 @@
 // body; the model's byte range holds the model as a JSON string; and, when the body is valid
 // JSON, every edit is accepted and each edited body is valid JSON whose top-level members are
 // the original ones, less those removed, after those added, with the model the mapping chose and
-// no thinking block left in an assistant message once they were stripped.
+// no thinking block left in an assistant message once they were stripped. And check_json
+// (worker/json_check.h), on every input, valid or not: each block kernel this CPU runs finds the
+// same fault, offset and message, as the byte-at-a-time checker it replaced
+// (tests/worker/json_check_reference.h), reading a copy of exactly the input's size so ASan sees
+// any read past it.
 
 #include <simdjson.h>
 
@@ -19,7 +23,9 @@
 #include <vector>
 
 #include "tests/fuzz/check.h"
+#include "tests/worker/json_check_reference.h"
 #include "worker/body.h"
+#include "worker/json_scan.h"
 #include "worker/thinking.h"
 
 namespace {
@@ -150,9 +156,27 @@ void check_edits(std::string_view body, const BodyInfo& info, const std::vector<
     }
 }
 
+void check_kernels(const std::uint8_t* data, std::size_t size) {
+    const auto tight = std::make_unique<char[]>(size);
+    if (size) std::memcpy(tight.get(), data, size);
+    const std::string_view text(tight.get(), size);
+    const JsonFault want = reference::check_json(text);
+    for (const JsonKernel kernel :
+         {JsonKernel::best, JsonKernel::avx2, JsonKernel::sse2, JsonKernel::portable}) {
+        if (!json_kernel_available(kernel)) continue;
+        const JsonFault got =
+            kernel == JsonKernel::best ? check_json(text) : check_json(text, kMaxJsonDepth, kernel);
+        FUZZ_CHECK(got.offset == want.offset && got.what == want.what,
+                   "check_json kernel %d: %zu %s, the byte-at-a-time reading: %zu %s",
+                   static_cast<int>(kernel), got.offset, got.what.c_str(), want.offset,
+                   want.what.c_str());
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    check_kernels(data, size);
     // The body once with simdjson's padding behind it (the session's buffer) and once without
     // (inspect_body copies): ASan sees a read past either.
     auto padded = std::make_unique<char[]>(size + kJsonPadding);
