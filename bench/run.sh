@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The benchmark suite of issue 4: the mock backend directly, nginx as a plain reverse proxy, and
-# cc-relay, with the same worker count, alternating, in one run. Prints markdown tables and (full
+# The benchmark suite of issue 4: the mock backend directly, nginx and HAProxy as plain reverse
+# proxies, and cc-relay, with the same worker count, alternating, in one run. Prints markdown tables and (full
 # run only) writes bench/RESULTS.md.
 #
 #   bench/run.sh [--smoke] [--workers N] [--rounds R] [--out FILE]
@@ -34,6 +34,7 @@ done
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bench: installing ${missing[*]}" >&2
     sudo_cmd=()
@@ -43,6 +44,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${missing[@]}" >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 if [ -n "${CCR_BENCH_BUILD:-}" ]; then
     dir=$CCR_BENCH_BUILD
@@ -73,7 +75,7 @@ fi
 conns=64
 rate=1000
 base_port=${CCR_BENCH_PORT:-19380}
-bport=$base_port; nport=$((base_port + 1)); rport=$((base_port + 2))
+bport=$base_port; nport=$((base_port + 1)); rport=$((base_port + 2)); hport=$((base_port + 3))
 
 tmp=$(mktemp -d /tmp/ccr-bench.XXXXXX)
 started=()
@@ -156,6 +158,33 @@ stop_nginx() {
     wait "$nginx_pid" 2>/dev/null || true
 }
 
+start_haproxy() {  # start_haproxy WORKERS: threads (HAProxy's workers), keep-alive both ways
+    cat > "$tmp/haproxy.cfg" <<EOF
+global
+    nbthread $1
+    log stderr format short local0 err
+defaults
+    mode http
+    timeout connect 10s
+    timeout client 620s
+    timeout server 620s
+    http-reuse always
+frontend fe
+    bind 127.0.0.1:$hport
+    default_backend be
+backend be
+    server mock 127.0.0.1:$bport
+EOF
+    "$HAPROXY" -db -f "$tmp/haproxy.cfg" > "$tmp/haproxy.log" 2>&1 &
+    haproxy_pid=$!
+    started+=("$haproxy_pid")
+    wait_port "$hport"
+}
+stop_haproxy() {
+    kill "$haproxy_pid" 2>/dev/null || true
+    wait "$haproxy_pid" 2>/dev/null || true
+}
+
 start_relay() {  # start_relay WORKERS
     cat > "$tmp/relay.yaml" <<EOF
 server: {listen: 127.0.0.1:$rport, workers: $1, shm_name: /cc-relay-bench-$$}
@@ -182,13 +211,15 @@ stop_relay() {
 }
 
 start_nginx "$workers"
+start_haproxy "$workers"
 start_relay "$workers"
 
-port_of() { case $1 in direct) echo $bport ;; nginx) echo $nport ;; relay) echo $rport ;; esac; }
+port_of() { case $1 in direct) echo $bport ;; nginx) echo $nport ;; haproxy) echo $hport ;; relay) echo $rport ;; esac; }
 pids_for() {
     case $1 in
         direct) pids_of "$backend_pid" ;;
         nginx) pids_of "$nginx_pid" ;;
+        haproxy) pids_of "$haproxy_pid" ;;
         relay) pids_of "$relay_pid" ;;
     esac
 }
@@ -213,7 +244,7 @@ load() {  # load TARGET ARGS... -> result line; counts errors
 }
 
 targets_for_round() {  # alternate the order between rounds
-    if [ $(($1 % 2)) = 0 ]; then echo direct nginx relay; else echo relay nginx direct; fi
+    if [ $(($1 % 2)) = 0 ]; then echo direct nginx haproxy relay; else echo relay haproxy nginx direct; fi
 }
 
 run_closed() {  # run_closed KEY ARGS...: every target, every round, best req/s kept
@@ -259,7 +290,7 @@ wrk_us() {  # a wrk latency ("812.00us", "1.20ms", "1.01s") in µs
 }
 declare -A W
 wrk_dur=$([ $smoke = 1 ] && echo 1 || echo "${dur%.*}")
-for t in nginx relay; do
+for t in nginx haproxy relay; do
     o=$(wrk -t1 -c"$conns" -d"${wrk_dur}s" --latency -s "$tmp/post.lua" \
         "http://127.0.0.1:$(port_of $t)/v1/messages" 2>&1 || true)
     non2xx=$(sed -n 's/.*Non-2xx or 3xx responses: \([0-9]*\).*/\1/p' <<< "$o")
@@ -270,8 +301,10 @@ done
 
 # ---- scenario 4: many slow streams, on freshly started servers (so RSS is per stream) ----
 stop_nginx
+stop_haproxy
 stop_relay
 start_nginx "$workers"
+start_haproxy "$workers"
 start_relay "$workers"
 declare -A S
 for n in "${stream_counts[@]}"; do
@@ -279,7 +312,7 @@ for n in "${stream_counts[@]}"; do
     # upstream connect) and delays events of streams already open, for nginx and the relay alike;
     # 500/s measures the steady state the target is about.
     open_rate=$([ "$n" -gt 2000 ] && echo 500 || echo 1000)
-    for t in direct nginx relay; do
+    for t in direct nginx haproxy relay; do
         line=$(load "$t" --streams "$n" --open-rate "$open_rate" --delay-ms 500 \
             --events "$stream_events" --expect-events $((stream_events + 6)) \
             --body "$B/small-sse.json")
@@ -291,7 +324,7 @@ done
 echo "bench: [${SECONDS}s] scenario 6" >&2
 # ---- scenario 6: added latency at a fixed moderate rate ----
 declare -A L
-for t in direct nginx relay; do
+for t in direct nginx haproxy relay; do
     L[$t]=$(load "$t" --rate "$rate" --conns 32 --warmup "$warm" --duration "$rate_dur" \
         --body "$B/small.json")
 done
@@ -301,12 +334,14 @@ echo "bench: [${SECONDS}s] scenario 5" >&2
 declare -A K
 upstream_conns=
 stop_nginx
+stop_haproxy
 stop_relay
 ss_pid=
 for ((w = 1; w <= $(nproc); w++)); do
     start_nginx "$w"
+    start_haproxy "$w"
     start_relay "$w"
-    for t in nginx relay; do
+    for t in nginx haproxy relay; do
         if [ $t = relay ] && [ $w = "$(nproc)" ]; then
             # Upstream connections the relay holds while under load (a limit on big hosts).
             ( sleep "${scale_dur%.*}"; ss -Htnp state established "( dport = :$bport )" \
@@ -317,35 +352,41 @@ for ((w = 1; w <= $(nproc); w++)); do
             --body "$B/small.json")
     done
     stop_nginx
+    stop_haproxy
     stop_relay
 done
 wait "${ss_pid:-0}" 2>/dev/null || true
 upstream_conns=$(cat "$tmp/upstream_conns" 2>/dev/null || echo "?")
 
 # ---- tables ----
+vs() {  # vs A B: A / B as "0.93×", or - without B
+    awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }'
+}
 table() {
-    local key t line nginx_rps ratio rss ttfe
-    echo "| scenario | target | req/s | p50 ms | p99 ms | TTFE p50 / p99 ms | vs nginx | CPU µs/req | peak RSS MiB | errors |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local key t line nginx_rps haproxy_rps ratio hratio rss ttfe
+    echo "| scenario | target | req/s | p50 ms | p99 ms | TTFE p50 / p99 ms | vs nginx | vs HAProxy | CPU µs/req | peak RSS MiB | errors |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for key in "1 small JSON" "2 SSE 50 events" "3 50 KiB JSON" "3 50 KiB SSE" \
                "3 500 KiB JSON" "3 500 KiB SSE"; do
         nginx_rps=$(kv "${R["$key|nginx"]:-}" rps)
-        for t in direct nginx relay; do
+        haproxy_rps=$(kv "${R["$key|haproxy"]:-}" rps)
+        for t in direct nginx haproxy relay; do
             line=${R["$key|$t"]:-}
-            ratio=$(awk -v a="$(kv "$line" rps)" -v b="${nginx_rps:-0}" \
-                'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }')
+            ratio=$(vs "$(kv "$line" rps)" "$nginx_rps")
+            hratio=$(vs "$(kv "$line" rps)" "$haproxy_rps")
             rss=$(awk -v k="$(kv "$line" rss_peak_kib)" 'BEGIN { printf "%.1f", k / 1024 }')
             ttfe=-
             [[ $key == *SSE* ]] && ttfe="$(ms "$(kv "$line" ttfe_p50_us)") / $(ms "$(kv "$line" ttfe_p99_us)")"
-            echo "| $key | $t | $(printf '%.0f' "$(kv "$line" rps)") | $(ms "$(kv "$line" p50_us)") | $(ms "$(kv "$line" p99_us)") | $ttfe | $ratio | $(kv "$line" cpu_us_per_req) | $rss | $(kv "$line" errors) |"
+            echo "| $key | $t | $(printf '%.0f' "$(kv "$line" rps)") | $(ms "$(kv "$line" p50_us)") | $(ms "$(kv "$line" p99_us)") | $ttfe | $ratio | $hratio | $(kv "$line" cpu_us_per_req) | $rss | $(kv "$line" errors) |"
         done
     done
     nginx_rps=$(kv "${W[nginx]}" rps)
-    for t in nginx relay; do
+    haproxy_rps=$(kv "${W[haproxy]}" rps)
+    for t in nginx haproxy relay; do
         line=${W[$t]}
-        ratio=$(awk -v a="$(kv "$line" rps)" -v b="${nginx_rps:-0}" \
-            'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }')
-        echo "| 1 small JSON (wrk) | $t | $(printf '%.0f' "$(kv "$line" rps)") | $(ms "$(kv "$line" p50_us)") | $(ms "$(kv "$line" p99_us)") | - | $ratio | - | - | $(kv "$line" errors) |"
+        ratio=$(vs "$(kv "$line" rps)" "$nginx_rps")
+        hratio=$(vs "$(kv "$line" rps)" "$haproxy_rps")
+        echo "| 1 small JSON (wrk) | $t | $(printf '%.0f' "$(kv "$line" rps)") | $(ms "$(kv "$line" p50_us)") | $(ms "$(kv "$line" p99_us)") | - | $ratio | $hratio | - | - | $(kv "$line" errors) |"
     done
 }
 streams_table() {
@@ -353,7 +394,7 @@ streams_table() {
     echo "| streams | target | TTFE p50 ms | TTFE p99 ms | max gap p99 ms | late streams | RSS per stream KiB | RSS added per process KiB (pid:KiB) | errors |"
     echo "|---:|---|---:|---:|---:|---:|---:|---|---:|"
     for n in "${stream_counts[@]}"; do
-        for t in direct nginx relay; do
+        for t in direct nginx haproxy relay; do
             line=${S["$n|$t"]}
             echo "| $n | $t | $(ms "$(kv "$line" ttfe_p50_us)") | $(ms "$(kv "$line" ttfe_p99_us)") | $(ms "$(kv "$line" gap_p99_us)") | $(kv "$line" late) | $(kv "$line" rss_per_stream_kib) | $(kv "$line" rss_delta_by_pid | sed 's/,/, /g') | $(kv "$line" errors) |"
         done
@@ -364,7 +405,7 @@ latency_table() {
     d50=$(kv "${L[direct]}" p50_us); d99=$(kv "${L[direct]}" p99_us)
     echo "| target | rate req/s | p50 ms | p99 ms | added p50 µs | added p99 µs | CPU µs/req | errors |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-    for t in direct nginx relay; do
+    for t in direct nginx haproxy relay; do
         line=${L[$t]}
         echo "| $t | $(printf '%.0f' "$(kv "$line" rps)") | $(ms "$(kv "$line" p50_us)") | $(ms "$(kv "$line" p99_us)") | $(( $(kv "$line" p50_us) - d50 )) | $(( $(kv "$line" p99_us) - d99 )) | $(kv "$line" cpu_us_per_req) | $(kv "$line" errors) |"
     done
@@ -374,7 +415,7 @@ scaling_table() {
     echo "| workers | target | req/s | req/s per worker | p99 ms | CPU µs/req | errors |"
     echo "|---:|---|---:|---:|---:|---:|---:|"
     for ((w = 1; w <= $(nproc); w++)); do
-        for t in nginx relay; do
+        for t in nginx haproxy relay; do
             line=${K["$w|$t"]}
             echo "| $w | $t | $(printf '%.0f' "$(kv "$line" rps)") | $(awk -v r="$(kv "$line" rps)" -v w=$w 'BEGIN { printf "%.0f", r / w }') | $(ms "$(kv "$line" p99_us)") | $(kv "$line" cpu_us_per_req) | $(kv "$line" errors) |"
         done
@@ -385,7 +426,7 @@ machine() {
     echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
     echo "- memory: $(free -g | awk '/Mem:/ { print $2 }') GiB; kernel $(uname -r)"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); cc-relay $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-    echo "- $workers workers for nginx ($($NGINX -v 2>&1 | sed 's/.*: //')) and cc-relay; backend: ccr-bench-backend with one process per core; load: ccr-bench-load (one thread) and wrk on the same machine"
+    echo "- $workers workers for nginx ($($NGINX -v 2>&1 | sed 's/.*: //')), HAProxy $($HAPROXY -v 2>&1 | awk 'NR == 1 { print $3 }') (threads, http-reuse always) and cc-relay; backend: ccr-bench-backend with one process per core; load: ccr-bench-load (one thread) and wrk on the same machine"
     echo "- cc-relay logging.level: warn (no access line); best of $rounds rounds, targets alternating"
 }
 

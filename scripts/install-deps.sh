@@ -17,10 +17,10 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config git ca-certificates op
       libboost1.81-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libssl-dev
       libsqlite3-dev libnghttp2-dev)
 if [ "$want_tests" = 1 ]; then
-  # nginx and wrk: the benchmark smoke run compares against nginx.
+  # nginx, haproxy and wrk: the benchmark smoke run compares against nginx and HAProxy.
   # bsdutils: `script`, the pseudo-terminal of the `cc-relay top` test.
   # strace: the unit's SystemCallFilter is checked against the relay's traced calls.
-  pkgs+=(libgtest-dev libgmock-dev systemd nginx wrk bsdutils strace)
+  pkgs+=(libgtest-dev libgmock-dev systemd nginx haproxy wrk bsdutils strace)
   # nghttp and h2load: HTTP/2 clients for the inbound HTTP/2 tests.
   pkgs+=(nghttp2-client)
   # The fuzz step (scripts/fuzz.sh): clang 14 and its libFuzzer and sanitizer runtimes.
