@@ -189,6 +189,18 @@ describe('upstream faults', { timeout: 180_000 }, () => {
     });
 });
 
+// A relay whose only provider is `provider` answers 502 api_error.
+async function answersAlone502(provider) {
+    const alone = await startRelay({ providers: [provider] });
+    try {
+        const res = await postJson(alone.url, '/v1/messages', messagesBody());
+        assert.equal(res.status, 502, res.text);
+        assert.equal(res.json().error.type, 'api_error');
+    } finally {
+        await alone.stop();
+    }
+}
+
 describe('upstreams that cannot be reached', { timeout: 60_000 }, () => {
     let backend;
     let certs;
@@ -228,14 +240,7 @@ describe('upstreams that cannot be reached', { timeout: 60_000 }, () => {
         } finally {
             await relay.stop();
         }
-        const alone = await startRelay({ providers: [provider] });
-        try {
-            const res = await postJson(alone.url, '/v1/messages', messagesBody());
-            assert.equal(res.status, 502, res.text);
-            assert.equal(res.json().error.type, 'api_error');
-        } finally {
-            await alone.stop();
-        }
+        await answersAlone502(provider);
     });
 
     it('a certificate for another host fails over to the next provider', async () => {
@@ -269,15 +274,6 @@ describe('upstreams that cannot be reached', { timeout: 60_000 }, () => {
         } finally {
             await relay.stop();
         }
-        const alone = await startRelay({
-            providers: [{ name: 'nowhere', type: 'anthropic', enabled: true, base_url: 'http://cc-relay-test.invalid:8080' }],
-        });
-        try {
-            const res = await postJson(alone.url, '/v1/messages', messagesBody());
-            assert.equal(res.status, 502, res.text);
-            assert.equal(res.json().error.type, 'api_error');
-        } finally {
-            await alone.stop();
-        }
+        await answersAlone502({ name: 'nowhere', type: 'anthropic', enabled: true, base_url: 'http://cc-relay-test.invalid:8080' });
     });
 });
