@@ -94,10 +94,12 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacit
         return info;
     }
     // The values the walk above skipped: their grammar, escapes and depth.
-    if (const JsonFault fault = check_json(body)) {
+    const JsonFault fault = check_json(body);
+    if (fault) {
         info.error = "malformed JSON at byte " + std::to_string(fault.offset) + ": " + fault.what;
         return info;
     }
+    info.may_carry_thinking = fault.mentions_thinking;
     info.valid = true;
     return info;
 }

@@ -33,6 +33,7 @@ struct BodyInfo {
     std::size_t model_offset = 0;  // byte range of the model's JSON string literal, quotes included
     std::size_t model_length = 0;
     std::string model_buf;         // holds `model` when it had escapes
+    bool may_carry_thinking = false;  // check_json saw a thinking block's type (thinking.h)
 };
 
 /// Parses the top level of `body`. `capacity` is the allocated size behind body.data(); when it

@@ -36,7 +36,12 @@ class Checker {
         limit_ = scan_.size;
     }
 
-    JsonFault run() { return walk(begin_) ? JsonFault{} : std::move(fault_); }
+    JsonFault run() {
+        if (!walk(begin_)) return std::move(fault_);
+        JsonFault ok;
+        ok.mentions_thinking = thinking_;
+        return ok;
+    }
 
   private:
     bool walk(const char* p) {
@@ -59,9 +64,12 @@ class Checker {
                     if (object && !(p = member_key(p))) return false;
                     continue;  // its first value
                 }
-                case '"':
+                case '"': {
+                    const char* open = p;
                     p = string(p);
+                    if (p) note_string(open, p, depth_ > 0 && in_object_[depth_ - 1]);
                     break;
+                }
                 case 't':
                     p = literal(p, "true");
                     break;
@@ -113,11 +121,25 @@ class Checker {
         return p;
     }
 
+    // A complete string [open, close): does it name a thinking block's type (JsonFault)?
+    [[gnu::always_inline]] void note_string(const char* open, const char* close, bool member_value) {
+        static constexpr std::string_view kThinking = "\"thinking\"";
+        static constexpr std::string_view kRedacted = "\"redacted_thinking\"";
+        const auto n = static_cast<std::size_t>(close - open);
+        if (n == kRedacted.size()) {
+            thinking_ |= std::memcmp(open, kRedacted.data(), n) == 0;
+        } else if (n == kThinking.size() && member_value) {
+            thinking_ |= std::memcmp(open, kThinking.data(), n) == 0;
+        }
+    }
+
     // At a member's name: past the string, ':' and the whitespace before its value.
     [[gnu::always_inline]] const char* member_key(const char* p) {
         if (p == end_ || *p != '"')
             return fail(p, "expected a string as the object member's name"), nullptr;
+        const char* open = p;
         if (!(p = string(p))) return nullptr;
+        note_string(open, p, false);
         p = skip_ws(p);
         if (p == end_ || *p != ':')
             return fail(p, "expected ':' after the object member's name"), nullptr;
@@ -238,6 +260,7 @@ class Checker {
     JsonScanner scanner_;
     JsonScanState scan_;
     std::size_t limit_;       // a closing quote at or past it needs long_string
+    bool thinking_ = false;   // JsonFault::mentions_thinking
     std::size_t window_ = 0;  // the block (text offset / 64) of in_string_[0]
     std::size_t window_words_ = 0;
     std::array<std::uint64_t, kWindowWords> in_string_;

@@ -19,6 +19,10 @@ inline constexpr std::size_t kMaxJsonDepth = 1024;
 struct JsonFault {
     std::size_t offset = 0;  // byte where the problem was found
     std::string what;        // empty: the text is valid JSON
+    /// Valid text only: a string "redacted_thinking" anywhere, or "thinking" as an object
+    /// member's value (written without escapes), which thinking blocks carry as their type. The
+    /// walk sees every string anyway, so this costs the relay no pass of its own (thinking.h).
+    bool mentions_thinking = false;
     explicit operator bool() const { return !what.empty(); }
 };
 

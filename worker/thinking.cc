@@ -1,11 +1,10 @@
 #include "worker/thinking.h"
 
-#include <string.h>  // memmem
-
 #include <algorithm>
 #include <cctype>
 #include <string>
 
+#include "worker/json_check.h"
 #include "worker/json_parser.h"
 
 namespace ccr::worker {
@@ -244,29 +243,7 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-bool may_carry_thinking_blocks(std::string_view body) {
-    // One pass for `thinking"`, the tail both names share: glibc's memmem moves through the text
-    // several bytes a step, where std::string_view::find stops at every '"' (one every ~30 bytes
-    // of a Claude Code body) and made this 12% of a worker's time on 50 KiB bodies.
-    constexpr std::string_view kTail = "thinking\"";
-    constexpr std::string_view kRedacted = "\"redacted_";
-    const char* const begin = body.data();
-    const char* const end = begin + body.size();
-    const char* from = begin;
-    while (const void* hit = ::memmem(from, static_cast<std::size_t>(end - from), kTail.data(), kTail.size())) {
-        const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(hit) - begin);
-        if (at >= kRedacted.size() && body.substr(at - kRedacted.size(), kRedacted.size()) == kRedacted) return true;
-        // "thinking" is also the name of the top-level member most Claude Code requests carry:
-        // only a value ("type": "thinking") hints at a block.
-        if (at > 0 && body[at - 1] == '"') {
-            std::size_t p = at - 1;
-            while (p > 0 && is_json_space(body[p - 1])) --p;
-            if (p > 0 && body[p - 1] == ':') return true;
-        }
-        from = begin + at + kTail.size();
-    }
-    return false;
-}
+bool may_carry_thinking_blocks(std::string_view body) { return check_json(body).mentions_thinking; }
 
 ThinkingInfo scan_thinking(JsonParser& jp, std::string_view body, std::size_t capacity) {
     ThinkingInfo info;

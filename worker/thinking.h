@@ -46,9 +46,10 @@ struct ThinkingInfo {
     bool last_assistant_starts_with_thinking = false;
 };
 
-/// A cheap pre-check (memmem, no parse) so that scan_thinking() runs only on bodies that may
-/// carry thinking blocks: `"redacted_thinking"` anywhere, or `"thinking"` as a value (after a
-/// colon). False means there is none; true may be wrong (the scan decides).
+/// Whether scan_thinking() needs to run: `"redacted_thinking"` anywhere, or `"thinking"` as a
+/// member's value. False means there is no block; true may be wrong (the scan decides). The
+/// relay reads it from inspect_body (BodyInfo::may_carry_thinking, found by check_json's walk,
+/// which sees every string); this runs that check alone, for the tests.
 bool may_carry_thinking_blocks(std::string_view body);
 
 /// Finds the thinking blocks of assistant messages and the top-level "thinking" member with

@@ -348,3 +348,30 @@ TEST(CheckJson, LongBodiesAgreeWithTheReference) {
 
 }  // namespace
 }  // namespace ccr::worker
+
+namespace {
+
+bool mentions_thinking(std::string_view text) {
+    const ccr::worker::JsonFault f = ccr::worker::check_json(text);
+    EXPECT_FALSE(f) << f.what;
+    return f.mentions_thinking;
+}
+
+}  // namespace
+
+TEST(CheckJsonThinking, AThinkingBlocksTypeIsSeen) {
+    EXPECT_TRUE(mentions_thinking(R"({"content":[{"type" :  "thinking","thinking":"x","signature":"s"}]})"));
+    EXPECT_TRUE(mentions_thinking(R"({"content":[{"type":"redacted_thinking","data":"d"}]})"));
+    EXPECT_TRUE(mentions_thinking(R"({"redacted_thinking":1})"));  // anywhere, as the old pre-check
+    EXPECT_TRUE(mentions_thinking(R"([{"a":[1,{"b":"thinking"}]}])"));
+}
+
+TEST(CheckJsonThinking, TheThinkingMemberAndOtherStringsAreNot) {
+    EXPECT_FALSE(mentions_thinking(R"({"model":"m","thinking":{"type":"enabled","budget_tokens":1024}})"));
+    EXPECT_FALSE(mentions_thinking(R"({"content":["thinking"]})"));         // an array element, not a type
+    EXPECT_FALSE(mentions_thinking(R"({"text":"the \"thinking\" step"})"));  // inside another string
+    EXPECT_FALSE(mentions_thinking(R"({"type":"thinkingX","t":"Thinking"})"));
+    EXPECT_FALSE(mentions_thinking(R"("thinking")"));  // a top-level string is no member's value
+    // Invalid text says nothing.
+    EXPECT_FALSE(ccr::worker::check_json(R"({"type":"thinking",})").mentions_thinking);
+}

@@ -267,7 +267,7 @@ net::awaitable<void> relay(Runtime& rt,
     using upstream::Outcome;
     // Thinking signatures (thinking.h): the parse only when a cheap look says blocks may be there.
     ThinkingInfo thinking;
-    if (endpoint == Endpoint::messages && may_carry_thinking_blocks(req.body().view()))
+    if (endpoint == Endpoint::messages && body.may_carry_thinking)
         thinking = scan_thinking(*rt.json, req.body().view(), req.body().capacity());
     const bool has_thinking = thinking.valid && thinking.has_thinking;
     std::string_view session;
