@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "shared/clock.h"
@@ -118,7 +119,9 @@ void Runtime::start_drain(std::chrono::milliseconds window, bool stop) {
     }
     auto timer = std::make_shared<boost::asio::steady_timer>(ioc, drain_deadline);
     timer->async_wait([this, timer](const boost::system::error_code&) { end_drain_window(); });
-    maybe_finish_drain();
+    // After what is already queued: an accept that completed before the drain began, with no
+    // session open yet, is served rather than lost with the worker (accept_loop).
+    boost::asio::post(ioc, [this] { maybe_finish_drain(); });
 }
 
 void Runtime::end_drain_window() {

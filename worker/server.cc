@@ -73,7 +73,15 @@ net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor, bool tls)
             co_await t.async_wait(kTuple);
             continue;
         }
-        if (rt.draining) co_return;
+        // An accept done at once when it was started (the queue held a connection) completes
+        // through the scheduler, so a drain can begin before it is seen. Accepted, the client may
+        // have sent its request already: serve it (the answer carries Connection: close), as
+        // dropping it would reset the connection. co_spawn runs the session up to its first wait
+        // here and now, so it is counted before the drain can see no session left.
+        if (rt.draining) {
+            net::co_spawn(rt.ioc, run_session(rt, std::move(socket), tls), session_done);
+            co_return;
+        }
         const auto cap = rt.config->server.max_connections;
         if (rt.live_sessions() >= static_cast<std::size_t>(cap) && !rt.evict_idle_connection()) {
             if (tls) continue;  // closed: an answer would first need a TLS handshake

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { request } from '../lib/http.mjs';
 import {
-    configText, currentWorkers, freePort, masterConfig, openStream, postMessage, rewriteConfig,
+    configText, currentWorkers, freePort, masterConfig, openStream, pidAlive, postMessage, rewriteConfig,
     runCli, startLoad, statsJson, waitFor, withDeadline,
 } from '../lib/process.mjs';
 import { startRelay } from '../lib/relay.mjs';
@@ -46,6 +46,8 @@ describe('prefork master: reload under load', { timeout: 90_000 }, () => {
     it('20 reloads while keep-alive clients and streams run: zero failed requests, streams byte-identical', async (t) => {
         const startGen = (await statsJson(relay)).generation;
         const load = startLoad(relay.url, { concurrency: 6, keepAlive: true, durationMs: 60_000 });
+        const loadStart = Date.now();
+        const reloadsAt = [];
         // Two clients streaming back to back (each stream ~0.5 s), so reloads land mid-stream.
         let streaming = true;
         const streams = [];
@@ -63,6 +65,7 @@ describe('prefork master: reload under load', { timeout: 90_000 }, () => {
             await load.until((r) => r.ok >= 30, 10_000, 'load warmed up');
             for (let i = 0; i < 20; i++) {
                 const okBefore = load.results.ok;
+                reloadsAt.push(Date.now() - loadStart);
                 const next = await reload(relay);
                 assert.equal(next, gen + 1, `reload ${i + 1}: generation`);
                 gen = next;
@@ -78,6 +81,7 @@ describe('prefork master: reload under load', { timeout: 90_000 }, () => {
         t.diagnostic(`requests ok ${res.ok}, failed ${res.failed}, answered with Connection: close ${res.connectionClose}; ` +
             `streams ${streams.length}`);
         assert.equal(res.failed, 0, `failed requests during reloads: ${JSON.stringify(res.errors.slice(0, 10))}` +
+            `\nreloads began at (ms into the load): ${reloadsAt.join(' ')}` +
             `\n--- relay log (tail) ---\n${relay.logs().slice(-3000)}`);
         assert.ok(res.ok >= 30 + 20 * 15, `ok ${res.ok}`);
         // The keep-alive connections really moved: draining workers closed them after an answer.
@@ -127,6 +131,53 @@ describe('prefork master: reload under load', { timeout: 90_000 }, () => {
         assert.ok(up.finished && !up.clientClosedEarly, 'the relay read the whole upstream stream');
         assert.ok(r.body.equals(up.responseBody), 'byte-identical to what the backend sent');
         assert.match(r.body.toString(), /event: message_stop/);
+    });
+});
+
+// A worker that accepted a connection just before its drain began (the accept's completion and the
+// retire signal in one turn of its event loop) serves that connection's request, with Connection:
+// close. Ending the worker there, or dropping the socket, resets a connection whose request the
+// client has sent, and no client retries a POST after that. To make the two arrive together the
+// test stops the worker (SIGSTOP), lets a connection queue with its request, sends the retire
+// signal itself and lets the worker run on.
+describe('prefork master: connections accepted as the drain begins', { timeout: 60_000 }, () => {
+    let backend;
+    let relay;
+    before(async () => {
+        backend = await startBackend();
+        relay = await startRelay(masterConfig(backend, { server: { workers: 1 } }));
+    });
+    after(async () => {
+        await relay?.stop();
+        await backend?.close();
+    });
+
+    it('are answered with Connection: close, not reset', async () => {
+        for (let round = 0; round < 3; round++) {
+            const worker = await waitFor(async () => {
+                const w = currentWorkers(await statsJson(relay)).find((x) => x.alive && x.state === 'ready');
+                return w ?? null;
+            }, { timeoutMs: 10_000, what: `a running worker (round ${round})` });
+            process.kill(worker.pid, 'SIGSTOP');
+            let answers;
+            try {
+                // Several, so that after the first the worker's accepts complete at once, queued
+                // behind the signal's delivery in the same turn of its event loop.
+                answers = Array.from({ length: 6 }, () =>
+                    postMessage(relay.url, { timeoutMs: 10_000 }).catch((err) => ({ error: err.message })));
+                // The handshakes complete in the kernel; give the requests time to be written.
+                await new Promise((r) => setTimeout(r, 150));
+                process.kill(worker.pid, 'SIGUSR2');  // worker::kRetireSignal
+            } finally {
+                process.kill(worker.pid, 'SIGCONT');
+            }
+            for (const [i, r] of (await Promise.all(answers)).entries()) {
+                assert.equal(r.error, undefined, `round ${round}, request ${i}: ${r.error}\n${relay.logs().slice(-2000)}`);
+                assert.equal(r.status, 200, `round ${round}, request ${i}: status`);
+            }
+            // The drained worker exits; the master starts another in its place.
+            await waitFor(() => !pidAlive(worker.pid), { timeoutMs: 10_000, what: `worker ${worker.pid} exits` });
+        }
     });
 });
 

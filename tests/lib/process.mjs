@@ -221,7 +221,7 @@ export function startLoad(baseUrl, {
                 res.log.push({ start: t0, end: Date.now(), ok: r.status === 200 });
             } catch (err) {
                 res.failed++;
-                res.errors.push({ at: t0 - started, message: err.message });
+                res.errors.push({ at: t0 - started, failedAt: Date.now() - started, message: err.message });
                 res.log.push({ start: t0, end: Date.now(), ok: false, error: err.message });
             }
             res.inFlight--;
