@@ -44,6 +44,13 @@ struct RequestBody {
             std::memcpy(buf_.get() + size_, p, n);
             size_ += n;
         }
+        /// `n` writable bytes after the contents, for a read straight into the body; commit()
+        /// what was written.
+        char* prepare(std::size_t n) {
+            reserve_more(n);
+            return buf_.get() + size_;
+        }
+        void commit(std::size_t n) { size_ += n; }
 
     private:
         std::unique_ptr<char[]> buf_;
