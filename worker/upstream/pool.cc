@@ -76,7 +76,10 @@ net::awaitable<tcp::resolver::results_type> Pool::resolve(const Origin& origin, 
 
 namespace {
 
-// A pooled connection the server closed while idle reads as EOF; check without blocking.
+// A pooled connection the server closed while idle reads as EOF; check without blocking. Not
+// for one idle under kRecentlyUsed: a server that closed it that soon is met by the exchange's
+// retry on a fresh connection (retry_fresh), and the check is a system call per request.
+constexpr std::chrono::milliseconds kRecentlyUsed{1000};
 bool still_open(Conn& c) {
     char byte;
     ssize_t n = ::recv(c.tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -135,7 +138,8 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
         while (it != idle_.end() && !it->second.empty()) {
             std::unique_ptr<Conn> c = std::move(it->second.back());
             it->second.pop_back();
-            if (now - c->idle_since < kIdleTimeout && still_open(*c)) {
+            const auto idle = now - c->idle_since;
+            if (idle < kRecentlyUsed || (idle < kIdleTimeout && still_open(*c))) {
                 c->reused = true;
                 co_return c;
             }

@@ -45,17 +45,18 @@ struct ClientWatch {
 };
 
 // Waits for the client socket to become readable while the upstream works. EOF there means the
-// client went away: close the upstream connection so its request is cancelled too.
+// client went away: close the upstream connection so its request is cancelled too. A peeking
+// receive rather than async_wait: Asio re-arms the descriptor in epoll (epoll_ctl) for every wait,
+// while a read queued right after the request's last, short read makes no system call at all.
 net::awaitable<void> watch_client(net::ip::tcp::socket& client, std::shared_ptr<ClientWatch> w) {
-    auto [ec] = co_await client.async_wait(net::ip::tcp::socket::wait_read, kTuple);
-    if (ec || w->finished) co_return;
     char byte;
-    ssize_t n = ::recv(client.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    auto [ec, n] = co_await client.async_receive(net::buffer(&byte, 1), net::socket_base::message_peek, kTuple);
+    if (w->finished || ec == net::error::operation_aborted) co_return;
+    if (ec) {  // end of stream, reset: gone
         w->client_gone = true;
         if (w->conn) w->conn->close();
     }
-    // n > 0: the client pipelined its next request; a later write notices a disconnect.
+    // A byte: the client pipelined its next request; a later write notices a disconnect.
 }
 
 // The upstream request head: the client's headers less hop-by-hop ones, its credentials and those
