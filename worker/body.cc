@@ -1,7 +1,9 @@
 #include "worker/body.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
+#include <vector>
 
 #include "shared/util/json.h"
 #include "worker/json_check.h"
@@ -18,6 +20,18 @@ std::unique_ptr<JsonParser, JsonParserDeleter> make_json_parser() {
 
 namespace {
 
+bool is_json_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// A valid JSON string literal (quotes included) with escapes, unescaped. Rare in the fields the
+// relay reads, so simdjson reads it from a padded copy.
+std::string unescape(JsonParser& jp, std::string_view literal) {
+    const simdjson::padded_string copy(literal);
+    od::document doc;
+    std::string_view s;
+    if (jp.parser.iterate(copy).get(doc) || doc.get_string().get(s)) return {};
+    return std::string(s);
+}
+
 std::string_view trim_right(std::string_view s) {
     while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
         s.remove_suffix(1);
@@ -26,77 +40,66 @@ std::string_view trim_right(std::string_view s) {
 
 }  // namespace
 
-BodyInfo inspect_body(JsonParser& jp, std::string_view body, std::size_t capacity) {
-    od::parser& parser = jp.parser;
+BodyInfo inspect_body(JsonParser& jp, std::string_view body) {
     BodyInfo info;
-    PaddedJson padded(body, capacity);
-    od::document doc;
-    if (auto err = parser.iterate(padded.view).get(doc)) {
-        info.error = std::string("malformed JSON: ") + simdjson::error_message(err);
+    std::size_t first = 0;
+    while (first < body.size() && is_json_ws(body[first])) ++first;
+    if (first == body.size()) {
+        info.error = std::string("malformed JSON: ") + simdjson::error_message(simdjson::EMPTY);
         return info;
     }
-    od::object obj;
-    if (doc.get_object().get(obj)) {
+    if (body[first] != '{') {
         info.error = "request body must be a JSON object";
         return info;
     }
+    if (!simdjson::validate_utf8(body.data(), body.size())) {
+        info.error = std::string("malformed JSON: ") + simdjson::error_message(simdjson::UTF8_ERROR);
+        return info;
+    }
+    // One pass: the whole grammar, and where the top-level members are.
+    std::vector<JsonMember>& members = jp.members;
+    const JsonFault fault = check_json(body, kMaxJsonDepth, &members);
+    if (fault) {
+        info.error = "malformed JSON at byte " + std::to_string(fault.offset) + ": " + fault.what;
+        return info;
+    }
     bool have_model = false;
-    // Walk every top-level field: skipping each value checks that the document is well formed
-    // enough for us to splice into it, without building a DOM.
-    for (auto field : obj) {
-        std::string_view key;
-        if (auto err = field.unescaped_key().get(key)) {
-            info.error = std::string("malformed JSON: ") + simdjson::error_message(err);
-            return info;
-        }
-        od::value value;
-        if (auto err = field.value().get(value)) {
-            info.error = std::string("malformed JSON: ") + simdjson::error_message(err);
-            return info;
-        }
-        if (key == "model" && have_model) {
-            // The upstream's parser may take the last one where routing, mapping and limits read
-            // the first: a second `model` would choose what the relay never saw.
-            info.error = "model: given more than once";
-            return info;
-        }
-        if (key == "model") {
-            std::string_view raw = trim_right(value.raw_json_token());
-            std::string_view model;
-            if (value.get_string().get(model)) {
+    for (const JsonMember& m : members) {
+        const std::string_view key = body.substr(m.key + 1, m.key_end - m.key - 2);
+        const std::string_view value = body.substr(m.value, m.value_end - m.value);
+        std::string unescaped_key;
+        const std::string_view name =
+            key.find('\\') == std::string_view::npos ? key : (unescaped_key = unescape(jp, body.substr(m.key, m.key_end - m.key)));
+        if (name == "model") {
+            if (have_model) {
+                // The upstream's parser may take the last one where routing, mapping and limits
+                // read the first: a second `model` would choose what the relay never saw.
+                info.error = "model: given more than once";
+                return info;
+            }
+            if (value.front() != '"') {
                 info.error = "model: must be a string";
                 return info;
             }
             have_model = true;
-            info.model_offset = static_cast<std::size_t>(raw.data() - padded.view.data());
-            info.model_length = raw.size();
-            if (raw.size() == model.size() + 2) {
-                info.model = body.substr(info.model_offset + 1, model.size());
+            info.model_offset = m.value;
+            info.model_length = value.size();
+            if (value.find('\\') == std::string_view::npos) {
+                info.model = value.substr(1, value.size() - 2);
             } else {
-                info.model_buf.assign(model);  // had escapes: keep the unescaped copy
+                info.model_buf = unescape(jp, value);  // had escapes: keep the unescaped copy
                 info.model = info.model_buf;
             }
-        } else if (key == "stream") {
-            bool b = false;
-            if (value.get_bool().get(b) == simdjson::SUCCESS) info.stream = b;
-        } else if (key == "max_tokens") {
+        } else if (name == "stream") {
+            if (value == "true" || value == "false") info.stream = value == "true";
+        } else if (name == "max_tokens") {
             std::uint64_t n = 0;
-            if (value.get_uint64().get(n) == simdjson::SUCCESS) info.max_tokens = n;
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (ec == std::errc{} && end == value.data() + value.size()) info.max_tokens = n;
         }
-        // Other values are skipped by the next iteration step, whose errors surface above.
-    }
-    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
-        info.error = "malformed JSON: trailing content after the top-level object";
-        return info;
     }
     if (!have_model) {
         info.error = "model: field required";
-        return info;
-    }
-    // The values the walk above skipped: their grammar, escapes and depth.
-    const JsonFault fault = check_json(body);
-    if (fault) {
-        info.error = "malformed JSON at byte " + std::to_string(fault.offset) + ": " + fault.what;
         return info;
     }
     info.may_carry_thinking = fault.mentions_thinking;

@@ -36,9 +36,9 @@ struct BodyInfo {
     bool may_carry_thinking = false;  // check_json saw a thinking block's type (thinking.h)
 };
 
-/// Parses the top level of `body`. `capacity` is the allocated size behind body.data(); when it
-/// leaves at least kJsonPadding spare bytes, no copy is made.
-BodyInfo inspect_body(JsonParser& parser, std::string_view body, std::size_t capacity);
+/// Validates `body` (UTF-8, then the JSON grammar with check_json) and reads its top level: one
+/// pass over the body besides the UTF-8 check, and no copy of it.
+BodyInfo inspect_body(JsonParser& parser, std::string_view body);
 
 /// Byte-range replacements over an original body, kept in offset order, sent as a gather list.
 class BodySplice {

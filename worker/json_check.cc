@@ -26,11 +26,13 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // a member would be stored at every step.
 class Checker {
   public:
-    Checker(std::string_view text, std::size_t max_depth, JsonScanner scanner)
+    Checker(std::string_view text, std::size_t max_depth, JsonScanner scanner, std::vector<JsonMember>* members)
         : begin_(text.data()),
           end_(text.data() + text.size()),
           max_depth_(max_depth),
+          members_(members),
           scanner_(scanner) {
+        if (members_) members_->clear();
         scan_.text = text.data();
         scan_.size = text.size();
         limit_ = scan_.size;
@@ -84,6 +86,7 @@ class Checker {
                     break;
             }
             if (p == nullptr) return false;
+            if (depth_ == 1) member_end(p);
             // A value ended: close containers until one has a next value, or the text ends.
             for (;;) {
                 p = skip_ws(p);
@@ -101,9 +104,14 @@ class Checker {
                                           : "expected ',' or ']' after an array element");
                 }
                 ++p;
-                --depth_;
+                if (--depth_ == 1) member_end(p);
             }
         }
+    }
+
+    // A value at depth 1 ended at p: in a top-level object, the last member's.
+    [[gnu::always_inline]] void member_end(const char* p) {
+        if (members_ && in_object_[0]) members_->back().value_end = static_cast<std::size_t>(p - begin_);
     }
 
     // Records the fault at `at`; false, for `return fail(...)`.
@@ -140,10 +148,16 @@ class Checker {
         const char* open = p;
         if (!(p = string(p))) return nullptr;
         note_string(open, p, false);
+        const char* close = p;
         p = skip_ws(p);
         if (p == end_ || *p != ':')
             return fail(p, "expected ':' after the object member's name"), nullptr;
-        return skip_ws(p + 1);
+        p = skip_ws(p + 1);
+        if (members_ && depth_ == 1) {
+            members_->push_back({static_cast<std::size_t>(open - begin_), static_cast<std::size_t>(close - begin_),
+                                 static_cast<std::size_t>(p - begin_), 0});
+        }
+        return p;
     }
 
     const char* literal(const char* p, std::string_view word) {
@@ -254,6 +268,7 @@ class Checker {
     const char* begin_;
     const char* end_;
     std::size_t max_depth_;
+    std::vector<JsonMember>* members_;  // null: not wanted
     std::size_t depth_ = 0;
     std::array<bool, kMaxJsonDepth> in_object_{};
     JsonFault fault_;
@@ -268,13 +283,13 @@ class Checker {
 
 }  // namespace
 
-JsonFault check_json(std::string_view text, std::size_t max_depth) {
+JsonFault check_json(std::string_view text, std::size_t max_depth, std::vector<JsonMember>* members) {
     static const JsonScanner best = json_scanner(JsonKernel::best);
-    return Checker(text, std::min(max_depth, kMaxJsonDepth), best).run();
+    return Checker(text, std::min(max_depth, kMaxJsonDepth), best, members).run();
 }
 
 JsonFault check_json(std::string_view text, std::size_t max_depth, JsonKernel kernel) {
-    return Checker(text, std::min(max_depth, kMaxJsonDepth), json_scanner(kernel)).run();
+    return Checker(text, std::min(max_depth, kMaxJsonDepth), json_scanner(kernel), nullptr).run();
 }
 
 }  // namespace ccr::worker

@@ -1,14 +1,15 @@
 #pragma once
-// Full JSON validation of a request body (RFC 8259 grammar, nesting bounded), for the parts the
-// relay does not read itself. simdjson's on-demand pass (body.cc) has already checked UTF-8 and
-// unescaped control characters over the whole body, and the top level's shape; this pass checks
-// the rest without building anything: every value's grammar, escapes, numbers and literals, and
-// the depth, so a body an upstream would parse differently, or not at all, is refused with a 400
-// instead of being forwarded.
+// Full JSON validation of a request body (RFC 8259 grammar, nesting bounded) without building
+// anything: every value's grammar, escapes, control characters, numbers and literals, and the
+// depth, so a body an upstream would parse differently, or not at all, is refused with a 400
+// instead of being forwarded. UTF-8 is not its business (body.cc checks it with simdjson's
+// validator). The same walk hands back where the top-level object's members are, which is all
+// that the relay reads of a body (inspect_body): one pass over the body, not two.
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ccr::worker {
 
@@ -26,7 +27,17 @@ struct JsonFault {
     explicit operator bool() const { return !what.empty(); }
 };
 
-/// Checks that `text` is exactly one JSON value with optional whitespace around it.
-JsonFault check_json(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
+/// A member of the top-level object, as byte offsets: its name's string literal (quotes included,
+/// escapes as written) and its value (a string value with its quotes).
+struct JsonMember {
+    std::size_t key = 0, key_end = 0;
+    std::size_t value = 0, value_end = 0;
+};
+
+/// Checks that `text` is exactly one JSON value with optional whitespace around it. With
+/// `members`, and a top-level object, also lists its members in order (cleared first; complete
+/// only when the text is valid).
+JsonFault check_json(std::string_view text, std::size_t max_depth = kMaxJsonDepth,
+                     std::vector<JsonMember>* members = nullptr);
 
 }  // namespace ccr::worker

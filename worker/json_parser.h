@@ -8,14 +8,17 @@
 
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include "worker/body.h"
+#include "worker/json_check.h"
 
 namespace ccr::worker {
 
 class JsonParser {
   public:
     simdjson::ondemand::parser parser;
+    std::vector<JsonMember> members;  // inspect_body's, kept to reuse its memory
 };
 
 /// simdjson needs readable padding after the input; copies only when the buffer has none. Offsets

@@ -194,7 +194,7 @@ net::awaitable<void> serve_relayed(Runtime& rt,
     ctx.rec.counted = true;
     filters::BodyHolds holds;
     if (auto no = filters::on_body(rt, ctx, holds)) co_return co_await reject(stream, ctx, *no);
-    BodyInfo body = inspect_body(*rt.json, req.body(), req.body().capacity());
+    BodyInfo body = inspect_body(*rt.json, req.body());
     if (!body.valid) {
         co_await write_error(stream, ctx, Errc::invalid_request, body.error);
         co_return;

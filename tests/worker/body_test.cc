@@ -7,7 +7,7 @@
 namespace ccr::worker {
 namespace {
 
-BodyInfo inspect(JsonParser& p, const std::string& s) { return inspect_body(p, s, s.capacity()); }
+BodyInfo inspect(JsonParser& p, const std::string& s) { return inspect_body(p, s); }
 
 TEST(Body, FindsModelAndStreamWithoutTouchingTheRest) {
     auto p = make_json_parser();
@@ -52,12 +52,34 @@ TEST(Body, EscapedModelIsUnescaped) {
     EXPECT_EQ(info.model_length, std::string(R"("claude\u002dx")").size());
 }
 
-TEST(Body, WorksWithoutSpareCapacity) {
+TEST(Body, ReadsStreamAndMaxTokensOnlyFromTheirJsonTypes) {
     auto p = make_json_parser();
-    std::string body = R"({"model":"m"})";
-    BodyInfo info = inspect_body(*p, body, body.size());
-    EXPECT_TRUE(info.valid);
+    BodyInfo info = inspect(*p, R"({"model":"m","stream":false,"max_tokens":8192})");
+    ASSERT_TRUE(info.valid) << info.error;
+    EXPECT_FALSE(info.stream);
+    EXPECT_EQ(info.max_tokens, 8192u);
+    info = inspect(*p, R"({"model":"m","stream":"true","max_tokens":1.5})");
+    ASSERT_TRUE(info.valid) << info.error;
+    EXPECT_FALSE(info.stream);
+    EXPECT_EQ(info.max_tokens, 0u);
+    info = inspect(*p, R"({"model":"m","max_tokens":-3,"stream" : true })");
+    ASSERT_TRUE(info.valid) << info.error;
+    EXPECT_TRUE(info.stream);
+    EXPECT_EQ(info.max_tokens, 0u);
+    // Nested members of the same names are not the top level's.
+    info = inspect(*p, R"({"metadata":{"model":"x","stream":true},"model":"m","tools":[{"max_tokens":3}]})");
+    ASSERT_TRUE(info.valid) << info.error;
     EXPECT_EQ(info.model, "m");
+    EXPECT_FALSE(info.stream);
+    EXPECT_EQ(info.max_tokens, 0u);
+}
+
+TEST(Body, InvalidUtf8AndNonObjectsAreRefused) {
+    auto p = make_json_parser();
+    EXPECT_EQ(inspect(*p, "{\"model\":\"m\xff\"}").error, "malformed JSON: The input is not valid UTF-8");
+    EXPECT_EQ(inspect(*p, R"(["model","m"])").error, "request body must be a JSON object");
+    EXPECT_EQ(inspect(*p, "  \n").error.rfind("malformed JSON: ", 0), 0u);
+    EXPECT_EQ(inspect(*p, R"({"model":"m"} x)").error, "malformed JSON at byte 14: trailing content after the JSON value");
 }
 
 // Applies edit_members to `body` and returns the edited text.

@@ -35,7 +35,7 @@ protected:
                      Endpoint endpoint = Endpoint::messages) {
         auto provider = make_provider(pc, deps);
         auto json = make_json_parser();
-        const BodyInfo info = inspect_body(*json, body, body.capacity());
+        const BodyInfo info = inspect_body(*json, body);
         EXPECT_TRUE(info.valid) << info.error;
         ClientCredentials creds;
         UpstreamRequest up("POST", endpoint == Endpoint::messages ? "/v1/messages?beta=true" : "/v1/messages/count_tokens",

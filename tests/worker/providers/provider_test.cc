@@ -23,7 +23,7 @@ struct Prepared {
 Prepared prepare(const Provider& p, const std::string& body, std::string_view beta = {},
                  std::string_view target = "/v1/messages?beta=true", Endpoint endpoint = Endpoint::messages) {
     auto json = make_json_parser();
-    const BodyInfo info = inspect_body(*json, body, body.capacity());
+    const BodyInfo info = inspect_body(*json, body);
     EXPECT_TRUE(info.valid) << info.error;
     ClientCredentials creds;
     UpstreamRequest up("POST", target, body, body.capacity(), info, endpoint, creds, beta, 0, *json);
