@@ -23,6 +23,7 @@
 #include "worker/request.h"
 #include "worker/request_body.h"
 #include "worker/routes.h"
+#include "worker/transfer.h"
 #include "worker/upstream/relay.h"
 
 namespace ccr::worker {
@@ -151,11 +152,7 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
         buffer.consume(have);
         const auto rest = static_cast<std::size_t>(*length) - have;
         if (rest == 0) co_return BodyRead{};
-        // Each read may fill all that is left (async_read's own conditions stop at 64 KiB).
-        const auto whole = [](const beast::error_code& e, std::size_t) -> std::size_t {
-            return e ? 0 : std::numeric_limits<std::size_t>::max();
-        };
-        auto [rec, n] = co_await net::async_read(stream, net::buffer(body.prepare(rest), rest), whole, kTuple);
+        auto [rec, n] = co_await net::async_read(stream, net::buffer(body.prepare(rest), rest), all_at_once, kTuple);
         body.commit(n);
         if (!rec) co_return BodyRead{};
         ec = rec == net::error::eof ? http::error::partial_message : rec;

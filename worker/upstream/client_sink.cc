@@ -12,6 +12,7 @@
 #include "worker/client_stream.h"
 #include "worker/request.h"
 #include "worker/runtime.h"
+#include "worker/transfer.h"
 
 namespace ccr::worker::upstream {
 
@@ -58,7 +59,7 @@ net::awaitable<bool> ClientSink::write(std::span<const char> bytes, bool last) {
     }
     if (last && chunked_) out[n++] = net::buffer("0\r\n\r\n", 5);
     client_.expires_at(ctx_.deadline);
-    auto [ec, written] = co_await net::async_write(client_, std::span(out.data(), n), kTuple);
+    auto [ec, written] = co_await net::async_write(client_, std::span(out.data(), n), all_at_once, kTuple);
     if (head_pending_) {
         ctx_.rec.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx_.start);
         head_pending_ = false;

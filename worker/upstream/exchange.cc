@@ -25,6 +25,7 @@
 #include "worker/limits/rate_limit_headers.h"
 #include "worker/shared_state.h"
 #include "worker/thinking.h"
+#include "worker/transfer.h"
 #include "worker/upstream/client_sink.h"
 #include "worker/upstream/echo_guard.h"
 #include "worker/upstream/pool.h"
@@ -90,7 +91,7 @@ net::awaitable<std::optional<Outcome>> send_request(Stream& up, Conn& conn, Requ
     out.emplace_back(net::buffer(at.head));
     out.insert(out.end(), at.body.begin(), at.body.end());
     conn.tcp().expires_at(ctx.deadline);
-    auto [ec, n] = co_await net::async_write(up, out, kTuple);
+    auto [ec, n] = co_await net::async_write(up, out, all_at_once, kTuple);
     if (!ec) co_return std::nullopt;
     if (conn.reused) co_return Outcome::retry_fresh;
     at.error = Errc::upstream_failed;
