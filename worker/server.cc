@@ -4,9 +4,12 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -98,6 +101,30 @@ net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor, bool tls)
     }
 }
 
+// server.cpu_affinity: worker `index` onto the index-th of the CPUs this process may use (the
+// master's set, inherited at fork), wrapping around when there are more workers than CPUs.
+void pin_to_cpu(int index) {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) == 0) {
+        spdlog::warn("server.cpu_affinity: cannot read this worker's CPU set: {}", std::strerror(errno));
+        return;
+    }
+    int skip = index % CPU_COUNT(&allowed);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (!CPU_ISSET(cpu, &allowed) || skip-- > 0) continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (::sched_setaffinity(0, sizeof one, &one) != 0) {
+            spdlog::warn("server.cpu_affinity: cannot pin worker {} to CPU {}: {}", index, cpu, std::strerror(errno));
+        } else {
+            spdlog::debug("worker {} pinned to CPU {}", index, cpu);
+        }
+        return;
+    }
+}
+
 // For `cc-relay stats` and status: the worker is alive, draining or not, until it exits (the
 // io_context is stopped explicitly, so this timer holds nothing up).
 net::awaitable<void> heartbeat(Runtime& rt, StatsSink& sink) {
@@ -120,6 +147,7 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
     // mapped on their own.
     ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
     ::mallopt(M_TRIM_THRESHOLD, 16 << 20);
+    if (cfg->server.cpu_affinity) pin_to_cpu(opts.index);
     // One thread runs this io_context, so its reactor needs no locking (the resolver's helper
     // thread only posts completions through the scheduler, which keeps its own lock).
     WorkerContext ioc(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);

@@ -133,6 +133,9 @@ struct ServerConfig {
     bool enable_http2 = false;         // HTTP/2 from clients: h2c and h2 by ALPN (worker/h2)
     // New in this design.
     int workers = 0;                           // 0: number of CPUs
+    /// Worker i runs only on the i-th CPU the master may use (modulo their count), as nginx's
+    /// `worker_cpu_affinity auto`. Applied at each worker's start, so a reload re-reads it.
+    bool cpu_affinity = false;
     std::int64_t drain_timeout_ms = 30000;     // graceful drain on SIGTERM and reload
     std::int64_t read_header_timeout_ms = 10000;  // a request head, from its first byte
     std::int64_t max_header_bytes = 64 * 1024;    // request line and header fields: 431 beyond

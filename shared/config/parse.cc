@@ -443,6 +443,7 @@ std::vector<Field> server_fields(Reader& r, ServerConfig& s) {
         r.number("max_concurrent", s.max_concurrent),
         r.flag("enable_http2", s.enable_http2),
         r.number("workers", s.workers),
+        r.flag("cpu_affinity", s.cpu_affinity),
         r.number("drain_timeout_ms", s.drain_timeout_ms),
         r.number("read_header_timeout_ms", s.read_header_timeout_ms),
         r.number("idle_timeout_ms", s.idle_timeout_ms),

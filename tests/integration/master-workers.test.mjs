@@ -2,6 +2,7 @@
 // the workers and survive reloads, and a port that is taken is refused with a clear error.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -256,3 +257,49 @@ function deepMergeLocal(base, over) {
     for (const [k, v] of Object.entries(over)) out[k] = { ...(out[k] ?? {}), ...v };
     return out;
 }
+
+/** A process's allowed CPUs, from /proc (Cpus_allowed_list: "0-3,6"). */
+function allowedCpus(pid) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const list = status.match(/^Cpus_allowed_list:\s*(\S+)$/m)[1];
+    return list.split(',').flatMap((part) => {
+        const [a, b = a] = part.split('-').map(Number);
+        return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    });
+}
+
+describe('prefork master: server.cpu_affinity', { timeout: 60_000 }, () => {
+    let backend;
+    let relay;
+    let config;
+    before(async () => {
+        backend = await startBackend();
+        config = masterConfig(backend, { server: { workers: 3, cpu_affinity: true } });
+        relay = await startRelay(config);
+    });
+    after(async () => {
+        await relay?.stop();
+        await backend?.close();
+    });
+
+    it('pins worker i to the i-th CPU the master may use (wrapping), and a reload that turns it off unpins', async () => {
+        const cpus = allowedCpus(relay.proc.pid);
+        const pinned = currentWorkers(await statsJson(relay)).map((w) => allowedCpus(w.pid));
+        assert.equal(pinned.length, 3);
+        for (const set of pinned) assert.equal(set.length, 1, `one CPU per worker: ${JSON.stringify(pinned)}`);
+        const want = [0, 1, 2].map((i) => cpus[i % cpus.length]).sort();
+        assert.deepEqual(pinned.map((s) => s[0]).sort(), want, `master may use ${cpus}`);
+        await sendFresh(relay.url, 12);
+
+        await writeFile(relay.configFile, configText({ ...config, server: { ...config.server, cpu_affinity: false } }));
+        const r = await runCli(['reload', '--config', relay.configFile]);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        const gen = (await statsJson(relay)).generation;
+        const fresh = await waitFor(async () => {
+            const live = currentWorkers(await statsJson(relay));
+            return live.length === 3 && live.every((w) => w.generation === gen) ? live : null;
+        }, { timeoutMs: 10_000, what: 'the new generation' });
+        for (const w of fresh) assert.deepEqual(allowedCpus(w.pid), cpus, `worker ${w.pid} unpinned`);
+        await sendFresh(relay.url, 12);
+    });
+});

@@ -54,7 +54,7 @@ TEST(ConfigExample, DocumentsEveryKeyOfTheSchema) {
     const char* keys[] = {
         // server
         "listen", "api_key", "max_body_bytes", "timeout_ms", "max_concurrent", "enable_http2",
-        "workers", "drain_timeout_ms", "read_header_timeout_ms", "idle_timeout_ms",
+        "workers", "cpu_affinity", "drain_timeout_ms", "read_header_timeout_ms", "idle_timeout_ms",
         "connect_timeout_ms", "response_header_timeout_ms", "max_open_files", "shm_name",
         "pid_file", "stats_group", "auth", "allow_bearer", "allow_subscription", "bearer_secret",
         // routing
