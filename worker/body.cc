@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "shared/util/json.h"
@@ -23,18 +24,18 @@ namespace {
 bool is_json_ws(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 // A valid JSON string literal (quotes included) with escapes, unescaped. Rare in the fields the
-// relay reads, so simdjson reads it from a padded copy.
-std::string unescape(JsonParser& jp, std::string_view literal) {
+// relay reads, so simdjson reads it from a padded copy. None for a lone surrogate escape (valid
+// JSON, but no string of Unicode characters).
+std::optional<std::string> unescape(JsonParser& jp, std::string_view literal) {
     const simdjson::padded_string copy(literal);
     od::document doc;
     std::string_view s;
-    if (jp.parser.iterate(copy).get(doc) || doc.get_string().get(s)) return {};
+    if (jp.parser.iterate(copy).get(doc) || doc.get_string().get(s)) return std::nullopt;
     return std::string(s);
 }
 
 std::string_view trim_right(std::string_view s) {
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
-        s.remove_suffix(1);
+    while (!s.empty() && is_json_ws(s.back())) s.remove_suffix(1);
     return s;
 }
 
@@ -68,8 +69,11 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body) {
         const std::string_view key = body.substr(m.key + 1, m.key_end - m.key - 2);
         const std::string_view value = body.substr(m.value, m.value_end - m.value);
         std::string unescaped_key;
-        const std::string_view name =
-            key.find('\\') == std::string_view::npos ? key : (unescaped_key = unescape(jp, body.substr(m.key, m.key_end - m.key)));
+        std::string_view name = key;
+        if (key.find('\\') != std::string_view::npos) {
+            unescaped_key = unescape(jp, body.substr(m.key, m.key_end - m.key)).value_or("");
+            name = unescaped_key;
+        }
         if (name == "model") {
             if (have_model) {
                 // The upstream's parser may take the last one where routing, mapping and limits
@@ -86,9 +90,12 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body) {
             info.model_length = value.size();
             if (value.find('\\') == std::string_view::npos) {
                 info.model = value.substr(1, value.size() - 2);
-            } else {
-                info.model_buf = unescape(jp, value);  // had escapes: keep the unescaped copy
+            } else if (auto model = unescape(jp, value)) {
+                info.model_buf = std::move(*model);  // had escapes: keep the unescaped copy
                 info.model = info.model_buf;
+            } else {
+                info.error = "model: must be a string of Unicode characters (a lone surrogate escape)";
+                return info;
             }
         } else if (name == "stream") {
             if (value == "true" || value == "false") info.stream = value == "true";

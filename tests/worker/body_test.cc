@@ -50,6 +50,15 @@ TEST(Body, EscapedModelIsUnescaped) {
     ASSERT_TRUE(info.valid);
     EXPECT_EQ(info.model, "claude-x");
     EXPECT_EQ(info.model_length, std::string(R"("claude\u002dx")").size());
+    // Valid JSON, but no string a router could match: refused rather than read as "".
+    EXPECT_EQ(inspect(*p, R"({"model":"claude\ud800"})").error,
+              "model: must be a string of Unicode characters (a lone surrogate escape)");
+    // An escaped name is the name it spells.
+    body = R"({"\u006dodel":"m","str\u0065am":true})";  // info.model points into it
+    info = inspect(*p, body);
+    ASSERT_TRUE(info.valid) << info.error;
+    EXPECT_EQ(info.model, "m");
+    EXPECT_TRUE(info.stream);
 }
 
 TEST(Body, ReadsStreamAndMaxTokensOnlyFromTheirJsonTypes) {
@@ -67,7 +76,8 @@ TEST(Body, ReadsStreamAndMaxTokensOnlyFromTheirJsonTypes) {
     EXPECT_TRUE(info.stream);
     EXPECT_EQ(info.max_tokens, 0u);
     // Nested members of the same names are not the top level's.
-    info = inspect(*p, R"({"metadata":{"model":"x","stream":true},"model":"m","tools":[{"max_tokens":3}]})");
+    const std::string nested = R"({"metadata":{"model":"x","stream":true},"model":"m","tools":[{"max_tokens":3}]})";
+    info = inspect(*p, nested);  // info.model points into it
     ASSERT_TRUE(info.valid) << info.error;
     EXPECT_EQ(info.model, "m");
     EXPECT_FALSE(info.stream);
