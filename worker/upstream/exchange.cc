@@ -2,8 +2,8 @@
 
 #include <array>
 #include <cstdio>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 

@@ -47,7 +47,7 @@ struct ClientWatch {
 // Waits for the client socket to become readable while the upstream works. EOF there means the
 // client went away: close the upstream connection so its request is cancelled too. A peeking
 // receive rather than async_wait: Asio re-arms the descriptor in epoll (epoll_ctl) for every wait,
-// while a read queued right after the request's last, short read makes no system call at all.
+// while a receive tries one recv that finds nothing and then waits on the registration in place.
 net::awaitable<void> watch_client(net::ip::tcp::socket& client, std::shared_ptr<ClientWatch> w) {
     char byte;
     auto [ec, n] = co_await client.async_receive(net::buffer(&byte, 1), net::socket_base::message_peek, kTuple);
