@@ -14,6 +14,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "worker/alpn.h"
+
 namespace ccr::worker {
 
 class ClientStream {
@@ -33,13 +35,7 @@ class ClientStream {
     executor_type get_executor() { return tcp().get_executor(); }
     bool is_tls() const { return tls_.has_value(); }
     /// The TLS handshake chose HTTP/2 by ALPN (offered only when server.enable_http2 is on).
-    bool negotiated_h2() {
-        if (!tls_) return false;
-        const unsigned char* proto = nullptr;
-        unsigned int len = 0;
-        ::SSL_get0_alpn_selected(tls_->native_handle(), &proto, &len);
-        return len == 2 && proto[0] == 'h' && proto[1] == '2';
-    }
+    bool negotiated_h2() { return tls_ && alpn_chose_h2(tls_->native_handle()); }
     tls_stream& tls() { return *tls_; }
     boost::beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
     boost::asio::ip::tcp::socket& socket() { return tcp().socket(); }

@@ -1,5 +1,6 @@
 #pragma once
-// The client's request body as Beast reads it: one buffer that is never zero-filled (string_body
+// The client's request body: read into by the session (a body with a Content-Length, straight
+// from the socket) or by Beast (a chunked one). One buffer that is never zero-filled (string_body
 // resizes, so every body byte was first written as 0 and then copied: 17 % of the relay's
 // instructions on 50 KiB bodies) and always keeps simdjson's padding spare, so inspecting it needs
 // no copy either.

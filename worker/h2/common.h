@@ -19,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <nghttp2/nghttp2.h>
 
@@ -49,14 +50,7 @@ class Signal {
 /// HTTP/2 does itself. Case-insensitive.
 inline bool connection_specific(std::string_view name) {
     for (std::string_view f : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}) {
-        if (name.size() != f.size()) continue;
-        bool same = true;
-        for (std::size_t i = 0; i < f.size() && same; ++i) {
-            char c = name[i];
-            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-            same = c == f[i];
-        }
-        if (same) return true;
+        if (boost::beast::iequals(name, f)) return true;
     }
     return false;
 }

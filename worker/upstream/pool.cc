@@ -1,5 +1,6 @@
 #include "worker/upstream/pool.h"
 
+#include "worker/alpn.h"
 #include "worker/h2/upstream.h"
 
 #include <openssl/ssl.h>
@@ -23,13 +24,7 @@ void Conn::close() {
     tcp().socket().close(ignored);
 }
 
-bool Conn::negotiated_h2() {
-    if (!tls) return false;
-    const unsigned char* proto = nullptr;
-    unsigned int len = 0;
-    ::SSL_get0_alpn_selected(tls->native_handle(), &proto, &len);
-    return len == 2 && proto[0] == 'h' && proto[1] == '2';
-}
+bool Conn::negotiated_h2() { return tls && alpn_chose_h2(tls->native_handle()); }
 
 Pool::Pool(net::io_context& ioc) : ioc_(ioc), resolver_(ioc), h2_(std::make_unique<h2::Upstreams>(ioc)) {}
 Pool::~Pool() = default;
