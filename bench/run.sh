@@ -153,10 +153,6 @@ EOF
     started+=("$nginx_pid")
     wait_port "$nport"
 }
-stop_nginx() {
-    kill "$nginx_pid" 2>/dev/null || true
-    wait "$nginx_pid" 2>/dev/null || true
-}
 
 start_haproxy() {  # start_haproxy WORKERS: threads (HAProxy's workers), keep-alive both ways
     cat > "$tmp/haproxy.cfg" <<EOF
@@ -180,10 +176,6 @@ EOF
     started+=("$haproxy_pid")
     wait_port "$hport"
 }
-stop_haproxy() {
-    kill "$haproxy_pid" 2>/dev/null || true
-    wait "$haproxy_pid" 2>/dev/null || true
-}
 
 start_relay() {  # start_relay WORKERS
     cat > "$tmp/relay.yaml" <<EOF
@@ -205,14 +197,22 @@ EOF
         sleep 0.05
     done
 }
-stop_relay() {
-    kill "$relay_pid" 2>/dev/null || true
-    wait "$relay_pid" 2>/dev/null || true
+
+# nginx, HAProxy and the relay start and stop together (the backend runs throughout).
+start_servers() {  # start_servers WORKERS
+    start_nginx "$1"
+    start_haproxy "$1"
+    start_relay "$1"
+}
+stop_servers() {
+    local pid
+    for pid in "$nginx_pid" "$haproxy_pid" "$relay_pid"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
 }
 
-start_nginx "$workers"
-start_haproxy "$workers"
-start_relay "$workers"
+start_servers "$workers"
 
 port_of() { case $1 in direct) echo $bport ;; nginx) echo $nport ;; haproxy) echo $hport ;; relay) echo $rport ;; esac; }
 pids_for() {
@@ -300,12 +300,8 @@ for t in nginx haproxy relay; do
 done
 
 # ---- scenario 4: many slow streams, on freshly started servers (so RSS is per stream) ----
-stop_nginx
-stop_haproxy
-stop_relay
-start_nginx "$workers"
-start_haproxy "$workers"
-start_relay "$workers"
+stop_servers
+start_servers "$workers"
 declare -A S
 for n in "${stream_counts[@]}"; do
     # Opening 10 000 streams at 2 000/s saturates 2 shared cores (every open is an accept and an
@@ -333,14 +329,10 @@ echo "bench: [${SECONDS}s] scenario 5" >&2
 # ---- scenario 5: scaling (restarts nginx and the relay with 1..N workers) ----
 declare -A K
 upstream_conns=
-stop_nginx
-stop_haproxy
-stop_relay
+stop_servers
 ss_pid=
 for ((w = 1; w <= $(nproc); w++)); do
-    start_nginx "$w"
-    start_haproxy "$w"
-    start_relay "$w"
+    start_servers "$w"
     for t in nginx haproxy relay; do
         if [ $t = relay ] && [ $w = "$(nproc)" ]; then
             # Upstream connections the relay holds while under load (a limit on big hosts).
@@ -351,9 +343,7 @@ for ((w = 1; w <= $(nproc); w++)); do
         K["$w|$t"]=$(load "$t" --conns "$conns" --warmup "$warm" --duration "$scale_dur" \
             --body "$B/small.json")
     done
-    stop_nginx
-    stop_haproxy
-    stop_relay
+    stop_servers
 done
 wait "${ss_pid:-0}" 2>/dev/null || true
 upstream_conns=$(cat "$tmp/upstream_conns" 2>/dev/null || echo "?")
