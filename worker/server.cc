@@ -77,17 +77,8 @@ net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor, bool tls)
             co_await t.async_wait(kTuple);
             continue;
         }
-        // An accept done at once when it was started (the queue held a connection) completes
-        // through the scheduler, so a drain can begin before it is seen. Accepted, the client may
-        // have sent its request already: serve it (the answer carries Connection: close), as
-        // dropping it would reset the connection. co_spawn runs the session up to its first wait
-        // here and now, so it is counted before the drain can see no session left.
-        if (rt.draining) {
-            net::co_spawn(rt.ioc, run_session(rt, std::move(socket), tls), session_done);
-            co_return;
-        }
         const auto cap = rt.config->server.max_connections;
-        if (rt.live_sessions() >= static_cast<std::size_t>(cap) && !rt.evict_idle_connection()) {
+        if (!rt.draining && rt.live_sessions() >= static_cast<std::size_t>(cap) && !rt.evict_idle_connection()) {
             if (tls) continue;  // closed: an answer would first need a TLS handshake
             if (const auto now = std::chrono::steady_clock::now(); now - last_refusal_log >= std::chrono::seconds(1)) {
                 last_refusal_log = now;  // once a second at most: this is what a flood looks like
@@ -98,6 +89,13 @@ net::awaitable<void> accept_loop(Runtime& rt, tcp::acceptor& acceptor, bool tls)
             continue;
         }
         net::co_spawn(rt.ioc, run_session(rt, std::move(socket), tls), session_done);
+        // A drain may have begun after this accept was done (one done at once, the queue holding
+        // a connection, completes through the scheduler). The connection is served all the same
+        // (its answer carries Connection: close): its client may have sent its request already,
+        // and dropping it would be a reset. co_spawn ran the session up to its first wait just
+        // now, so it is counted before the drain can see no session left. Then the loop ends:
+        // the drain closed the acceptor.
+        if (rt.draining) co_return;
     }
 }
 
