@@ -17,6 +17,11 @@
 #endif
 #endif
 
+// cli/CMakeLists.txt: "tcmalloc" when the binary is linked with it (CCR_ALLOCATOR), else "system".
+#ifndef CCR_ALLOCATOR_NAME
+#define CCR_ALLOCATOR_NAME "system"
+#endif
+
 #if defined(__clang__)
 #define CCR_COMPILER "clang " __clang_version__
 #elif defined(__GNUC__)
@@ -30,7 +35,8 @@ namespace ccr::cli {
 int run_version() {
     std::cout << "cc-relay " << CCR_VERSION << "\n"
               << "built " << CCR_BUILD_TYPE << " with " << CCR_COMPILER << ", C++"
-              << (__cplusplus / 100) % 100 << "\n";
+              << (__cplusplus / 100) % 100 << "\n"
+              << "allocator " << CCR_ALLOCATOR_NAME << "\n";
     return 0;
 }
 

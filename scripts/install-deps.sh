@@ -15,7 +15,7 @@ done
 
 pkgs=(build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl curl
       libboost1.81-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libssl-dev
-      libsqlite3-dev libnghttp2-dev)
+      libsqlite3-dev libnghttp2-dev libtcmalloc-minimal4)
 if [ "$want_tests" = 1 ]; then
   # nginx, haproxy and wrk: the benchmark smoke run compares against nginx and HAProxy.
   # bsdutils: `script`, the pseudo-terminal of the `cc-relay top` test.

@@ -142,7 +142,9 @@ int run_worker(std::shared_ptr<const shared::Config> cfg, const WorkerOptions& o
     // one back to the kernel when freed (the heap trimmed by brk, or an mmap'd chunk unmapped)
     // and took it again, page faults and zero-filled pages included, for the next: 0.7 brk per
     // 500 KiB request. Keep up to 16 MiB of freed heap for reuse; only bodies over 4 MiB are
-    // mapped on their own.
+    // mapped on their own. (glibc's allocator only: tcmalloc, the default build's
+    // (CMakeLists.txt, CCR_ALLOCATOR), ignores mallopt; it keeps freed spans and returns them to
+    // the kernel gradually.)
     ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
     ::mallopt(M_TRIM_THRESHOLD, 16 << 20);
     if (cfg->server.cpu_affinity) pin_to_cpu(opts.index);
