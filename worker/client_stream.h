@@ -11,17 +11,17 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "worker/alpn.h"
+#include "worker/deadline_stream.h"
 
 namespace ccr::worker {
 
 class ClientStream {
   public:
-    using executor_type = boost::beast::tcp_stream::executor_type;
-    using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+    using executor_type = DeadlineStream::executor_type;
+    using tls_stream = boost::beast::ssl_stream<DeadlineStream>;
 
     /// TLS over the socket with `tls`, else plain TCP.
     ClientStream(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context* tls) {
@@ -37,7 +37,7 @@ class ClientStream {
     /// The TLS handshake chose HTTP/2 by ALPN (offered only when server.enable_http2 is on).
     bool negotiated_h2() { return tls_ && alpn_chose_h2(tls_->native_handle()); }
     tls_stream& tls() { return *tls_; }
-    boost::beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
+    DeadlineStream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
     boost::asio::ip::tcp::socket& socket() { return tcp().socket(); }
 
     // Timeouts and closing act on the TCP connection under TLS too.
@@ -59,7 +59,7 @@ class ClientStream {
     }
 
   private:
-    std::optional<boost::beast::tcp_stream> plain_;
+    std::optional<DeadlineStream> plain_;
     std::optional<tls_stream> tls_;
 };
 

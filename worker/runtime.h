@@ -12,7 +12,6 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 #include "shared/config/config.h"
 #include "worker/body.h"
@@ -33,6 +32,7 @@ class context;
 namespace ccr::worker {
 
 class ClientStream;
+class DeadlineStream;
 
 class Provider;
 class SharedState;
@@ -102,13 +102,12 @@ struct Runtime {
     // each one with a terminal event instead of a bare cut.
     struct ActiveRelay {
         ClientStream* client;
-        boost::beast::tcp_stream* upstream;
+        DeadlineStream* upstream;
         bool cut = false;  // set at the end of the drain window; the upstream read is cancelled
     };
     using RelayList = std::list<ActiveRelay>;
     RelayList relays;
-    RelayList::iterator register_relay(ClientStream& client,
-                                       boost::beast::tcp_stream& up) {
+    RelayList::iterator register_relay(ClientStream& client, DeadlineStream& up) {
         return relays.insert(relays.end(), ActiveRelay{&client, &up, false});
     }
     void unregister_relay(RelayList::iterator it) { relays.erase(it); }

@@ -20,7 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include "worker/deadline_stream.h"
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -30,7 +30,7 @@ class ClientSession;
 
 class Upstreams {
   public:
-    using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+    using TlsStream = boost::beast::ssl_stream<DeadlineStream>;
 
     explicit Upstreams(boost::asio::io_context& ioc);
     ~Upstreams();

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 
 #include "shared/error/error.h"
 #include "worker/upstream/usage_tap.h"

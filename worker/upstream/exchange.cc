@@ -333,7 +333,7 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
     std::string decoded;
     const RelayBuffer buf_mem;
     const std::span<char> buf = buf_mem.span();
-    beast::tcp_stream& up_tcp = conn.tcp();
+    DeadlineStream& up_tcp = conn.tcp();
     for (;;) {
         std::size_t got = 0;
         beast::error_code perr;

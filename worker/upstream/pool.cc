@@ -160,9 +160,14 @@ net::awaitable<std::unique_ptr<Conn>> Pool::connect(const Origin& origin,
     auto results = co_await resolve(origin, ec);
     if (ec) co_return nullptr;
 
-    beast::tcp_stream& stream = conn->tcp();
+    DeadlineStream& stream = conn->tcp();
     stream.expires_after(connect_timeout);
-    auto [cec, endpoint] = co_await stream.async_connect(results, kTuple);
+    // Each address in turn (IPv6 and IPv4 for a name that has both) within the one timeout.
+    boost::system::error_code cec = net::error::host_not_found;
+    for (const auto& entry : results) {
+        std::tie(cec) = co_await stream.async_connect(entry.endpoint(), kTuple);
+        if (!cec || cec == beast::error::timeout) break;
+    }
     if (cec) {
         ec = cec;
         co_return nullptr;

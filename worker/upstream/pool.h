@@ -16,9 +16,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "worker/deadline_stream.h"
 #include "worker/providers/provider.h"
 
 namespace ccr::worker::h2 {
@@ -29,14 +29,14 @@ namespace ccr::worker::upstream {
 
 /// One upstream connection: TCP or TLS over TCP, with its read buffer.
 struct Conn {
-    std::optional<boost::beast::tcp_stream> plain;
-    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
+    std::optional<DeadlineStream> plain;
+    std::optional<boost::beast::ssl_stream<DeadlineStream>> tls;
     boost::beast::flat_buffer buffer;
     bool reused = false;  // came from the pool (may have been closed by the server meanwhile)
     bool bridged = false;  // one stream of an HTTP/2 connection (h2/upstream.h): never pooled
     std::chrono::steady_clock::time_point idle_since;
 
-    boost::beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
+    DeadlineStream& tcp() { return tls ? tls->next_layer() : *plain; }
     void close();
     /// The TLS handshake chose h2 by ALPN.
     bool negotiated_h2();

@@ -4,7 +4,7 @@
 // the relay's own answers when nothing can serve (503, the count_tokens estimate).
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/http/message.hpp>
 
 #include "worker/body.h"
