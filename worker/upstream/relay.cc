@@ -5,8 +5,6 @@
 #include <random>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -42,21 +40,26 @@ struct ClientWatch {
     upstream::Conn* conn = nullptr;
     bool finished = false;
     bool client_gone = false;
+    char byte = 0;  // the peek's buffer
 };
 
 // Waits for the client socket to become readable while the upstream works. EOF there means the
 // client went away: close the upstream connection so its request is cancelled too. A peeking
 // receive rather than async_wait: Asio re-arms the descriptor in epoll (epoll_ctl) for every wait,
 // while a receive tries one recv that finds nothing and then waits on the registration in place.
-net::awaitable<void> watch_client(net::ip::tcp::socket& client, std::shared_ptr<ClientWatch> w) {
-    char byte;
-    auto [ec, n] = co_await client.async_receive(net::buffer(&byte, 1), net::socket_base::message_peek, kTuple);
-    if (w->finished || ec == net::error::operation_aborted) co_return;
-    if (ec) {  // end of stream, reset: gone
-        w->client_gone = true;
-        if (w->conn) w->conn->close();
-    }
-    // A byte: the client pipelined its next request; a later write notices a disconnect.
+// A plain completion handler, not a spawned coroutine: no frames to allocate and no start posted.
+void watch_client(net::ip::tcp::socket& client, std::shared_ptr<ClientWatch> w) {
+    ClientWatch& watch = *w;
+    client.async_receive(net::buffer(&watch.byte, 1), net::socket_base::message_peek,
+                         [w = std::move(w)](const boost::system::error_code& ec, std::size_t) {
+                             if (w->finished || ec == net::error::operation_aborted) return;
+                             if (ec) {  // end of stream, reset: gone
+                                 w->client_gone = true;
+                                 if (w->conn) w->conn->close();
+                             }
+                             // A byte: the client pipelined its next request; a later write
+                             // notices a disconnect.
+                         });
 }
 
 // The upstream request head: the client's headers less hop-by-hop ones, its credentials and those
@@ -305,7 +308,7 @@ net::awaitable<void> relay(Runtime& rt,
         candidates.resize(static_cast<std::size_t>(max));
 
     auto watch = std::make_shared<ClientWatch>();
-    net::co_spawn(client.get_executor(), watch_client(client.socket(), watch), net::detached);
+    watch_client(client.socket(), watch);
     struct StopWatch {
         ClientStream& client;
         std::shared_ptr<ClientWatch>& w;

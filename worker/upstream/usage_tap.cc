@@ -71,12 +71,16 @@ void UsageTap::feed(std::string_view chunk) {
             if (line_.size() + n > kMaxLine) {
                 skipping_ = true;
                 line_.clear();
+            } else if (!nl) {
+                line_.append(chunk.data(), n);  // the rest comes with the next chunk
+            } else if (line_.empty()) {
+                on_line(chunk.substr(0, n));  // the whole line is in this chunk: read in place
             } else {
                 line_.append(chunk.data(), n);
+                on_line(line_);
             }
         }
         if (!nl) return;
-        if (!skipping_) on_line(line_);
         line_.clear();
         skipping_ = false;
         at_line_start_ = true;
@@ -88,9 +92,17 @@ void UsageTap::on_line(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.substr(0, 5) != "data:") return;
     line.remove_prefix(5);
-    bool is_start = line.find("\"message_start\"") != std::string_view::npos;
-    if (!is_start && line.find("\"message_delta\"") == std::string_view::npos) return;
-    parse_usage_json(line, is_start);
+    // One pass for the prefix both type names share, rather than a search for each name that
+    // stops at every quote of the line (most lines are content_block_delta events).
+    static constexpr std::string_view kPrefix = "\"message_";
+    for (std::string_view rest = line;;) {
+        const void* hit = ::memmem(rest.data(), rest.size(), kPrefix.data(), kPrefix.size());
+        if (!hit) return;
+        rest.remove_prefix(static_cast<std::size_t>(static_cast<const char*>(hit) - rest.data()) +
+                           kPrefix.size());
+        if (rest.starts_with("start\"")) return parse_usage_json(line, true);
+        if (rest.starts_with("delta\"")) return parse_usage_json(line, false);
+    }
 }
 
 void UsageTap::parse_usage_json(std::string_view json, bool is_start) {

@@ -62,6 +62,16 @@ TEST(UsageTap, ReadsUsageOfANonStreamingMessage) {
     EXPECT_EQ(tap.usage().cache_read_input_tokens, 5);
 }
 
+TEST(UsageTap, FindsTheEventTypeAfterOtherNamesThatStartTheSame) {
+    // The type is found by its "message_ prefix: other names with it come first here.
+    UsageTap tap(UsageTap::Mode::sse);
+    tap.feed("data: {\"message_id\":\"m\",\"note\":\"message_stop\",\"type\":\"message_delta\","
+             "\"usage\":{\"output_tokens\":9}}\n\n");
+    tap.finish();
+    EXPECT_EQ(tap.usage().output_tokens, 9);
+    EXPECT_EQ(tap.events(), 1u);
+}
+
 TEST(UsageTap, IgnoresGarbageWithoutFailing) {
     UsageTap tap(UsageTap::Mode::sse);
     tap.feed("data: {not json \"message_start\"\n\n: comment\n\n");
