@@ -92,8 +92,18 @@ void UsageTap::on_line(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.substr(0, 5) != "data:") return;
     line.remove_prefix(5);
-    // One pass for the prefix both type names share, rather than a search for each name that
-    // stops at every quote of the line (most lines are content_block_delta events).
+    // Anthropic's events, and those of the providers that copy them, name their type first: the
+    // type decides at once (most lines are content_block_delta events).
+    std::string_view head = line;
+    while (!head.empty() && head.front() == ' ') head.remove_prefix(1);
+    if (head.starts_with("{\"type\":\"")) {
+        head.remove_prefix(9);
+        if (head.starts_with("message_start\"")) return parse_usage_json(line, true);
+        if (head.starts_with("message_delta\"")) return parse_usage_json(line, false);
+        return;
+    }
+    // Otherwise one pass for the prefix both type names share, rather than a search for each
+    // name that stops at every quote of the line.
     static constexpr std::string_view kPrefix = "\"message_";
     for (std::string_view rest = line;;) {
         const void* hit = ::memmem(rest.data(), rest.size(), kPrefix.data(), kPrefix.size());

@@ -72,6 +72,21 @@ TEST(UsageTap, FindsTheEventTypeAfterOtherNamesThatStartTheSame) {
     EXPECT_EQ(tap.events(), 1u);
 }
 
+TEST(UsageTap, ATypeNamedFirstDecidesWithoutASearch) {
+    // A content_block_delta whose type comes first is not read even if its text names another
+    // type; one whose type comes later is found by the search.
+    UsageTap tap(UsageTap::Mode::sse);
+    tap.feed("data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\","
+             "\"text\":\"x\"},\"usage\":{\"output_tokens\":5},\"k\":\"message_delta\"}\n\n");
+    tap.feed("data:{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":4}}}\n\n");
+    tap.feed("data: {\"usage\":{\"cache_read_input_tokens\":6},\"type\":\"message_delta\"}\n\n");
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 4);
+    EXPECT_EQ(tap.usage().output_tokens, 0) << "the content_block_delta was read";
+    EXPECT_EQ(tap.usage().cache_read_input_tokens, 6);
+    EXPECT_EQ(tap.events(), 3u);
+}
+
 TEST(UsageTap, IgnoresGarbageWithoutFailing) {
     UsageTap tap(UsageTap::Mode::sse);
     tap.feed("data: {not json \"message_start\"\n\n: comment\n\n");
