@@ -53,15 +53,17 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body) {
         info.error = "request body must be a JSON object";
         return info;
     }
-    if (!simdjson::validate_utf8(body.data(), body.size())) {
-        info.error = std::string("malformed JSON: ") + simdjson::error_message(simdjson::UTF8_ERROR);
-        return info;
-    }
     // One pass: the whole grammar, and where the top-level members are.
     std::vector<JsonMember>& members = jp.members;
     const JsonFault fault = check_json(body, kMaxJsonDepth, &members);
     if (fault) {
         info.error = "malformed JSON at byte " + std::to_string(fault.offset) + ": " + fault.what;
+        return info;
+    }
+    // UTF-8 from the first byte >= 0x80: an all-ASCII body (most of a Claude Code body is) needs
+    // no second pass.
+    if (!simdjson::validate_utf8(body.data() + fault.ascii_prefix, body.size() - fault.ascii_prefix)) {
+        info.error = std::string("malformed JSON: ") + simdjson::error_message(simdjson::UTF8_ERROR);
         return info;
     }
     bool have_model = false;

@@ -42,6 +42,7 @@ class Checker {
         if (!walk(begin_)) return std::move(fault_);
         JsonFault ok;
         ok.mentions_thinking = thinking_;
+        ok.ascii_prefix = std::min(scan_.first_high, scan_.size);
         return ok;
     }
 

@@ -3,7 +3,7 @@
 // anything: every value's grammar, escapes, control characters, numbers and literals, and the
 // depth, so a body an upstream would parse differently, or not at all, is refused with a 400
 // instead of being forwarded. UTF-8 is not its business (body.cc checks it with simdjson's
-// validator). The same walk hands back where the top-level object's members are, which is all
+// validator, from the first byte >= 0x80 this check saw). The same walk hands back where the top-level object's members are, which is all
 // that the relay reads of a body (inspect_body): one pass over the body, not two.
 
 #include <cstddef>
@@ -24,6 +24,10 @@ struct JsonFault {
     /// member's value (written without escapes), which thinking blocks carry as their type. The
     /// walk sees every string anyway, so this costs the relay no pass of its own (thinking.h).
     bool mentions_thinking = false;
+    /// Valid text only: every byte before it is ASCII, so UTF-8 validation may start there (the
+    /// text's size when all of it is ASCII). The scan sees every byte of every string, and a
+    /// byte >= 0x80 anywhere else is a grammar fault.
+    std::size_t ascii_prefix = 0;
     explicit operator bool() const { return !what.empty(); }
 };
 

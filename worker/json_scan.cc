@@ -53,6 +53,7 @@ struct Raw {
     std::uint64_t backslash = 0;
     std::uint64_t control = 0;
     std::uint64_t bad_escape = 0;  // bytes other than "\/bfnrt (u included: see note_error)
+    std::uint64_t high = 0;        // nonzero when the block has a byte >= 0x80 (not a bit mask)
 };
 
 constexpr bool is_hex(char c) {
@@ -142,6 +143,8 @@ CCR_INLINE std::uint64_t finish_block(JsonScanState& st,
                                       std::uint64_t quote_prefix) {
     const std::uint64_t in = quote_prefix ^ carry.in_string;
     carry.in_string = static_cast<std::uint64_t>(static_cast<std::int64_t>(in) >> 63);
+    if (raw.high != 0 && st.first_high == JsonScanState::kNone) [[unlikely]]
+        st.first_high = offset;
     const std::uint64_t suspects = in & ((escaped & raw.bad_escape) | raw.control);
     if (suspects != 0) [[unlikely]]
         note_error(st, offset, suspects, escaped);
@@ -179,6 +182,7 @@ CCR_INLINE Raw classify_portable(const char* block) {
         raw.quote |= swar_gather(swar_eq(w, '"')) << (8 * i);
         raw.backslash |= swar_gather(swar_eq(w, '\\')) << (8 * i);
         raw.control |= swar_gather(swar_control(w)) << (8 * i);
+        raw.high |= w & kHigh;
     }
     return raw;
 }
@@ -219,6 +223,7 @@ CCR_INLINE void classify_sse2(__m128i v, int shift, Raw& raw) {
     raw.backslash |= bits(backslash);
     raw.control |= bits(_mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
     raw.bad_escape |= bits(_mm_cmpeq_epi8(valid, _mm_setzero_si128()));
+    raw.high |= static_cast<unsigned>(_mm_movemask_epi8(v));
 }
 
 void blocks_sse2(
@@ -281,6 +286,7 @@ CCR_AVX2 CCR_INLINE Raw classify_avx2(const char* block) {
     // A control character has class 0x80, not 0: it is a bad escape through `control`.
     raw.bad_escape =
         movemask2(_mm256_cmpeq_epi8(lo_class, zero), _mm256_cmpeq_epi8(hi_class, zero));
+    raw.high = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_or_si256(lo, hi)));
     return raw;
 }
 

@@ -5,7 +5,7 @@
 // inside a string), from which the walk finds each string's closing quote, and it records the
 // first byte inside a string that makes the text invalid (a control character, an escape other
 // than \" \\ \/ \b \f \n \r \t, or a \u without four hex digits), so the walk never looks at a
-// string's bytes. Why and how: the top of json_scan.cc.
+// string's bytes, and the first block with a byte >= 0x80 (UTF-8 validation starts there). Why and how: the top of json_scan.cc.
 
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +38,8 @@ struct JsonScanState {
     /// control character.
     std::size_t error = kNone;
     bool error_escaped = false;
+    /// The first block (its offset) holding a byte >= 0x80 (kNone: none so far).
+    std::size_t first_high = kNone;
 };
 
 /// Scans `words` blocks from byte `from` (a multiple of 64, below state.size) into `in_string`,

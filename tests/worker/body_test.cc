@@ -87,6 +87,14 @@ TEST(Body, ReadsStreamAndMaxTokensOnlyFromTheirJsonTypes) {
 TEST(Body, InvalidUtf8AndNonObjectsAreRefused) {
     auto p = make_json_parser();
     EXPECT_EQ(inspect(*p, "{\"model\":\"m\xff\"}").error, "malformed JSON: The input is not valid UTF-8");
+    // After a long ASCII start (the UTF-8 check begins at the first byte >= 0x80), and valid
+    // UTF-8 before the bad byte.
+    const std::string pad = "\"p\":\"" + std::string(5000, 'a') + "\",";
+    EXPECT_EQ(inspect(*p, "{" + pad + "\"model\":\"m\",\"t\":\"\xc3\xa9\xff\"}").error,
+              "malformed JSON: The input is not valid UTF-8");
+    EXPECT_EQ(inspect(*p, "{" + pad + "\"model\":\"m\",\"t\":\"\xe2\x82\"}").error,
+              "malformed JSON: The input is not valid UTF-8");  // a sequence cut short
+    EXPECT_EQ(inspect(*p, "{" + pad + "\"model\":\"m\",\"t\":\"\xc3\xa9\"}").error, "");
     EXPECT_EQ(inspect(*p, R"(["model","m"])").error, "request body must be a JSON object");
     EXPECT_EQ(inspect(*p, "  \n").error.rfind("malformed JSON: ", 0), 0u);
     EXPECT_EQ(inspect(*p, R"({"model":"m"} x)").error, "malformed JSON at byte 14: trailing content after the JSON value");

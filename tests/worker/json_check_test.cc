@@ -375,3 +375,31 @@ TEST(CheckJsonThinking, TheThinkingMemberAndOtherStringsAreNot) {
     // Invalid text says nothing.
     EXPECT_FALSE(ccr::worker::check_json(R"({"type":"thinking",})").mentions_thinking);
 }
+
+namespace ccr::worker {
+namespace {
+
+TEST(CheckJsonAsciiPrefix, EndsAtTheFirstBlockWithAByteAbove0x7f) {
+    // The UTF-8 check of inspect_body starts there: every byte before it must be ASCII.
+    for (const JsonKernel k : kernels()) {
+        const std::string ascii = "{\"a\":\"" + std::string(300, 'x') + "\",\"b\":[1,2,{}]}";
+        JsonFault f = check_json(ascii, kMaxJsonDepth, k);
+        ASSERT_FALSE(f) << name(k) << ": " << f.what;
+        EXPECT_EQ(f.ascii_prefix, ascii.size()) << name(k);
+
+        for (const std::size_t at : {6u, 63u, 64u, 200u, 305u}) {
+            std::string text = ascii;
+            text[at] = static_cast<char>(0xc3);  // a UTF-8 lead byte (the text's UTF-8 is not checked here)
+            f = check_json(text, kMaxJsonDepth, k);
+            ASSERT_FALSE(f) << name(k) << " at " << at << ": " << f.what;
+            EXPECT_EQ(f.ascii_prefix, at / 64 * 64) << name(k) << " at " << at;
+        }
+        // The whole text in one partial block (copied and padded by the scan).
+        f = check_json("{\"\xc3\xa9\":1}", kMaxJsonDepth, k);
+        ASSERT_FALSE(f) << name(k);
+        EXPECT_EQ(f.ascii_prefix, 0u) << name(k);
+    }
+}
+
+}  // namespace
+}  // namespace ccr::worker
