@@ -4,8 +4,6 @@
 
 #include <random>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "shared/log/fields.h"
@@ -28,7 +26,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using shared::Errc;
 using clock = std::chrono::steady_clock;
-constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 // A key's rest after an upstream 429 that gave no retry-after.
 constexpr std::int64_t kDefaultCooldownMs = 30'000;
 // Claude Code's stable id of a conversation, meant for proxies (session affinity).
