@@ -48,15 +48,11 @@ struct Completion {
     Handler handler;
     std::shared_ptr<State> state;
 
-    void operator()(boost::system::error_code ec, std::size_t n) {
+    template <class... Result>  // a read's or write's byte count, or nothing (connect)
+    void operator()(boost::system::error_code ec, Result... result) {
         if (ec && state->timed_out) ec = boost::beast::error::timeout;
         state.reset();
-        std::move(handler)(ec, n);
-    }
-    void operator()(boost::system::error_code ec) {
-        if (ec && state->timed_out) ec = boost::beast::error::timeout;
-        state.reset();
-        std::move(handler)(ec);
+        std::move(handler)(ec, result...);
     }
 };
 

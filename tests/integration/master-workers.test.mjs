@@ -68,6 +68,17 @@ describe('prefork master: workers and counters', { timeout: 60_000 }, () => {
         }
     });
 
+    it('the workers allocate with the allocator `cc-relay version` names (tcmalloc is linked, not dropped)', async () => {
+        const v = await runCli(['version']);
+        assert.equal(v.code, 0, v.stderr);
+        const allocator = v.stdout.match(/^allocator (\S+)$/m)?.[1];
+        assert.ok(['tcmalloc', 'system'].includes(allocator), v.stdout);
+        for (const w of currentWorkers(await statsJson(relay))) {
+            const mapped = /libtcmalloc/.test(readFileSync(`/proc/${w.pid}/maps`, 'utf8'));
+            assert.equal(mapped, allocator === 'tcmalloc', `worker ${w.pid}: tcmalloc mapped ${mapped}, version says ${allocator}`);
+        }
+    });
+
     it('every worker serves: fresh connections spread over both workers (observed per worker in stats)', async () => {
         await sendFresh(relay.url, M);
         // Counters are bumped once the answer is written: poll until all M are in.
@@ -301,30 +312,5 @@ describe('prefork master: server.cpu_affinity', { timeout: 60_000 }, () => {
         }, { timeoutMs: 10_000, what: 'the new generation' });
         for (const w of fresh) assert.deepEqual(allowedCpus(w.pid), cpus, `worker ${w.pid} unpinned`);
         await sendFresh(relay.url, 12);
-    });
-});
-
-describe('prefork master: the allocator', { timeout: 30_000 }, () => {
-    let backend;
-    let relay;
-    before(async () => {
-        backend = await startBackend();
-        relay = await startRelay(masterConfig(backend, { server: { workers: 1 } }));
-    });
-    after(async () => {
-        await relay?.stop();
-        await backend?.close();
-    });
-
-    it('the workers allocate with the allocator `cc-relay version` names (tcmalloc is linked, not dropped)', async () => {
-        const v = await runCli(['version']);
-        assert.equal(v.code, 0, v.stderr);
-        const allocator = v.stdout.match(/^allocator (\S+)$/m)?.[1];
-        assert.ok(['tcmalloc', 'system'].includes(allocator), v.stdout);
-        await sendFresh(relay.url, 4);
-        for (const w of currentWorkers(await statsJson(relay))) {
-            const mapped = /libtcmalloc/.test(readFileSync(`/proc/${w.pid}/maps`, 'utf8'));
-            assert.equal(mapped, allocator === 'tcmalloc', `worker ${w.pid}: tcmalloc mapped ${mapped}, version says ${allocator}`);
-        }
     });
 });
