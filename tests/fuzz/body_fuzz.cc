@@ -170,6 +170,15 @@ void check_kernels(const std::uint8_t* data, std::size_t size) {
                    "check_json kernel %d: %zu %s, the byte-at-a-time reading: %zu %s",
                    static_cast<int>(kernel), got.offset, got.what.c_str(), want.offset,
                    want.what.c_str());
+        // Valid text: UTF-8 validation (inspect_body) may start at the 64-byte block of the
+        // first byte >= 0x80, and nowhere later.
+        if (!want) {
+            std::size_t high = 0;
+            while (high < size && static_cast<unsigned char>(text[high]) < 0x80) ++high;
+            const std::size_t expected = high == size ? size : high / 64 * 64;
+            FUZZ_CHECK(got.ascii_prefix == expected, "check_json kernel %d: ascii_prefix %zu, expected %zu",
+                       static_cast<int>(kernel), got.ascii_prefix, expected);
+        }
     }
 }
 
