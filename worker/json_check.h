@@ -3,8 +3,9 @@
 // anything: every value's grammar, escapes, control characters, numbers and literals, and the
 // depth, so a body an upstream would parse differently, or not at all, is refused with a 400
 // instead of being forwarded. UTF-8 is not its business (body.cc checks it with simdjson's
-// validator, from the first byte >= 0x80 this check saw). The same walk hands back where the top-level object's members are, which is all
-// that the relay reads of a body (inspect_body): one pass over the body, not two.
+// validator, from the first byte >= 0x80 this check saw). The same walk hands back where the
+// top-level object's members are, which is all that the relay reads of a body (inspect_body):
+// one pass over the body, not two.
 
 #include <cstddef>
 #include <string>

@@ -5,7 +5,8 @@
 // inside a string), from which the walk finds each string's closing quote, and it records the
 // first byte inside a string that makes the text invalid (a control character, an escape other
 // than \" \\ \/ \b \f \n \r \t, or a \u without four hex digits), so the walk never looks at a
-// string's bytes, and the first block with a byte >= 0x80 (UTF-8 validation starts there). Why and how: the top of json_scan.cc.
+// string's bytes, and the first block with a byte >= 0x80 (UTF-8 validation starts there). Why
+// and how: the top of json_scan.cc.
 
 #include <cstddef>
 #include <cstdint>

@@ -96,8 +96,9 @@ void UsageTap::on_line(std::string_view line) {
     // type decides at once (most lines are content_block_delta events).
     std::string_view head = line;
     while (!head.empty() && head.front() == ' ') head.remove_prefix(1);
-    if (head.starts_with("{\"type\":\"")) {
-        head.remove_prefix(9);
+    static constexpr std::string_view kTypeFirst = "{\"type\":\"";
+    if (head.starts_with(kTypeFirst)) {
+        head.remove_prefix(kTypeFirst.size());
         if (head.starts_with("message_start\"")) return parse_usage_json(line, true);
         if (head.starts_with("message_delta\"")) return parse_usage_json(line, false);
         return;
