@@ -11,6 +11,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import { messagesBody, parseSse, postJson, request, waitFor } from '../lib/http.mjs';
+import { tcpToPort } from '../lib/process.mjs';
 import { mockProvider, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
 import { makeCerts } from '../mocks/certs.mjs';
@@ -179,7 +180,8 @@ describe('upstream faults', { timeout: 180_000 }, () => {
         await waitFor(() => (fds1 = fdCount(pid)) <= fds0 + 2, { timeoutMs: 5000, what: 'descriptors back' }).catch(() => {});
         const rss1 = rssKiB(pid);
         console.log(`worker ${pid}: fds ${fds0} -> ${fds1}, RSS ${rss0} -> ${rss1} KiB over 10 000 faulty requests`);
-        assert.ok(fds1 <= fds0 + 2, `descriptors ${fds0} -> ${fds1}`);
+        assert.ok(fds1 <= fds0 + 2, `descriptors ${fds0} -> ${fds1}; sockets to the upstream: ` +
+            JSON.stringify(tcpToPort(Number(new URL(evil.url).port))));
         // Under AddressSanitizer freed memory sits in its quarantine (RSS grows by design); its
         // leak check at exit is that pass's measure instead.
         if (!process.env.CCR_SANITIZER_LOGS) assert.ok(rss1 - rss0 < 4096, `RSS grew ${rss1 - rss0} KiB`);

@@ -8,6 +8,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 
 import { messagesBody, postJson, withDeadline } from '../lib/http.mjs';
 import { ctx } from '../lib/expect.mjs';
+import { tcpToPort, waitFor } from '../lib/process.mjs';
 import { mockProvider, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
 
@@ -60,5 +61,20 @@ describe('upstream connection pool', { timeout: 30_000 }, () => {
             await withDeadline(backend.requests.at(-1).connectionClosed, 5000, 'upstream idle close');
         }
         assert.equal(backend.requests.length, 3);
+    });
+
+    it('an idle connection the upstream closed is closed within seconds, without another request', async (t) => {
+        backend.setKeepAliveTimeout(150);
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        t.after(() => agent.destroy());
+        const res = await postJson(relay.url, '/v1/messages', messagesBody(), { agent });
+        assert.equal(res.status, 200, ctx(res, relay));
+        await withDeadline(backend.requests.at(-1).connectionClosed, 5000, 'upstream idle close');
+        // The relay's end of that connection has read the FIN: CLOSE_WAIT until the relay closes it.
+        await waitFor(() => (tcpToPort(backend.port).CLOSE_WAIT ?? 0) >= 1, { what: 'CLOSE_WAIT on the relay side' });
+        // The pool's sweep (every second) finds it; before, it waited for the origin's next request.
+        let states;
+        await waitFor(() => !(states = tcpToPort(backend.port)).CLOSE_WAIT, { timeoutMs: 4000, what: 'the pooled socket closed' })
+            .catch(() => assert.fail(`relay sockets to the backend: ${JSON.stringify(states)}`));
     });
 });

@@ -137,6 +137,26 @@ export function childPids(pid) {
     return out.sort((a, b) => a - b);
 }
 
+/**
+ * Local TCP sockets on this machine whose remote port is `port`, by state name, from
+ * /proc/net/tcp and tcp6 (loopback tests: the relay's connections to a mock listening on `port`).
+ */
+export function tcpToPort(port) {
+    const names = { '01': 'ESTABLISHED', '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT', '09': 'LAST_ACK' };
+    const out = {};
+    for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        let text;
+        try { text = readFileSync(file, 'utf8'); } catch { continue; }
+        for (const line of text.split('\n').slice(1)) {
+            const f = line.trim().split(/\s+/);
+            if (f.length < 4 || parseInt(f[2].split(':')[1], 16) !== port) continue;
+            const state = names[f[3]] ?? f[3];
+            out[state] = (out[state] ?? 0) + 1;
+        }
+    }
+    return out;
+}
+
 /** Resolve with { code, signal } when the relay's master exits, or reject after timeoutMs. */
 export function waitForExit(relay, timeoutMs) {
     const p = relay.exited() ? Promise.resolve(relay.exited())

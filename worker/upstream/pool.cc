@@ -26,11 +26,14 @@ void Conn::close() {
 
 bool Conn::negotiated_h2() { return tls && alpn_chose_h2(tls->native_handle()); }
 
-Pool::Pool(net::io_context& ioc) : ioc_(ioc), resolver_(ioc), h2_(std::make_unique<h2::Upstreams>(ioc)) {}
+Pool::Pool(net::io_context& ioc)
+    : ioc_(ioc), resolver_(ioc), h2_(std::make_unique<h2::Upstreams>(ioc)), sweep_(ioc) {}
 Pool::~Pool() = default;
 
 void Pool::clear() {
     idle_.clear();
+    sweep_.cancel();
+    sweep_armed_ = false;
     h2_->retire();
 }
 
@@ -207,6 +210,30 @@ void Pool::release(const Origin& origin, std::unique_ptr<Conn> conn) {
     conn->idle_since = std::chrono::steady_clock::now();
     conn->buffer.clear();
     list.push_back(std::move(conn));
+    if (!sweep_armed_) arm_sweep();
+}
+
+void Pool::arm_sweep() {
+    sweep_armed_ = true;
+    sweep_.expires_after(kSweepInterval);
+    sweep_.async_wait([this, alive = std::weak_ptr<char>(alive_)](const boost::system::error_code& ec) {
+        if (ec || alive.expired()) return;
+        sweep();
+    });
+}
+
+void Pool::sweep() {
+    sweep_armed_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    bool any_left = false;
+    for (auto& [key, list] : idle_) {
+        std::erase_if(list, [&](const std::unique_ptr<Conn>& c) {
+            const auto idle = now - c->idle_since;
+            return idle >= kIdleTimeout || (idle >= kRecentlyUsed && !still_open(*c));
+        });
+        any_left = any_left || !list.empty();
+    }
+    if (any_left) arm_sweep();
 }
 
 }  // namespace ccr::worker::upstream

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
@@ -61,6 +62,10 @@ public:
 
     static constexpr std::size_t kMaxIdlePerOrigin = 256;
     static constexpr std::chrono::seconds kIdleTimeout{60};
+    /// While connections are idle, every second the pool closes those the server has closed
+    /// (nginx's keepalive close handler does it on the event; here a timer and a peek each) and
+    /// those idle past kIdleTimeout, so no socket waits in CLOSE_WAIT for the origin's next request.
+    static constexpr std::chrono::seconds kSweepInterval{1};
     static constexpr std::chrono::seconds kDnsTtl{30};
 
 private:
@@ -73,6 +78,8 @@ private:
     boost::asio::ssl::context& tls_context(const std::string& ca_file, boost::system::error_code& ec);
     boost::asio::awaitable<boost::asio::ip::tcp::resolver::results_type> resolve(
         const Origin& origin, boost::system::error_code& ec);
+    void arm_sweep();
+    void sweep();
 
     struct DnsEntry {
         boost::asio::ip::tcp::resolver::results_type results;
@@ -85,6 +92,11 @@ private:
     std::map<std::string, DnsEntry> dns_;
     std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> tls_contexts_;
     std::unique_ptr<h2::Upstreams> h2_;
+    boost::asio::steady_timer sweep_;
+    bool sweep_armed_ = false;
+    // The sweep's handler holds a weak reference: one already queued when the pool goes finds it
+    // expired instead of a dangling `this`.
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 }  // namespace ccr::worker::upstream
