@@ -20,6 +20,9 @@ shift || true
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths inside the checkout are hashed relative to it: a fresh clone elsewhere (CI's) reuses the
+# objects another clone compiled (CMakeLists.txt maps the debug information's paths to match).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 # Configure every time (a second or two): picks up packages installed since the last run.
 if [ -f "$dir/CMakeCache.txt" ]; then
   cmake -S . -B "$dir" >/dev/null
