@@ -104,6 +104,18 @@ std::string peer_of(const tcp::socket& s) {
     return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+// The context of an answer given before any request was read (a refused connection, a malformed
+// head): a request id of its own, `within` to write it, and the connection closing after it.
+RequestContext closing_answer(std::string client, bool unread_body, std::chrono::seconds within) {
+    RequestContext ctx;
+    ctx.client = std::move(client);
+    ctx.request_id = filters::new_request_id();
+    ctx.keep_alive = false;
+    ctx.unread_body = unread_body;
+    ctx.deadline = clock::now() + within;
+    return ctx;
+}
+
 net::awaitable<void> reject(ClientStream& stream, RequestContext& ctx, const filters::Rejection& no) {
     co_await write_error(stream, ctx, no.code, no.message, no.extra_headers);
 }
@@ -298,12 +310,7 @@ net::awaitable<void> linger_close(ClientStream& stream) {
 
 net::awaitable<void> refuse_session(tcp::socket socket, std::int64_t cap) {
     ClientStream stream(std::move(socket), nullptr);
-    RequestContext ctx;
-    ctx.client = peer_of(stream.socket());
-    ctx.request_id = filters::new_request_id();
-    ctx.keep_alive = false;
-    ctx.unread_body = true;
-    ctx.deadline = clock::now() + std::chrono::seconds(2);
+    RequestContext ctx = closing_answer(peer_of(stream.socket()), true, std::chrono::seconds(2));
     co_await write_error(stream, ctx, Errc::overloaded,
                          "cc-relay: every connection this worker may hold is serving a request "
                          "(server.max_connections = " + std::to_string(cap) + ")");
@@ -459,12 +466,8 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
                        std::to_string(kMaxHeaderFields) + ")";
         }
         if (!bad_head.empty()) {
-            RequestContext ctx;
-            ctx.client = client;
-            ctx.request_id = filters::new_request_id();
-            ctx.keep_alive = false;
-            ctx.unread_body = !ec;  // a complete head: whatever follows it is not read
-            ctx.deadline = clock::now() + std::chrono::seconds(5);
+            // A complete head: whatever follows it is not read.
+            RequestContext ctx = closing_answer(client, !ec, std::chrono::seconds(5));
             co_await write_error(stream, ctx, bad_code, bad_head);
             ctx.rec.finish(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx.start));
             if (rt.stats) rt.stats->request_finished(ctx.rec);
