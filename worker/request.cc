@@ -54,13 +54,29 @@ std::string framing_problem(unsigned version, const http::fields& fields) {
     return {};
 }
 
-bool is_hop_by_hop(std::string_view name) {
-    static constexpr std::string_view kNames[] = {
-        "connection", "keep-alive",          "proxy-connection", "proxy-authenticate",
-        "proxy-authorization", "te",          "trailer",          "transfer-encoding",
-        "upgrade",    "content-length"};
-    for (std::string_view n : kNames) {
-        if (iequals(name, n)) return true;
+bool is_hop_by_hop(http::field name) {
+    switch (name) {
+        case http::field::connection:
+        case http::field::keep_alive:
+        case http::field::proxy_connection:
+        case http::field::proxy_authenticate:
+        case http::field::proxy_authorization:
+        case http::field::te:
+        case http::field::trailer:
+        case http::field::transfer_encoding:
+        case http::field::upgrade:
+        case http::field::content_length:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool has_field_named(const http::fields& fields, const http::fields::value_type& f) {
+    const http::field name = f.name();
+    for (const auto& g : fields) {
+        if (g.name() != name) continue;
+        if (name != http::field::unknown || iequals(g.name_string(), f.name_string())) return true;
     }
     return false;
 }

@@ -60,8 +60,11 @@ boost::asio::awaitable<bool> write_error(ClientStream& stream,
 
 /// "HTTP/1.1 200 OK\r\n"
 void append_status_line(std::string& out, int status);
-/// Hop-by-hop headers (RFC 9110 §7.6.1) and framing headers the relay sets itself.
-bool is_hop_by_hop(std::string_view name);
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and framing headers the relay sets itself. Every one is
+/// a field Beast knows, so the parser's classification of each name decides, with no comparison.
+bool is_hop_by_hop(boost::beast::http::field name);
+/// Whether `fields` has a field named as `f` is: the same known field, or the same unknown name.
+bool has_field_named(const boost::beast::http::fields& fields, const boost::beast::http::fields::value_type& f);
 /// Why a request head's framing cannot be trusted, or empty when it can (RFC 9112 §6, the
 /// request-smuggling rules): a Transfer-Encoding other than a single `chunked`, or on an
 /// HTTP/1.0 request; more than one Content-Length; an HTTP/1.1 request without exactly one Host.

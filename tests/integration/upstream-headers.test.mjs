@@ -210,6 +210,7 @@ describe('anthropic-* and hop-by-hop headers', { timeout: 30_000 }, () => {
             'Trailer: X-Checksum',
             'Upgrade: h2c',
             'Proxy-Authorization: Basic cHJveHk6c2VjcmV0',
+            'Proxy-Connection: keep-alive',
             '', body,
         ].join('\r\n');
         const out = await rawExchange(relay.port, raw, { timeoutMs: 5000 });
@@ -217,7 +218,7 @@ describe('anthropic-* and hop-by-hop headers', { timeout: 30_000 }, () => {
         assert.equal(res.status, 200, `raw response: ${out.data.slice(0, 500)}\n${relay.logs().slice(-2000)}`);
         assert.equal(backend.requests.length, 1);
         const h = backend.requests[0].headers;
-        for (const name of ['x-hop-custom', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-authorization']) {
+        for (const name of ['x-hop-custom', 'keep-alive', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-connection']) {
             assert.equal(h[name], undefined, `${name} must not reach the upstream (got ${h[name]})`);
         }
         assert.ok(!String(h.connection ?? '').toLowerCase().includes('x-hop-custom'),

@@ -266,13 +266,22 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
     head.reserve(1024);
     append_status_line(head, static_cast<int>(res.result_int()));
     for (const auto& f : res) {
-        std::string_view name = f.name_string();
-        if (is_hop_by_hop(name) || iequals(name, "x-request-id")) continue;
-        if (shape.sse && (iequals(name, "cache-control") || iequals(name, "x-accel-buffering"))) continue;
-        if (decoder != nullptr && iequals(name, "content-type")) continue;
+        const http::field known = f.name();
+        const std::string_view name = f.name_string();
+        if (is_hop_by_hop(known)) continue;
+        if (known == http::field::unknown &&
+            (iequals(name, "x-request-id") || (shape.sse && iequals(name, "x-accel-buffering")))) {
+            continue;
+        }
+        if (shape.sse && known == http::field::cache_control) continue;
+        if (decoder != nullptr && known == http::field::content_type) continue;
         head += name;
         head += ": ";
-        head += secrets.empty() ? std::string(f.value()) : masked(f.value(), secrets);
+        if (secrets.empty()) {
+            head += f.value();
+        } else {
+            head += masked(f.value(), secrets);
+        }
         head += "\r\n";
     }
     if (decoder != nullptr) {

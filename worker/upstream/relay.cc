@@ -81,17 +81,30 @@ std::string build_upstream_head(const Provider& p,
         head += value;
         head += "\r\n";
     };
-    for (const auto& f : req) {
-        std::string_view name = f.name_string();
-        if (is_hop_by_hop(name) || iequals(name, "host") || iequals(name, "authorization") ||
-            iequals(name, "x-api-key") || iequals(name, "accept-encoding") ||
-            iequals(name, "expect") || iequals(name, "x-request-id") ||
-            (up.beta && iequals(name, "anthropic-beta")) ||
-            (!connection_tokens.empty() && header_lists(connection_tokens, name)) ||
-            (up.headers.begin() != up.headers.end() && up.headers.count(name) > 0)) {
-            continue;
+    // Known fields by the parser's classification; names compared only for the unknown ones.
+    const auto dropped = [&](const http::fields::value_type& f) {
+        switch (const http::field known = f.name()) {
+            case http::field::host:
+            case http::field::authorization:
+            case http::field::accept_encoding:
+            case http::field::expect:
+                return true;
+            case http::field::unknown: {
+                const std::string_view name = f.name_string();
+                if (iequals(name, "x-api-key") || iequals(name, "x-request-id") ||
+                    (up.beta && iequals(name, "anthropic-beta"))) {
+                    return true;
+                }
+                break;
+            }
+            default:
+                if (is_hop_by_hop(known)) return true;
         }
-        add(name, f.value());
+        return (!connection_tokens.empty() && header_lists(connection_tokens, f.name_string())) ||
+               has_field_named(up.headers, f);
+    };
+    for (const auto& f : req) {
+        if (!dropped(f)) add(f.name_string(), f.value());
     }
     if (up.beta && !up.beta->empty()) add("anthropic-beta", *up.beta);
     for (const auto& f : up.headers) add(f.name_string(), f.value());

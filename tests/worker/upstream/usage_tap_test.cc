@@ -62,6 +62,26 @@ TEST(UsageTap, ReadsUsageOfANonStreamingMessage) {
     EXPECT_EQ(tap.usage().cache_read_input_tokens, 5);
 }
 
+TEST(UsageTap, ReadsOnlyTheMessagesOwnUsageMember) {
+    // A tool's input may hold a "usage" of its own, before the message's; neither it nor text
+    // naming "usage" counts.
+    UsageTap tap(UsageTap::Mode::json);
+    tap.feed(R"({"id":"msg","content":[{"type":"tool_use","input":{"usage":{"input_tokens":999}}},)"
+             R"({"type":"text","text":"\"usage\":{\"output_tokens\":888}"}],)"
+             R"("usage":{"input_tokens":11,"output_tokens":22}})");
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 11);
+    EXPECT_EQ(tap.usage().output_tokens, 22);
+}
+
+TEST(UsageTap, ReadsNothingFromAnAnswerThatIsNotJson) {
+    UsageTap tap(UsageTap::Mode::json);
+    tap.feed(R"({"usage":{"input_tokens":11,"output_tokens":22}} trailing)");
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 0);
+    EXPECT_EQ(tap.usage().output_tokens, 0);
+}
+
 TEST(UsageTap, FindsTheEventTypeAfterOtherNamesThatStartTheSame) {
     // The type is found by its "message_ prefix: other names with it come first here.
     UsageTap tap(UsageTap::Mode::sse);
