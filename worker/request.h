@@ -64,7 +64,8 @@ void append_status_line(std::string& out, int status);
 /// a field Beast knows, so the parser's classification of each name decides, with no comparison.
 bool is_hop_by_hop(boost::beast::http::field name);
 /// Whether `fields` has a field named as `f` is: the same known field, or the same unknown name.
-bool has_field_named(const boost::beast::http::fields& fields, const boost::beast::http::fields::value_type& f);
+bool has_field_named(const boost::beast::http::fields& fields,
+                     const boost::beast::http::fields::value_type& f);
 /// Why a request head's framing cannot be trusted, or empty when it can (RFC 9112 §6, the
 /// request-smuggling rules): a Transfer-Encoding other than a single `chunked`, or on an
 /// HTTP/1.0 request; more than one Content-Length; an HTTP/1.1 request without exactly one Host.

@@ -137,8 +137,9 @@ void UsageTap::finish() {
         // document (a message's content can be most of the answer).
         static thread_local std::vector<JsonMember> members;
         if (!check_json(json_, kMaxJsonDepth, &members)) {
+            const std::string_view answer = json_;
             for (const JsonMember& m : members) {
-                if (std::string_view(json_).substr(m.key, m.key_end - m.key) != "\"usage\"") continue;
+                if (answer.substr(m.key, m.key_end - m.key) != "\"usage\"") continue;
                 simdjson::dom::element usage;
                 if (!dom_parser().parse(json_.data() + m.value, m.value_end - m.value).get(usage)) {
                     read_usage(usage, usage_);
