@@ -34,6 +34,8 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import { randomBytes } from 'node:crypto';
 
+import { requestLog } from './request-log.mjs';
+
 export const CANNED_TEXT = 'Hello from the cc-relay mock backend: MOCK-CANNED-REPLY-7F3A.';
 export const MOCK_COUNT_TOKENS = 4242;
 export const MOCK_USAGE = Object.freeze({
@@ -172,8 +174,8 @@ export function sseEvents(model, { events = 5, text = CANNED_TEXT, usage = MOCK_
  * Returns { url, port, requests, setMode, reset, waitForRequest, close }.
  */
 export async function startBackend({ tls, host = '127.0.0.1', port: wantedPort = 0 } = {}) {
-    const requests = [];
-    const waiters = new Set();
+    const log = requestLog('mock backend');
+    const { requests } = log;
     let override;
     const sockets = new Set();
 
@@ -215,8 +217,7 @@ export async function startBackend({ tls, host = '127.0.0.1', port: wantedPort =
             if (!res.writableFinished) rec.clientClosedEarly = true;
             resolveClosed(rec);
         });
-        requests.push(rec);
-        for (const w of [...waiters]) w.check();
+        log.add(rec);
 
         let spec;
         if (typeof override === 'function') spec = override(rec);
@@ -278,23 +279,7 @@ export async function startBackend({ tls, host = '127.0.0.1', port: wantedPort =
         /** Forget recorded requests and the override. */
         reset() { requests.length = 0; override = undefined; },
         /** Resolve with the first recorded request matching pred (default: any) within timeoutMs. */
-        waitForRequest(pred = () => true, timeoutMs = 5000) {
-            return new Promise((resolve, reject) => {
-                const w = {
-                    check() {
-                        const hit = requests.find(pred);
-                        if (hit) { clearTimeout(timer); waiters.delete(w); resolve(hit); }
-                    },
-                };
-                const timer = setTimeout(() => {
-                    waiters.delete(w);
-                    reject(new Error(`mock backend: no matching request within ${timeoutMs} ms ` +
-                        `(seen: ${requests.map((r) => r.method + ' ' + r.url).join(', ') || 'none'})`));
-                }, timeoutMs);
-                waiters.add(w);
-                w.check();
-            });
-        },
+        waitForRequest: log.waitFor,
         async close() {
             for (const s of sockets) s.destroy();
             await new Promise((r) => server.close(() => r()));

@@ -12,11 +12,13 @@
 
 import http from 'node:http';
 
+import { requestLog } from './request-log.mjs';
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function startFake(handler) {
-    const requests = [];
-    const waiters = new Set();
+    const log = requestLog('fake');
+    const { requests } = log;
     const sockets = new Set();
     let mode;
 
@@ -42,8 +44,7 @@ export async function startFake(handler) {
         };
         Object.defineProperty(rec, 'responseBody', { get: () => Buffer.concat(rec.responseBytes) });
         track(rec, res);
-        requests.push(rec);
-        for (const w of [...waiters]) w.check();
+        log.add(rec);
         const spec = typeof mode === 'function' ? mode(rec) : mode;
         try {
             await handler(rec, res, spec);
@@ -73,23 +74,7 @@ export async function startFake(handler) {
         /** Every following request gets this spec (or fn(rec)'s); undefined: the default answer. */
         setMode(specOrFn) { mode = specOrFn; },
         reset() { requests.length = 0; mode = undefined; },
-        waitForRequest(pred = () => true, timeoutMs = 5000) {
-            return new Promise((resolve, reject) => {
-                const w = {
-                    check() {
-                        const hit = requests.find(pred);
-                        if (hit) { clearTimeout(timer); waiters.delete(w); resolve(hit); }
-                    },
-                };
-                const timer = setTimeout(() => {
-                    waiters.delete(w);
-                    reject(new Error(`fake: no matching request within ${timeoutMs} ms ` +
-                        `(seen: ${requests.map((r) => `${r.method} ${r.url}`).join(', ') || 'none'})`));
-                }, timeoutMs);
-                waiters.add(w);
-                w.check();
-            });
-        },
+        waitForRequest: log.waitFor,
         async close() {
             for (const s of sockets) s.destroy();
             await new Promise((r) => server.close(() => r()));
