@@ -74,6 +74,24 @@ TEST(UsageTap, ReadsOnlyTheMessagesOwnUsageMember) {
     EXPECT_EQ(tap.usage().output_tokens, 22);
 }
 
+TEST(UsageTap, TakesIntegersOnlyAndTheFirstOfARepeatedName) {
+    // message_start sets all four; the delta's null, fraction, exponent, out-of-range and string
+    // values keep them; of two output_tokens the first counts.
+    UsageTap tap(UsageTap::Mode::sse);
+    tap.feed("data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":1,"
+             "\"output_tokens\":2,\"cache_read_input_tokens\":3,\"cache_creation_input_tokens\":4}}}\n\n"
+             "data: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":null,"
+             "\"cache_read_input_tokens\":1.5,\"cache_creation_input_tokens\":1e3,"
+             "\"output_tokens\":-7,\"output_tokens\":99}}\n\n"
+             "data: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":\"5\","
+             "\"cache_read_input_tokens\":99999999999999999999}}\n\n");
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 1);
+    EXPECT_EQ(tap.usage().output_tokens, -7);
+    EXPECT_EQ(tap.usage().cache_read_input_tokens, 3);
+    EXPECT_EQ(tap.usage().cache_creation_input_tokens, 4);
+}
+
 TEST(UsageTap, ReadsNothingFromAnAnswerThatIsNotJson) {
     UsageTap tap(UsageTap::Mode::json);
     tap.feed(R"({"usage":{"input_tokens":11,"output_tokens":22}} trailing)");
