@@ -1,11 +1,8 @@
 #include "worker/upstream/usage_tap.h"
 
 #include <cstring>
-#include <vector>
 
 #include <simdjson.h>
-
-#include "worker/json_check.h"
 
 namespace ccr::worker {
 namespace {
@@ -133,20 +130,8 @@ void UsageTap::parse_usage_json(std::string_view json, bool is_start) {
 
 void UsageTap::finish() {
     if (mode_ == Mode::json && !json_overflow_ && !json_.empty()) {
-        // The grammar check lists the top-level members; only `usage`'s value is parsed into a
-        // document (a message's content can be most of the answer).
-        static thread_local std::vector<JsonMember> members;
-        if (!check_json(json_, kMaxJsonDepth, &members)) {
-            const std::string_view answer = json_;
-            for (const JsonMember& m : members) {
-                if (answer.substr(m.key, m.key_end - m.key) != "\"usage\"") continue;
-                simdjson::dom::element usage;
-                if (!dom_parser().parse(json_.data() + m.value, m.value_end - m.value).get(usage)) {
-                    read_usage(usage, usage_);
-                }
-                break;  // the first, as a document's lookup by key would
-            }
-        }
+        simdjson::dom::element doc, usage;
+        if (!dom_parser().parse(json_).get(doc) && !doc["usage"].get(usage)) read_usage(usage, usage_);
         json_.clear();
     }
     if (mode_ == Mode::sse && !line_.empty() && !skipping_) on_line(line_);
