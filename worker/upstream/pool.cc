@@ -86,6 +86,12 @@ bool still_open(Conn& c) {
     return errno == EAGAIN || errno == EWOULDBLOCK;    // nothing to read: alive
 }
 
+// Whether an idle connection may still be handed out at `now` (acquire) or kept (the sweep).
+bool reusable(Conn& c, std::chrono::steady_clock::time_point now) {
+    const auto idle = now - c.idle_since;
+    return idle < kRecentlyUsed || (idle < Pool::kIdleTimeout && still_open(c));
+}
+
 }  // namespace
 
 net::awaitable<std::unique_ptr<Conn>> Pool::acquire_h2(const Origin& origin,
@@ -136,8 +142,7 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
         while (it != idle_.end() && !it->second.empty()) {
             std::unique_ptr<Conn> c = std::move(it->second.back());
             it->second.pop_back();
-            const auto idle = now - c->idle_since;
-            if (idle < kRecentlyUsed || (idle < kIdleTimeout && still_open(*c))) {
+            if (reusable(*c, now)) {
                 c->reused = true;
                 co_return c;
             }
@@ -227,10 +232,7 @@ void Pool::sweep() {
     const auto now = std::chrono::steady_clock::now();
     bool any_left = false;
     for (auto& [key, list] : idle_) {
-        std::erase_if(list, [&](const std::unique_ptr<Conn>& c) {
-            const auto idle = now - c->idle_since;
-            return idle >= kIdleTimeout || (idle >= kRecentlyUsed && !still_open(*c));
-        });
+        std::erase_if(list, [&](const std::unique_ptr<Conn>& c) { return !reusable(*c, now); });
         any_left = any_left || !list.empty();
     }
     if (any_left) arm_sweep();
