@@ -37,11 +37,7 @@ for pass in "${passes[@]}"; do
   if [ "$pass" = release ]; then
     run_suites "$dir"
     [ "$whole" = 1 ] || continue
-    # Not the config harness: within seconds it can reach inputs on which yaml-cpp 0.7 (Debian's)
-    # runs for longer than libFuzzer's timeout, which is a finding of the library, not of ours, and
-    # would make this step fail at random. Its corpus still replays in ctest; run it by hand
-    # (scripts/fuzz.sh 600 config).
-    scripts/fuzz.sh "${CCR_FUZZ_SECONDS:-15}" sse_usage event_stream body http_head
+    scripts/fuzz.sh "${CCR_FUZZ_SECONDS:-15}"
     # The benchmark suite in smoke mode (~1 s per scenario): keeps bench/ from rotting.
     CCR_BENCH_BUILD="$dir" bench/run.sh --smoke >/dev/null
     continue

@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include <yaml-cpp/eventhandler.h>
+
 #include "shared/config/internal.h"
 
 namespace ccr::shared {
@@ -76,6 +78,50 @@ void check_exposure(const std::string& path,
                            "the service's own group), or move them to the environment (${VAR})");
 }
 
+// How many YAML documents the text holds, by a pass of yaml-cpp's parser that builds nothing.
+// Not YAML::LoadAll: on some malformed input (a ',' at the start of a document, outside any
+// brackets) yaml-cpp 0.7's parser yields an empty document again and again without consuming a
+// byte, and LoadAll collects them until memory runs out. A document that starts where the previous
+// one started is that loop; counting stops there.
+struct DocumentCount {
+    std::size_t documents = 0;
+    bool stalled = false;
+    YAML::Mark stall;
+};
+
+DocumentCount count_documents(const std::string& text) {
+    struct Starts final : YAML::EventHandler {
+        YAML::Mark start;
+        void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+        void OnDocumentEnd() override {}
+        void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+        void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+        void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                      const std::string&) override {}
+        void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                             YAML::EmitterStyle::value) override {}
+        void OnSequenceEnd() override {}
+        void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                        YAML::EmitterStyle::value) override {}
+        void OnMapEnd() override {}
+    };
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    Starts starts;
+    DocumentCount count;
+    int previous = -1;
+    while (parser.HandleNextDocument(starts)) {
+        if (starts.start.pos == previous) {
+            count.stalled = true;
+            count.stall = starts.start;
+            break;
+        }
+        previous = starts.start.pos;
+        ++count.documents;
+    }
+    return count;
+}
+
 Config load(const std::string& text,
             const std::string& source,
             EnvLookup env,
@@ -83,21 +129,28 @@ Config load(const std::string& text,
             const std::string& file = {}) {
     using namespace config_detail;
     Report report(source);
-    std::vector<YAML::Node> documents;
+    YAML::Node document;
     try {
-        documents = YAML::LoadAll(text);
+        const DocumentCount count = count_documents(text);
+        if (count.stalled) {
+            report.error(position_of(count.stall),
+                         "YAML syntax error: the parser makes no progress here (a ',' or another "
+                         "flow indicator outside brackets?)");
+            throw ConfigError(report.take_errors());
+        }
+        if (count.documents > 1) {
+            report.error({}, "the file holds " + std::to_string(count.documents) +
+                                 " YAML documents; a config is a single document");
+        }
+        document = YAML::Load(text);
     } catch (const YAML::Exception& e) {
         report.error(position_of(e.mark), "YAML syntax error: " + e.msg);
         throw ConfigError(report.take_errors());
     }
-    if (documents.size() > 1) {
-        report.error({}, "the file holds " + std::to_string(documents.size()) +
-                             " YAML documents; a config is a single document");
-    }
     Config cfg;
     cfg.source = source;
     SourceMap where;
-    read_document(documents.empty() ? YAML::Node() : documents.front(), cfg, where, report, env);
+    read_document(document, cfg, where, report, env);
     apply_defaults(cfg, base_dir);
     validate(cfg, where, report, env);
     if (!file.empty()) check_exposure(file, where, report);

@@ -436,6 +436,22 @@ TEST_F(ConfigLoader, SeveralDocumentsInOneFileAreAnError) {
     EXPECT_THAT(load_error("server: {}\n---\nserver: {}\n"), HasSubstr("2 YAML documents"));
 }
 
+// yaml-cpp 0.7's LoadAll never returned on this (its parser yields empty documents forever at a
+// ',' outside brackets): the loader must answer with a syntax error at the comma.
+TEST_F(ConfigLoader, AStrayCommaAtADocumentStartIsASyntaxErrorNotAHang) {
+    for (const char* text : {", a\n", "# comment\n#\n, Compatible with\nserver: {}\n",
+                             "server: {}\n---\n, x\n"}) {
+        try {
+            load(text);
+            FAIL() << "expected a ConfigError for " << text;
+        } catch (const ConfigError& e) {
+            ASSERT_FALSE(e.diagnostics().empty()) << text;
+            EXPECT_THAT(e.diagnostics()[0].message, HasSubstr("YAML syntax error")) << text;
+            EXPECT_GT(e.diagnostics()[0].line, 0) << text;
+        }
+    }
+}
+
 TEST_F(ConfigLoader, AllErrorsAreThrownTogetherUnderOneHeaderInFileOrder) {
     try {
         load(R"(
