@@ -31,9 +31,20 @@ std::string Origin::key() const {
 }
 
 std::string Origin::host_header() const {
-    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    if ((tls && port != 443) || (!tls && port != 80)) h += ":" + std::to_string(port);
+    std::string h;
+    append_host_header(h);
     return h;
+}
+
+void Origin::append_host_header(std::string& out) const {
+    const bool literal_v6 = host.find(':') != std::string::npos;
+    if (literal_v6) out += '[';
+    out += host;
+    if (literal_v6) out += ']';
+    if ((tls && port != 443) || (!tls && port != 80)) {
+        out += ':';
+        out += std::to_string(port);
+    }
 }
 
 bool parse_origin(std::string_view url, Origin& out) {

@@ -47,6 +47,7 @@ struct Origin {
     /// Pool key: connections are shared only between identical origins.
     std::string key() const;
     std::string host_header() const;  // "host" or "host:port" when not the scheme default
+    void append_host_header(std::string& out) const;  // the same, onto `out`
 };
 bool parse_origin(std::string_view url, Origin& out);
 

@@ -131,13 +131,12 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
                                                     bool fresh,
                                                     boost::system::error_code& ec) {
     ec.clear();
-    const std::string key = origin.key();
-    if (origin.http2 && !h2_->speaks_h1(key)) {
+    if (origin.http2 && !h2_->speaks_h1(origin.key())) {
         auto conn = co_await acquire_h2(origin, connect_timeout, ec);
         if (conn || ec) co_return conn;
     }
     if (!fresh) {
-        auto it = idle_.find(key);
+        auto it = idle_.find(origin);
         auto now = std::chrono::steady_clock::now();
         while (it != idle_.end() && !it->second.empty()) {
             std::unique_ptr<Conn> c = std::move(it->second.back());
@@ -209,7 +208,12 @@ net::awaitable<std::unique_ptr<Conn>> Pool::connect(const Origin& origin,
 
 void Pool::release(const Origin& origin, std::unique_ptr<Conn> conn) {
     if (conn->bridged) return;  // its stream is over; the HTTP/2 connection stays
-    auto& list = idle_[origin.key()];
+    auto it = idle_.find(origin);
+    if (it == idle_.end()) {
+        IdleKey key{origin.tls, origin.http2, origin.port, origin.host, origin.ca_file};
+        it = idle_.try_emplace(std::move(key)).first;
+    }
+    auto& list = it->second;
     if (list.size() >= kMaxIdlePerOrigin) return;  // closes it
     conn->tcp().expires_never();
     conn->idle_since = std::chrono::steady_clock::now();

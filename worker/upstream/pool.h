@@ -4,12 +4,16 @@
 // cache; connect timeouts. Single-threaded like the rest of the worker: no locks.
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <boost/system/error_code.hpp>
+#include <string_view>
+#include <tuple>
 #include <vector>
+
+#include <boost/system/error_code.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -86,9 +90,29 @@ private:
         std::chrono::steady_clock::time_point expires;
     };
 
+    // What makes two origins' connections interchangeable: Origin::key()'s parts, compared in
+    // place, so finding an origin's idle connections builds no string per request.
+    struct IdleKey {
+        bool tls = false, http2 = false;
+        std::uint16_t port = 0;
+        std::string host, ca_file;
+    };
+    struct IdleKeyLess {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const {
+            return parts(a) < parts(b);
+        }
+        template <class T>
+        static auto parts(const T& o) {
+            return std::tuple<bool, bool, std::uint16_t, std::string_view, std::string_view>(
+                o.tls, o.http2, o.port, o.host, o.ca_file);
+        }
+    };
+
     boost::asio::io_context& ioc_;
     boost::asio::ip::tcp::resolver resolver_;
-    std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;
+    std::map<IdleKey, std::vector<std::unique_ptr<Conn>>, IdleKeyLess> idle_;
     std::map<std::string, DnsEntry> dns_;
     std::map<std::string, std::unique_ptr<boost::asio::ssl::context>> tls_contexts_;
     std::unique_ptr<h2::Upstreams> h2_;

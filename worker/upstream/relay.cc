@@ -73,7 +73,7 @@ std::string build_upstream_head(const Provider& p,
     head += ' ';
     head += up.path;
     head += " HTTP/1.1\r\nHost: ";
-    head += p.origin().host_header();
+    p.origin().append_host_header(head);
     head += "\r\n";
     auto add = [&head](std::string_view name, std::string_view value) {
         head += name;

@@ -50,6 +50,23 @@ shared::ProviderConfig provider(const std::string& type) {
     return pc;
 }
 
+TEST(Origin, HostHeaderBracketsIPv6LiteralsAndNamesOnlyANonDefaultPort) {
+    const auto host = [](std::string_view url) {
+        Origin o;
+        EXPECT_TRUE(parse_origin(url, o)) << url;
+        std::string appended = "Host: ";
+        o.append_host_header(appended);
+        EXPECT_EQ(appended, "Host: " + o.host_header()) << url;
+        return o.host_header();
+    };
+    EXPECT_EQ(host("https://api.anthropic.com"), "api.anthropic.com");
+    EXPECT_EQ(host("https://api.anthropic.com:8443"), "api.anthropic.com:8443");
+    EXPECT_EQ(host("http://127.0.0.1"), "127.0.0.1");
+    EXPECT_EQ(host("http://127.0.0.1:443"), "127.0.0.1:443");
+    EXPECT_EQ(host("http://[::1]:8080"), "[::1]:8080");
+    EXPECT_EQ(host("https://[::1]"), "[::1]");
+}
+
 TEST(AnthropicFormat, MapsTheModelByChangingOnlyItsBytes) {
     auto pc = provider("zai");
     pc.model_mapping = {{"claude-sonnet-4-5", "glm-4.7 \"quoted\""}};
