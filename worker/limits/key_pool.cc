@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "worker/insertion_sort.h"
 #include "worker/limits/gcra.h"
 
 namespace ccr::worker::limits {
@@ -69,11 +70,9 @@ bool KeyPool::take(int index, std::int64_t estimated_input, std::int64_t now_ms)
     return true;
 }
 
-std::vector<int> KeyPool::order(const std::vector<int>& eligible,
-                                std::int64_t now_ms,
-                                std::uint64_t random) {
+KeyPool::Indices KeyPool::order(const Indices& eligible, std::int64_t now_ms, std::uint64_t random) {
     const std::size_t n = eligible.size();
-    std::vector<int> out;
+    Indices out;
     out.reserve(n);
     std::size_t first = 0;
     switch (strategy_) {
@@ -109,9 +108,9 @@ std::vector<int> KeyPool::order(const std::vector<int>& eligible,
     for (std::size_t j = 0; j < n; ++j) out.push_back(eligible[(first + j) % n]);
     if (strategy_ == PoolStrategy::least_loaded) {
         // Most free capacity first; the rotation above breaks ties, so equal keys share the load.
-        std::vector<double> free(keys_.size(), 0.0);
+        boost::container::small_vector<double, kInline> free(keys_.size(), 0.0);
         for (int i : out) free[static_cast<std::size_t>(i)] = free_share(i, now_ms);
-        std::stable_sort(out.begin(), out.end(), [&](int a, int b) {
+        insertion_sort(out.begin(), out.end(), [&](int a, int b) {
             return free[static_cast<std::size_t>(a)] > free[static_cast<std::size_t>(b)];
         });
     }
@@ -123,7 +122,7 @@ KeyPool::Pick KeyPool::acquire(std::int64_t estimated_input,
                                std::uint64_t random) {
     Pick pick;
     if (keys_.empty()) return pick;
-    std::vector<int> eligible;
+    Indices eligible;
     std::int64_t earliest = std::numeric_limits<std::int64_t>::max();
     for (int i = 0; i < static_cast<int>(keys_.size()); ++i) {
         const std::int64_t ready = ready_at_ms(i, estimated_input, now_ms);

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "shared/stats/segment.h"
 
 namespace ccr::worker::limits {
@@ -76,9 +78,10 @@ class KeyPool {
     /// Share of the key's capacity still free (0..1), the least-loaded measure.
     double free_share(int index, std::int64_t now_ms) const;
     bool take(int index, std::int64_t estimated_input, std::int64_t now_ms);
-    std::vector<int> order(const std::vector<int>& eligible,
-                           std::int64_t now_ms,
-                           std::uint64_t random);
+    // Index lists live on the stack for pools of up to kInline keys (no allocation per request).
+    static constexpr std::size_t kInline = 16;
+    using Indices = boost::container::small_vector<int, kInline>;
+    Indices order(const Indices& eligible, std::int64_t now_ms, std::uint64_t random);
 
     std::vector<PoolKey> keys_;
     PoolStrategy strategy_;

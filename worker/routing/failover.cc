@@ -2,13 +2,14 @@
 // the relay moves down the list when an attempt fails before the answer starts.
 #include <algorithm>
 
+#include "worker/insertion_sort.h"
 #include "worker/providers/provider.h"
 #include "worker/routing/strategy.h"
 
 namespace ccr::worker::routing {
 
 void sort_by_priority(std::vector<int>& candidates, const Providers& providers) {
-    std::stable_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
+    insertion_sort(candidates.begin(), candidates.end(), [&](int a, int b) {
         return providers[static_cast<std::size_t>(a)]->priority() > providers[static_cast<std::size_t>(b)]->priority();
     });
 }
