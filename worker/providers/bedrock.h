@@ -15,6 +15,7 @@ public:
     BedrockProvider(const shared::ProviderConfig& cfg, const shared::ProviderTypeInfo& type, ProviderDeps deps);
 
     boost::asio::awaitable<std::optional<PrepareError>> prepare(UpstreamRequest& up) const override;
+    bool prepare_now(UpstreamRequest&) const override { return false; }
     std::unique_ptr<ResponseDecoder> decoder(unsigned status,
                                              const boost::beast::http::fields& head,
                                              Endpoint endpoint) const override;

@@ -40,7 +40,7 @@ void FoundryProvider::authenticate(http::fields& out, const ClientCredentials&, 
 }
 
 net::awaitable<std::optional<PrepareError>> FoundryProvider::prepare(UpstreamRequest& up) const {
-    if (auto failed = co_await Provider::prepare(up)) co_return failed;
+    prepare_wire(up);
     if (cfg_.keys.empty()) {
         if (!tokens_) co_return PrepareError{false, credentials_error_};
         const oauth::TokenResult token = co_await tokens_->token();

@@ -20,6 +20,7 @@ public:
     ~FoundryProvider() override;
 
     boost::asio::awaitable<std::optional<PrepareError>> prepare(UpstreamRequest& up) const override;
+    bool prepare_now(UpstreamRequest&) const override { return false; }
     void authenticate(boost::beast::http::fields& out, const ClientCredentials& client, int key) const override;
     bool has_models_route() const override { return false; }
 

@@ -170,6 +170,16 @@ void Provider::common_edits(UpstreamRequest& up, const BodyLayout* layout) const
 }
 
 net::awaitable<std::optional<PrepareError>> Provider::prepare(UpstreamRequest& up) const {
+    prepare_wire(up);
+    co_return std::nullopt;
+}
+
+bool Provider::prepare_now(UpstreamRequest& up) const {
+    prepare_wire(up);
+    return true;
+}
+
+void Provider::prepare_wire(UpstreamRequest& up) const {
     up.path = origin_.base_path;
     up.path += up.target;
     std::string_view to = mapped_model(up.info.model);
@@ -185,7 +195,6 @@ net::awaitable<std::optional<PrepareError>> Provider::prepare(UpstreamRequest& u
         common_edits(up, nullptr);
     }
     authenticate(up.headers, up.credentials, up.key);
-    co_return std::nullopt;
 }
 
 std::unique_ptr<ResponseDecoder> Provider::decoder(unsigned, const http::fields&, Endpoint) const { return nullptr; }

@@ -146,6 +146,11 @@ public:
     /// Awaits only when a token must be fetched or refreshed. The default is the Anthropic wire:
     /// base path + target, model mapping, the provider's key (or the client's own credential).
     virtual boost::asio::awaitable<std::optional<PrepareError>> prepare(UpstreamRequest& up) const;
+    /// prepare()'s work done at once, for a provider that never waits in it (the Anthropic wire):
+    /// true when done; false, having done nothing, when the caller must co_await prepare(). Saves
+    /// the relay a coroutine frame per attempt. A subclass that overrides prepare() overrides this
+    /// too (the cloud providers return false).
+    virtual bool prepare_now(UpstreamRequest& up) const;
 
     /// The decoder of a response with this status and head, or none (bytes pass unchanged).
     virtual std::unique_ptr<ResponseDecoder> decoder(unsigned status,
@@ -180,6 +185,8 @@ public:
     std::string filter_betas(std::string_view header) const;
 
 protected:
+    /// The Anthropic wire's prepare: base path + target, model mapping, common edits, credentials.
+    void prepare_wire(UpstreamRequest& up) const;
     /// The edits every format shares: Claude Code's billing block (strip_billing_header) and the
     /// beta filter.
     void common_edits(UpstreamRequest& up, const BodyLayout* layout) const;

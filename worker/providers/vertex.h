@@ -22,6 +22,7 @@ public:
     ~VertexProvider() override;
 
     boost::asio::awaitable<std::optional<PrepareError>> prepare(UpstreamRequest& up) const override;
+    bool prepare_now(UpstreamRequest&) const override { return false; }
     bool maps_errors() const override { return true; }
     std::optional<MappedError> map_error(unsigned status,
                                          const boost::beast::http::fields& head,

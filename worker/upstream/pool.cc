@@ -136,18 +136,28 @@ net::awaitable<std::unique_ptr<Conn>> Pool::acquire(const Origin& origin,
         if (conn || ec) co_return conn;
     }
     if (!fresh) {
-        auto it = idle_.find(origin);
-        auto now = std::chrono::steady_clock::now();
-        while (it != idle_.end() && !it->second.empty()) {
-            std::unique_ptr<Conn> c = std::move(it->second.back());
-            it->second.pop_back();
-            if (reusable(*c, now)) {
-                c->reused = true;
-                co_return c;
-            }
-        }
+        if (auto c = idle(origin)) co_return c;
     }
     co_return co_await connect(origin, connect_timeout, ec);
+}
+
+std::unique_ptr<Conn> Pool::take_idle(const Origin& origin) {
+    return origin.http2 ? nullptr : idle(origin);
+}
+
+std::unique_ptr<Conn> Pool::idle(const Origin& origin) {
+    auto it = idle_.find(origin);
+    if (it == idle_.end()) return nullptr;
+    const auto now = std::chrono::steady_clock::now();
+    while (!it->second.empty()) {
+        std::unique_ptr<Conn> c = std::move(it->second.back());
+        it->second.pop_back();
+        if (reusable(*c, now)) {
+            c->reused = true;
+            return c;
+        }
+    }
+    return nullptr;
 }
 
 net::awaitable<std::unique_ptr<Conn>> Pool::connect(const Origin& origin,

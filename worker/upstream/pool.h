@@ -59,6 +59,9 @@ public:
                                                           std::chrono::milliseconds connect_timeout,
                                                           bool fresh,
                                                           boost::system::error_code& ec);
+    /// An idle pooled connection to `origin` that is still usable, without waiting; none for an
+    /// HTTP/2 origin (acquire decides between its shared connection and HTTP/1.1).
+    std::unique_ptr<Conn> take_idle(const Origin& origin);
     /// Returns a connection whose last response was read completely and may be reused.
     void release(const Origin& origin, std::unique_ptr<Conn> conn);
     /// Drops every idle connection (drain, reload).
@@ -82,6 +85,7 @@ private:
     boost::asio::ssl::context& tls_context(const std::string& ca_file, boost::system::error_code& ec);
     boost::asio::awaitable<boost::asio::ip::tcp::resolver::results_type> resolve(
         const Origin& origin, boost::system::error_code& ec);
+    std::unique_ptr<Conn> idle(const Origin& origin);  // the newest usable idle connection
     void arm_sweep();
     void sweep();
 

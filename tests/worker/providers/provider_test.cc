@@ -26,6 +26,9 @@ Prepared prepare(const Provider& p, const std::string& body, std::string_view be
     const BodyInfo info = inspect_body(*json, body);
     EXPECT_TRUE(info.valid) << info.error;
     ClientCredentials creds;
+    // Both ways of preparing (at once, as the relay does, and awaited) must agree.
+    UpstreamRequest now("POST", target, body, body.capacity(), info, endpoint, creds, beta, 0, *json);
+    EXPECT_TRUE(p.prepare_now(now));
     UpstreamRequest up("POST", target, body, body.capacity(), info, endpoint, creds, beta, 0, *json);
     net::io_context io;
     bool done = false;
@@ -38,6 +41,12 @@ Prepared prepare(const Provider& p, const std::string& body, std::string_view be
     EXPECT_TRUE(done);
     Prepared out{up.path, up.splice.str(), {}, up.beta};
     for (const auto& f : up.headers) out.headers[std::string(f.name_string())] = std::string(f.value());
+    EXPECT_EQ(now.path, out.path);
+    EXPECT_EQ(now.splice.str(), out.body);
+    EXPECT_EQ(now.beta, out.beta);
+    std::map<std::string, std::string> now_headers;
+    for (const auto& f : now.headers) now_headers[std::string(f.name_string())] = std::string(f.value());
+    EXPECT_EQ(now_headers, out.headers);
     return out;
 }
 
