@@ -141,13 +141,7 @@ std::size_t BodySplice::size() const {
 std::vector<boost::asio::const_buffer> BodySplice::buffers() const {
     std::vector<boost::asio::const_buffer> out;
     out.reserve(edits_.size() * 2 + 1);
-    std::size_t pos = 0;
-    for (const auto& e : edits_) {
-        out.emplace_back(original_.data() + pos, e.offset - pos);
-        out.emplace_back(e.text.data(), e.text.size());
-        pos = e.offset + e.length;
-    }
-    out.emplace_back(original_.data() + pos, original_.size() - pos);
+    append_buffers(out);
     return out;
 }
 

@@ -52,6 +52,17 @@ public:
     std::size_t size() const;
     /// Buffers to write: original pieces interleaved with replacements (no copy of the body).
     std::vector<boost::asio::const_buffer> buffers() const;
+    /// The same, appended to `out` (a vector or small_vector of const_buffer).
+    template <class Buffers>
+    void append_buffers(Buffers& out) const {
+        std::size_t pos = 0;
+        for (const auto& e : edits_) {
+            out.emplace_back(original_.data() + pos, e.offset - pos);
+            out.emplace_back(e.text.data(), e.text.size());
+            pos = e.offset + e.length;
+        }
+        out.emplace_back(original_.data() + pos, original_.size() - pos);
+    }
     /// The edited body as one string (tests and logging).
     std::string str() const;
 

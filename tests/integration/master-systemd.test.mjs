@@ -173,6 +173,8 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         process.kill(proc.pid, 'SIGTERM');
         const exit = await withDeadline(exited, 10_000, `exit after SIGTERM\n${log}`);
         assert.deepEqual(exit, { code: 0, signal: null }, log);
+        // The listener hands messages on through a pipe: the last may arrive after the exit is seen.
+        await notify.waitFor('STOPPING=1', 5000).catch(() => {});
         assert.deepEqual(notify.messages, ['READY=1', 'RELOADING=1', 'READY=1', 'STOPPING=1']);
     });
 
@@ -237,6 +239,7 @@ describe('systemd unit', { timeout: 60_000 }, () => {
         const master = cmd === 'strace' ? childPids(proc.pid)[0] : proc.pid;
         process.kill(master, 'SIGTERM');
         const exit = await withDeadline(exited, 20_000, `exit after SIGTERM\n${log}`);
+        await notify.waitFor('STOPPING=1', 5000).catch(() => {});  // see the test above
         return { log, exit, notify: notify.messages };
     }
 

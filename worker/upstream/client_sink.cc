@@ -1,6 +1,5 @@
 #include "worker/upstream/client_sink.h"
 
-#include <array>
 #include <cstdio>
 
 #include <boost/asio/as_tuple.hpp>
@@ -39,38 +38,47 @@ ClientSink::ClientSink(ClientStream& client,
     : client_(client), ctx_(ctx), head_(std::move(head)), chunked_(chunked), sse_(sse), tap_(tap_mode) {}
 
 net::awaitable<bool> ClientSink::write(std::span<const char> bytes, bool last) {
+    const auto out = frame(bytes, last);
+    if (out.empty()) co_return true;
+    auto [ec, n] = co_await net::async_write(client_, out, all_at_once, kTuple);
+    co_return written(bytes.size(), ec);
+}
+
+std::span<const net::const_buffer> ClientSink::frame(std::span<const char> bytes, bool last) {
     const std::size_t got = bytes.size();
-    if (got == 0 && !head_pending_ && !(last && chunked_)) co_return true;
-    std::array<net::const_buffer, 5> out{};
+    if (got == 0 && !head_pending_ && !(last && chunked_)) return {};
     std::size_t n = 0;
-    if (head_pending_) out[n++] = net::buffer(head_);
+    if (head_pending_) out_[n++] = net::buffer(head_);
     if (got > 0) {
         const std::string_view piece(bytes.data(), got);
         tap_.feed(piece);
         if (can_end_with_event()) tail_.feed(piece);
         if (chunked_) {
             append_chunk_size(chunk_head_, got);
-            out[n++] = net::buffer(chunk_head_);
-            out[n++] = net::buffer(bytes.data(), got);
-            out[n++] = net::buffer("\r\n", 2);
+            out_[n++] = net::buffer(chunk_head_);
+            out_[n++] = net::buffer(bytes.data(), got);
+            out_[n++] = net::buffer("\r\n", 2);
         } else {
-            out[n++] = net::buffer(bytes.data(), got);
+            out_[n++] = net::buffer(bytes.data(), got);
         }
     }
-    if (last && chunked_) out[n++] = net::buffer("0\r\n\r\n", 5);
+    if (last && chunked_) out_[n++] = net::buffer("0\r\n\r\n", 5);
     client_.expires_at(ctx_.deadline);
-    auto [ec, written] = co_await net::async_write(client_, std::span(out.data(), n), all_at_once, kTuple);
+    return std::span(out_.data(), n);
+}
+
+bool ClientSink::written(std::size_t bytes, const boost::system::error_code& ec) {
     if (head_pending_) {
         ctx_.rec.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx_.start);
         head_pending_ = false;
     }
-    ctx_.rec.bytes_out += got;
+    ctx_.rec.bytes_out += bytes;
     if (ec) {
         // The client went away mid-answer: the caller stops reading the upstream.
         ctx_.keep_alive = false;
-        co_return false;
+        return false;
     }
-    co_return true;
+    return true;
 }
 
 net::awaitable<void> ClientSink::end_with_error_event(shared::Errc code, std::string_view message) {

@@ -4,11 +4,13 @@
 /// gave no length), feeds the usage tap on the way, and can end a cut SSE stream with a terminal
 /// `event: error` instead of a bare truncation.
 
+#include <array>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include "shared/error/error.h"
@@ -36,6 +38,14 @@ public:
     /// complete (a chunked body gets its terminating chunk). Returns false when the client is
     /// gone (the request's connection is then not kept alive).
     boost::asio::awaitable<bool> write(std::span<const char> bytes, bool last);
+
+    /// write() in two halves, for a caller that awaits the write itself (the body pump, once
+    /// per upstream read: a coroutine frame less each time). frame() feeds the tap and returns
+    /// what to write, valid until the next frame() (empty: nothing); written() takes the
+    /// outcome and returns what write() would.
+    std::span<const boost::asio::const_buffer> frame(std::span<const char> bytes, bool last);
+    bool written(std::size_t bytes, const boost::system::error_code& ec);
+    ClientStream& client() { return client_; }
 
     /// Whether a cut can be signalled in-band (an SSE body in chunks).
     bool can_end_with_event() const { return chunked_ && sse_; }
@@ -69,6 +79,7 @@ private:
     UsageTap tap_;
     SseTail tail_;
     std::string chunk_head_;
+    std::array<boost::asio::const_buffer, 5> out_{};  // frame()'s buffers
 };
 
 }  // namespace ccr::worker::upstream

@@ -83,20 +83,13 @@ std::chrono::microseconds since(clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
 }
 
-// Phase 1: the request head and body in one gather write. Nothing when it went out.
-template <class Stream>
-net::awaitable<std::optional<Outcome>> send_request(Stream& up, Conn& conn, RequestContext& ctx, Attempt& at) {
-    std::vector<net::const_buffer> out;
-    out.reserve(at.body.size() + 1);
-    out.emplace_back(net::buffer(at.head));
-    out.insert(out.end(), at.body.begin(), at.body.end());
-    conn.tcp().expires_at(ctx.deadline);
-    auto [ec, n] = co_await net::async_write(up, out, all_at_once, kTuple);
-    if (!ec) co_return std::nullopt;
-    if (conn.reused) co_return Outcome::retry_fresh;
+// Phase 1 (in run: the request head and body in one gather write) did not go out: a pooled
+// connection the server had closed is retried on a fresh one; any other moves on.
+Outcome request_not_sent(const Conn& conn, Attempt& at, const beast::error_code& ec) {
+    if (conn.reused) return Outcome::retry_fresh;
     at.error = Errc::upstream_failed;
     at.error_message = "upstream connection failed: " + ec.message();
-    co_return Outcome::failover;
+    return Outcome::failover;
 }
 
 // What the head says about the key's limits: anthropic-ratelimit-* and a 429's retry-after.
@@ -373,7 +366,11 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
             piece = decoded;
             last = last || broken;
         }
-        if (!co_await sink.write(piece, last)) co_return PumpEnd::client_gone;
+        // sink.write(piece, last), awaited here: no coroutine frame of its own per read.
+        if (const auto out = sink.frame(piece, last); !out.empty()) {
+            auto [wec, wn] = co_await net::async_write(sink.client(), out, all_at_once, kTuple);
+            if (!sink.written(piece.size(), wec)) co_return PumpEnd::client_gone;
+        }
         if (broken) co_return PumpEnd::decode_failed;
         if (done) co_return PumpEnd::complete;
         if (perr) co_return PumpEnd::upstream_failed;
@@ -410,7 +407,11 @@ net::awaitable<Outcome> run(Runtime& rt,
                             bool& reusable) {
     reusable = false;
     const auto t0 = clock::now();
-    if (auto failed = co_await send_request(up, conn, ctx, at)) co_return *failed;
+    conn.tcp().expires_at(ctx.deadline);
+    // A span, which the write operation copies, rather than the list itself (which it would).
+    const std::span<const net::const_buffer> request(at.request.data(), at.request.size());
+    if (auto [ec, n] = co_await net::async_write(up, request, all_at_once, kTuple); ec)
+        co_return request_not_sent(conn, at, ec);
     ResponseParser parser;
     if (auto decided = co_await read_response_head(rt, up, conn, parser, ctx, at)) co_return *decided;
 
@@ -532,8 +533,9 @@ net::awaitable<Outcome> exchange(Runtime& rt,
                                  RequestContext& ctx,
                                  Attempt& at,
                                  bool& reusable) {
-    if (conn.tls) co_return co_await run(rt, *conn.tls, conn, client, ctx, at, reusable);
-    co_return co_await run(rt, *conn.plain, conn, client, ctx, at, reusable);
+    // Not a coroutine: the caller awaits run's own frame, not one more around it.
+    if (conn.tls) return run(rt, *conn.tls, conn, client, ctx, at, reusable);
+    return run(rt, *conn.plain, conn, client, ctx, at, reusable);
 }
 
 }  // namespace ccr::worker::upstream

@@ -10,6 +10,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include "shared/error/error.h"
@@ -30,8 +31,10 @@ struct Conn;
 /// One provider tried for one request.
 struct Attempt {
     const Provider& provider;
-    std::string head;                                 // the upstream request head
-    std::vector<boost::asio::const_buffer> body;      // the (spliced) body
+    std::string head;  // the upstream request head
+    // What goes upstream in one gather write: `head`, then the (spliced) body's pieces. Points
+    // into `head`, so an Attempt is not moved once it is set.
+    boost::container::small_vector<boost::asio::const_buffer, 8> request;
     bool last_candidate;                              // no failover after this one
     Endpoint endpoint;
     int key = 0;  // which of the provider's keys (its pool's pick)

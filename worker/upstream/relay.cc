@@ -404,7 +404,8 @@ net::awaitable<void> relay(Runtime& rt,
             continue;
         }
         at.head = build_upstream_head(p, req, ctx, up);
-        at.body = up.splice.buffers();
+        at.request.assign(1, net::buffer(at.head));
+        up.splice.append_buffers(at.request);
         at.debug = ctx.debug || rt.debug_providers[static_cast<std::size_t>(index)];
         if (at.debug) {
             const auto max = static_cast<std::size_t>(rt.config->logging.debug_options.max_body_log_size);
