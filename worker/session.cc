@@ -131,6 +131,29 @@ struct BodyRead {
     filters::Verdict answer;  // not ok: why, for the client (413, 408, 400); none: it went away
 };
 
+// Moves what of a sized body came with its head from the connection's buffer into the body's.
+// Returns how much is still to read.
+std::size_t take_buffered(ClientRequest& req, beast::flat_buffer& buffer, std::uint64_t length) {
+    const auto have = std::min<std::size_t>(buffer.size(), static_cast<std::size_t>(length));
+    req.body().append(buffer.data().data(), have);
+    buffer.consume(have);
+    return static_cast<std::size_t>(length) - have;
+}
+
+// read_body's common case without a wait (nor a coroutine frame): a sized body within the limit,
+// without Expect, that arrived whole with its head. False, having taken nothing, otherwise.
+bool body_came_with_head(const Runtime& rt, beast::flat_buffer& buffer, http::request_parser<RequestBody>& parser) {
+    const auto length = parser.content_length();
+    const auto max = rt.config->server.max_body_bytes;
+    auto& req = parser.get();
+    if (!length || parser.chunked() || buffer.size() < *length || (max > 0 && *length > static_cast<std::uint64_t>(max)) ||
+        req.find(http::field::expect) != req.end()) {
+        return false;
+    }
+    take_buffered(req, buffer, *length);
+    return true;
+}
+
 net::awaitable<BodyRead> read_body(Runtime& rt,
                                            ClientStream& stream,
                                            beast::flat_buffer& buffer,
@@ -159,10 +182,7 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
         // socket wakeup with no copy (nginx reads a body into its buffer the same way). The
         // parser is left before its body; the connection's next request gets a new one.
         auto& body = req.body();
-        const auto have = std::min<std::size_t>(buffer.size(), static_cast<std::size_t>(*length));
-        body.append(buffer.data().data(), have);
-        buffer.consume(have);
-        const auto rest = static_cast<std::size_t>(*length) - have;
+        const std::size_t rest = take_buffered(req, buffer, *length);
         if (rest == 0) co_return BodyRead{};
         auto [rec, n] = co_await net::async_read(stream, net::buffer(body.prepare(rest), rest), all_at_once, kTuple);
         body.commit(n);
@@ -276,7 +296,7 @@ net::awaitable<void> handle(Runtime& rt,
         if (has_body) ctx.unread_body = true;
         co_return co_await reject(stream, ctx, *no);
     }
-    if (has_body) {
+    if (has_body && !body_came_with_head(rt, buffer, parser)) {
         BodyRead body = co_await read_body(rt, stream, buffer, parser, ctx);
         if (!body.ok) {
             if (body.answer) co_await reject(stream, ctx, *body.answer);
