@@ -3,9 +3,10 @@
 // token, and `serve --debug` logs request bodies as its help says.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 
-import { messagesBody, parseRawResponse, postJson, rawExchange, request } from '../lib/http.mjs';
+import { messagesBody, parseRawResponse, postJson, rawExchange, request, withDeadline } from '../lib/http.mjs';
 import { assertRelayError, ctx } from '../lib/expect.mjs';
 import { mockProvider, relayOverMock, startRelay } from '../lib/relay.mjs';
 import { startBackend } from '../mocks/backend.mjs';
@@ -45,6 +46,34 @@ describe('HTTP edges', { timeout: 30_000 }, () => {
             const res = await request(`${relay.url}${path}`, { method });
             assertRelayError(res, 405, 'invalid_request_error', relay);
             assert.equal(res.headers.allow, allow, ctx(res, relay));
+        });
+    }
+
+    // A client that asks with Expect: 100-continue is told to go on before its body is read;
+    // one that sent the body anyway still gets its answer (the relay reads what came).
+    for (const [what, bodyWithHead] of [['body after the 100', false], ['body sent with the head', true]]) {
+        it(`Expect: 100-continue, ${what}: 100 Continue, then the answer`, async () => {
+            const body = JSON.stringify(messagesBody());
+            const head = ['POST /v1/messages HTTP/1.1', 'Host: x', 'Content-Type: application/json',
+                `Content-Length: ${Buffer.byteLength(body)}`, 'Expect: 100-continue', 'Connection: close', '', ''].join('\r\n');
+            const before = backend.requests.length;
+            const sock = net.connect({ host: '127.0.0.1', port: relay.port });
+            let data = '';
+            sock.on('data', (d) => {
+                data += d;
+                if (!bodyWithHead && data.startsWith('HTTP/1.1 100 Continue\r\n\r\n') && !sock.sentBody) {
+                    sock.sentBody = true;
+                    sock.write(body);
+                }
+            });
+            const closed = new Promise((r) => { sock.on('close', r); sock.on('error', r); });
+            sock.on('connect', () => sock.write(bodyWithHead ? head + body : head));
+            await withDeadline(closed, 10_000, `the answer: ${data}`);
+            assert.ok(data.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), data);
+            const res = parseRawResponse(data.slice('HTTP/1.1 100 Continue\r\n\r\n'.length));
+            assert.equal(res.status, 200, data);
+            assert.equal(backend.requests.length, before + 1);
+            assert.deepEqual(JSON.parse(backend.requests.at(-1).body), JSON.parse(body));
         });
     }
 
