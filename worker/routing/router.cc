@@ -73,16 +73,21 @@ RouteResult Router::route(const RouteQuery& q) const {
     if (health_ != nullptr) {
         // An open circuit is skipped by every strategy; with all of them open, the one whose
         // window ends first is tried rather than failing outright.
-        const auto open = [&](int i) { return health_->is_open(i); };
-        if (std::all_of(r.candidates.begin(), r.candidates.end(), open)) {
-            int soonest = r.candidates.front();
-            for (int i : r.candidates) {
-                if (health_->open_until(i) < health_->open_until(soonest)) soonest = i;
+        // One look at each circuit (a clock read each): the open ones are dropped in place.
+        std::size_t kept = 0;
+        int soonest = -1;
+        for (const int i : r.candidates) {
+            if (!health_->is_open(i)) {
+                r.candidates[kept++] = i;  // never ahead of the element being read
+            } else if (soonest < 0 || health_->open_until(i) < health_->open_until(soonest)) {
+                soonest = i;
             }
+        }
+        if (kept == 0) {
             r.candidates = {soonest};
             r.all_open = true;
         } else {
-            std::erase_if(r.candidates, open);
+            r.candidates.resize(kept);
         }
     }
     if (q.keep_provider && q.preferred >= 0) {

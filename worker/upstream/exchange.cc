@@ -94,11 +94,15 @@ Outcome request_not_sent(const Conn& conn, Attempt& at, const beast::error_code&
 
 // What the head says about the key's limits: anthropic-ratelimit-* and a 429's retry-after.
 void read_limits(const ResponseParser& parser, const Runtime& rt, Attempt& at) {
-    const auto& clock = rt.shared->clock();
-    const std::int64_t unix_ms = clock.unix_ms(), mono_ms = clock.mono_ms();
+    std::int64_t unix_ms = -1, mono_ms = -1;  // read when the first such header comes
     for (const auto& f : parser.get()) {
         const std::string_view name = f.name_string();
         if (name.size() > 20 && (name[0] == 'a' || name[0] == 'A')) {
+            if (mono_ms < 0) {
+                const auto& clock = rt.shared->clock();
+                unix_ms = clock.unix_ms();
+                mono_ms = clock.mono_ms();
+            }
             limits::add_rate_limit_header(at.limits, name, f.value(), unix_ms, mono_ms);
         } else if (iequals(name, "retry-after")) {
             at.retry_after_ms = limits::parse_retry_after_ms(f.value());

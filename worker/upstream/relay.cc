@@ -344,12 +344,12 @@ net::awaitable<void> relay(Runtime& rt,
     for (std::size_t i = 0; i < candidates.size(); ++i) {
         const int index = candidates[i];
         const Provider& p = *rt.providers[static_cast<std::size_t>(index)];
-        const auto& clock = rt.shared->clock();
+        const std::int64_t now_ms = rt.shared->clock().mono_ms();
         // Health: a half-open circuit admits its probes only; the router already dropped open
         // ones (all_open: the soonest to reopen is tried anyway).
         health::Breaker breaker = rt.shared->breaker(index);
         if (!route.all_open) {
-            const auto admission = breaker.allow(clock.mono_ms());
+            const auto admission = breaker.allow(now_ms);
             log_transition(p, admission.transition);
             if (!admission.allowed) continue;
         }
@@ -357,7 +357,7 @@ net::awaitable<void> relay(Runtime& rt,
         limits::KeyPool* pool = rt.shared->key_pool(index);
         int key = 0;
         if (pool != nullptr) {
-            const auto pick = pool->acquire(estimated_input, clock.mono_ms(), random_draw());
+            const auto pick = pool->acquire(estimated_input, now_ms, random_draw());
             if (pick.index < 0) {
                 limited_until = limited_until == 0 ? pick.retry_at_ms : std::min(limited_until, pick.retry_at_ms);
                 spdlog::debug("rid={} provider={} skipped: every key is at its limit", ctx.request_id, p.name());

@@ -233,9 +233,28 @@ TEST(Router, APassThroughCredentialOnlyReachesProvidersThatForwardIt) {
 class FakeHealth final : public HealthView {
 public:
     bool is_open(int i) const override { return open.count(i) > 0; }
-    std::int64_t open_until(int) const override { return 0; }
+    std::int64_t open_until(int i) const override { return until.count(i) ? until.at(i) : 0; }
     std::set<int> open;
+    std::map<int, std::int64_t> until;
 };
+
+TEST(Router, OpenCircuitsAreDroppedInOrderAndWhenAllAreOpenTheSoonestToReopenIsTried) {
+    Providers ps = make({{"a"}, {"b"}, {"c"}, {"d"}});
+    shared::Config cfg;
+    FakeState st;
+    FakeHealth health;
+    Router r(cfg, ps, st, &health);
+    const RouteQuery q{"m", Endpoint::messages, AuthGrant::relay_key};
+    health.open = {0, 2};
+    RouteResult res = r.route(q);
+    EXPECT_EQ(res.candidates, (std::vector<int>{1, 3}));
+    EXPECT_FALSE(res.all_open);
+    health.open = {0, 1, 2, 3};
+    health.until = {{0, 900}, {1, 500}, {2, 700}, {3, 500}};
+    res = r.route(q);
+    EXPECT_EQ(res.candidates, (std::vector<int>{1})) << "the first of the soonest";
+    EXPECT_TRUE(res.all_open);
+}
 
 TEST(Router, AConversationWithThinkingFollowsFailoverOrderNotTheStrategy) {
     Providers ps = make({{"a"}, {"b", 1}, {"c"}});
