@@ -10,8 +10,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/container/small_vector.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "shared/error/error.h"
 #include "worker/limits/key_pool.h"
