@@ -93,8 +93,9 @@ BodyInfo inspect_body(JsonParser& jp, std::string_view body) {
             if (value.find('\\') == std::string_view::npos) {
                 info.model = value.substr(1, value.size() - 2);
             } else if (auto model = unescape(jp, value)) {
-                info.model_buf = std::move(*model);  // had escapes: keep the unescaped copy
-                info.model = info.model_buf;
+                // Had escapes: keep the unescaped copy.
+                info.model_buf = std::make_shared<const std::string>(std::move(*model));
+                info.model = *info.model_buf;
             } else {
                 info.error = "model: must be a string of Unicode characters (a lone surrogate escape)";
                 return info;

@@ -32,7 +32,9 @@ struct BodyInfo {
     std::uint64_t max_tokens = 0;  // 0: absent or not a number (the upstream says why)
     std::size_t model_offset = 0;  // byte range of the model's JSON string literal, quotes included
     std::size_t model_length = 0;
-    std::string model_buf;         // holds `model` when it had escapes
+    // Holds `model` when it had escapes. On the heap and shared, so that `model` stays valid when
+    // a BodyInfo is copied or moved (a string's own buffer would move with a short name).
+    std::shared_ptr<const std::string> model_buf;
     bool may_carry_thinking = false;  // check_json saw a thinking block's type (thinking.h)
 };
 

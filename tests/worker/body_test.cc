@@ -61,6 +61,24 @@ TEST(Body, EscapedModelIsUnescaped) {
     EXPECT_TRUE(info.stream);
 }
 
+// An unescaped model name lives in the BodyInfo: it must outlive copies and moves of it, and the
+// original (a short name would move with a string's own buffer and leave `model` dangling).
+TEST(Body, AnEscapedModelSurvivesCopiesAndMovesOfItsBodyInfo) {
+    auto p = make_json_parser();
+    const std::string body = R"({"model":"claude\u002dx"})";
+    BodyInfo moved, copied;
+    {
+        BodyInfo original = inspect(*p, body);
+        ASSERT_TRUE(original.valid);
+        copied = original;
+        moved = std::move(original);
+    }
+    EXPECT_EQ(moved.model, "claude-x");
+    EXPECT_EQ(copied.model, "claude-x");
+    BodyInfo constructed(std::move(moved));
+    EXPECT_EQ(constructed.model, "claude-x");
+}
+
 TEST(Body, ReadsStreamAndMaxTokensOnlyFromTheirJsonTypes) {
     auto p = make_json_parser();
     BodyInfo info = inspect(*p, R"({"model":"m","stream":false,"max_tokens":8192})");
