@@ -214,16 +214,20 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
     co_return fail(std::nullopt);
 }
 
-// Steps 3 and 4 for /v1/messages and count_tokens, before the relay (steps 5 to 7): the body
-// filters, whose `holds` (a concurrency slot, a client's in-flight count) the caller keeps until
-// the answer is over, then the body's inspection into `body`; a rejection to answer instead. Not
-// a coroutine, so that handle() awaits relay() itself rather than one frame more around it.
-filters::Verdict admit_relayed(Runtime& rt, const ClientRequest& req, RequestContext& ctx,
-                               filters::BodyHolds& holds, BodyInfo& body) {
+// Steps 3 to 7 for /v1/messages and count_tokens: inspect the body, then relay it.
+net::awaitable<void> serve_relayed(Runtime& rt,
+                                   ClientStream& stream,
+                                   const ClientRequest& req,
+                                   Endpoint endpoint,
+                                   RequestContext& ctx) {
     ctx.rec.counted = true;
-    if (auto no = filters::on_body(rt, ctx, holds)) return no;
-    body = inspect_body(*rt.json, req.body());
-    if (!body.valid) return filters::Rejection{Errc::invalid_request, body.error};
+    filters::BodyHolds holds;
+    if (auto no = filters::on_body(rt, ctx, holds)) co_return co_await reject(stream, ctx, *no);
+    BodyInfo body = inspect_body(*rt.json, req.body());
+    if (!body.valid) {
+        co_await write_error(stream, ctx, Errc::invalid_request, body.error);
+        co_return;
+    }
     ctx.rec.model = std::string(body.model);
     ctx.rec.stream = body.stream;
     const auto& debug = rt.config->logging.debug_options;
@@ -240,7 +244,7 @@ filters::Verdict admit_relayed(Runtime& rt, const ClientRequest& req, RequestCon
         spdlog::debug("rid={} body={}", ctx.request_id,
                       redact_body(req.body().view(), static_cast<std::size_t>(debug.max_body_log_size)));
     }
-    return std::nullopt;
+    co_await relay(rt, stream, req, body, ctx, endpoint);
 }
 
 // Answers made by the relay itself.
@@ -301,10 +305,7 @@ net::awaitable<void> handle(Runtime& rt,
     }
     ctx.rec.bytes_in = req.body().size();
     if (r == Route::messages || r == Route::count_tokens) {
-        filters::BodyHolds holds;  // released when the answer is over
-        BodyInfo body;
-        if (auto no = admit_relayed(rt, req, ctx, holds, body)) co_return co_await reject(stream, ctx, *no);
-        co_await relay(rt, stream, req, body, ctx, r == Route::messages ? Endpoint::messages : Endpoint::count_tokens);
+        co_await serve_relayed(rt, stream, req, r == Route::messages ? Endpoint::messages : Endpoint::count_tokens, ctx);
     } else {
         co_await serve_local(rt, stream, req, r, ctx);
     }
