@@ -131,6 +131,12 @@ struct BodyRead {
     filters::Verdict answer;  // not ok: why, for the client (413, 408, 400); none: it went away
 };
 
+// server.max_body_bytes, 0 meaning no limit.
+std::uint64_t body_limit(const Runtime& rt) {
+    const auto max = rt.config->server.max_body_bytes;
+    return max > 0 ? static_cast<std::uint64_t>(max) : std::numeric_limits<std::uint64_t>::max();
+}
+
 // Moves what of a sized body came with its head from the connection's buffer into the body's.
 // Returns how much is still to read.
 std::size_t take_buffered(ClientRequest& req, beast::flat_buffer& buffer, std::uint64_t length) {
@@ -144,9 +150,8 @@ std::size_t take_buffered(ClientRequest& req, beast::flat_buffer& buffer, std::u
 // without Expect, that arrived whole with its head. False, having taken nothing, otherwise.
 bool body_came_with_head(const Runtime& rt, beast::flat_buffer& buffer, http::request_parser<RequestBody>& parser) {
     const auto length = parser.content_length();
-    const auto max = rt.config->server.max_body_bytes;
     auto& req = parser.get();
-    if (!length || parser.chunked() || buffer.size() < *length || (max > 0 && *length > static_cast<std::uint64_t>(max)) ||
+    if (!length || parser.chunked() || buffer.size() < *length || *length > body_limit(rt) ||
         req.find(http::field::expect) != req.end()) {
         return false;
     }
@@ -159,8 +164,7 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
                                            beast::flat_buffer& buffer,
                                            http::request_parser<RequestBody>& parser,
                                            RequestContext& ctx) {
-    const auto max = rt.config->server.max_body_bytes;
-    const std::uint64_t limit = max > 0 ? static_cast<std::uint64_t>(max) : std::numeric_limits<std::uint64_t>::max();
+    const std::uint64_t limit = body_limit(rt);
     auto fail = [](filters::Verdict answer) { return BodyRead{false, std::move(answer)}; };
     if (parser.content_length() && *parser.content_length() > limit) {
         ctx.unread_body = true;
