@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
@@ -22,6 +23,7 @@
 #include "worker/h2/connection.h"
 #include "worker/request.h"
 #include "worker/request_body.h"
+#include "worker/request_head.h"
 #include "worker/routes.h"
 #include "worker/transfer.h"
 #include "worker/upstream/relay.h"
@@ -137,6 +139,18 @@ std::uint64_t body_limit(const Runtime& rt) {
     return max > 0 ? static_cast<std::uint64_t>(max) : std::numeric_limits<std::uint64_t>::max();
 }
 
+// A request's head as the session read it: the message, and how its body is framed. Most heads
+// are parsed by parse_simple_head into a message of the session's own; the others by Beast's
+// parser, which then holds the message and reads a chunked body.
+struct RequestHead {
+    ClientRequest* req = nullptr;
+    std::optional<std::uint64_t> content_length;
+    http::request_parser<RequestBody>* parser = nullptr;
+
+    bool chunked() const { return parser != nullptr && parser->chunked(); }
+    bool has_body() const { return content_length.value_or(0) > 0 || chunked(); }
+};
+
 // Moves what of a sized body came with its head from the connection's buffer into the body's.
 // Returns how much is still to read.
 std::size_t take_buffered(ClientRequest& req, beast::flat_buffer& buffer, std::uint64_t length) {
@@ -148,10 +162,10 @@ std::size_t take_buffered(ClientRequest& req, beast::flat_buffer& buffer, std::u
 
 // read_body's common case without a wait (nor a coroutine frame): a sized body within the limit,
 // without Expect, that arrived whole with its head. False, having taken nothing, otherwise.
-bool body_came_with_head(const Runtime& rt, beast::flat_buffer& buffer, http::request_parser<RequestBody>& parser) {
-    const auto length = parser.content_length();
-    auto& req = parser.get();
-    if (!length || parser.chunked() || buffer.size() < *length || *length > body_limit(rt) ||
+bool body_came_with_head(const Runtime& rt, beast::flat_buffer& buffer, RequestHead& head) {
+    const auto length = head.content_length;
+    auto& req = *head.req;
+    if (!length || head.chunked() || buffer.size() < *length || *length > body_limit(rt) ||
         req.find(http::field::expect) != req.end()) {
         return false;
     }
@@ -162,15 +176,15 @@ bool body_came_with_head(const Runtime& rt, beast::flat_buffer& buffer, http::re
 net::awaitable<BodyRead> read_body(Runtime& rt,
                                            ClientStream& stream,
                                            beast::flat_buffer& buffer,
-                                           http::request_parser<RequestBody>& parser,
+                                           RequestHead& head,
                                            RequestContext& ctx) {
     const std::uint64_t limit = body_limit(rt);
     auto fail = [](filters::Verdict answer) { return BodyRead{false, std::move(answer)}; };
-    if (parser.content_length() && *parser.content_length() > limit) {
+    if (head.content_length && *head.content_length > limit) {
         ctx.unread_body = true;
         co_return fail(filters::Rejection{Errc::request_too_large, too_large(limit)});
     }
-    auto& req = parser.get();
+    auto& req = *head.req;
     if (auto it = req.find(http::field::expect); it != req.end() && iequals(it->value(), "100-continue")) {
         auto [cec, cn] = co_await net::async_write(stream, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), kTuple);
         if (cec) {
@@ -180,11 +194,11 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
     }
     stream.expires_at(ctx.deadline);
     beast::error_code ec;
-    if (const auto length = parser.content_length(); length && !parser.chunked()) {
+    if (const auto length = head.content_length; length && !head.chunked()) {
         // A sized body (what every SDK sends) is read by the socket straight into its final,
         // padded buffer: what arrived with the head is moved over, the rest is one read per
-        // socket wakeup with no copy (nginx reads a body into its buffer the same way). The
-        // parser is left before its body; the connection's next request gets a new one.
+        // socket wakeup with no copy (nginx reads a body into its buffer the same way). A Beast
+        // parser that read the head is left before its body; the next request gets a new one.
         auto& body = req.body();
         const std::size_t rest = take_buffered(req, buffer, *length);
         if (rest == 0) co_return BodyRead{};
@@ -193,6 +207,8 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
         if (!rec) co_return BodyRead{};
         ec = rec == net::error::eof ? http::error::partial_message : rec;
     } else {
+        // Chunked: only Beast's parser reads those (parse_simple_head leaves them to it).
+        auto& parser = *head.parser;
         parser.body_limit(limit);
         // Beast sizes each read by the buffer's free space (512 bytes for a fresh buffer), and a
         // body reader drains the buffer as it goes: without room, a 500 KiB body is 1 000 reads.
@@ -285,23 +301,23 @@ net::awaitable<void> serve_local(Runtime& rt, ClientStream& stream, const Client
 net::awaitable<void> handle(Runtime& rt,
                             ClientStream& stream,
                             beast::flat_buffer& buffer,
-                            http::request_parser<RequestBody>& parser,
+                            RequestHead& head,
                             RequestContext& ctx) {
-    auto& req = parser.get();
+    auto& req = *head.req;
     ctx.method = req.method_string();
     ctx.target = req.target();
     ctx.path = ctx.target.substr(0, ctx.target.find('?'));
     ctx.keep_alive = req.keep_alive() && !rt.draining;
     ctx.debug_headers = rt.config->routing.debug;
     const Route r = route_of(req.method(), ctx.path);
-    const bool has_body = parser.content_length().value_or(0) > 0 || parser.chunked();
+    const bool has_body = head.has_body();
 
     if (auto no = filters::on_head(rt, req, r, ctx)) {
         if (has_body) ctx.unread_body = true;
         co_return co_await reject(stream, ctx, *no);
     }
-    if (has_body && !body_came_with_head(rt, buffer, parser)) {
-        BodyRead body = co_await read_body(rt, stream, buffer, parser, ctx);
+    if (has_body && !body_came_with_head(rt, buffer, head)) {
+        BodyRead body = co_await read_body(rt, stream, buffer, head, ctx);
         if (!body.ok) {
             if (body.answer) co_await reject(stream, ctx, *body.answer);
             co_return;
@@ -366,8 +382,8 @@ net::awaitable<bool> read_preface(ClientStream& stream, beast::flat_buffer& buff
 
 // An HTTP/1.1 request asking for h2c (RFC 7540 §3.2; RFC 9113 deprecates the mechanism but
 // curl --http2 still uses it): taken only without a body, which would have to be read first.
-std::optional<h2::Upgrade> h2c_upgrade(const http::request_parser<RequestBody>& parser) {
-    const auto& req = parser.get();
+std::optional<h2::Upgrade> h2c_upgrade(const RequestHead& head) {
+    const auto& req = *head.req;
     auto upgrade = req.find(http::field::upgrade);
     auto settings = req.find("HTTP2-Settings");
     auto connection = req.find(http::field::connection);
@@ -375,7 +391,7 @@ std::optional<h2::Upgrade> h2c_upgrade(const http::request_parser<RequestBody>& 
     if (!header_lists(upgrade->value(), "h2c") || !header_lists(connection->value(), "upgrade") ||
         !header_lists(connection->value(), "http2-settings"))
         return std::nullopt;
-    if (parser.chunked() || parser.content_length().value_or(0) > 0) return std::nullopt;
+    if (head.has_body()) return std::nullopt;
     h2::Upgrade up;
     if (!h2::decode_settings(settings->value(), up.settings)) return std::nullopt;
     up.head_method = req.method() == http::verb::head;
@@ -445,12 +461,7 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
     bool first = true;
     bool linger = false;
     for (;;) {
-        http::request_parser<RequestBody> parser;
         const auto& server = rt.config->server;
-        parser.header_limit(static_cast<std::uint32_t>(server.max_header_bytes));
-        // Beast checks Content-Length against its default 1 MiB limit while parsing the head;
-        // the configured limit is applied by handle() with a proper 413.
-        parser.body_limit(boost::none);
         // A kept-alive connection may idle for idle_timeout before its next request starts (cut
         // short when a drain ends); from a head's first byte (a new connection's accept), the
         // whole head must arrive within read_header_timeout, so a client trickling its head
@@ -466,7 +477,34 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
         auto until = clock::now() + std::chrono::milliseconds(server.read_header_timeout_ms);
         if (rt.draining) until = std::min(until, rt.drain_deadline);
         stream.expires_at(until);
-        auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+        // A new connection's first bytes (a kept-alive one's were read above): most heads arrive
+        // whole in one read and are parsed at once; the rest, partial or unusual, go to Beast.
+        beast::error_code ec;
+        if (buffer.size() == 0) {
+            auto [rec, n] = co_await stream.async_read_some(buffer.prepare(kHeadReadChunk), kTuple);
+            if (rec) break;  // gone or timed out before a byte
+            buffer.commit(n);
+        }
+        ClientRequest simple;
+        std::optional<http::request_parser<RequestBody>> parser;
+        RequestHead head;
+        const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
+        if (auto s = parse_simple_head(got, server.max_header_bytes, simple); s.result == SimpleHead::Result::complete) {
+            buffer.consume(s.size);
+            head = {&simple, s.content_length, nullptr};
+        } else {
+            parser.emplace();
+            parser->header_limit(static_cast<std::uint32_t>(server.max_header_bytes));
+            // Beast checks Content-Length against its default 1 MiB limit while parsing the
+            // head; the configured limit is applied by handle() with a proper 413.
+            parser->body_limit(boost::none);
+            std::tie(ec, std::ignore) = co_await http::async_read_header(stream, buffer, *parser, kTuple);
+            head.req = &parser->get();
+            head.parser = &*parser;
+            if (!ec) {
+                if (const auto length = parser->content_length()) head.content_length = *length;
+            }
+        }
         std::string bad_head;
         Errc bad_code = Errc::invalid_request;
         if (ec) {
@@ -482,9 +520,9 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
             } else {
                 break;
             }
-        } else if (auto problem = framing_problem(parser.get().version(), parser.get().base()); !problem.empty()) {
+        } else if (auto problem = framing_problem(head.req->version(), head.req->base()); !problem.empty()) {
             bad_head = "malformed HTTP request: " + problem;
-        } else if (auto count = std::distance(parser.get().begin(), parser.get().end()); count > kMaxHeaderFields) {
+        } else if (auto count = std::distance(head.req->begin(), head.req->end()); count > kMaxHeaderFields) {
             bad_code = Errc::header_too_large;
             bad_head = "too many header fields (" + std::to_string(count) + "; at most " +
                        std::to_string(kMaxHeaderFields) + ")";
@@ -501,7 +539,7 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
         }
         first = false;
         if (h2_allowed && !tls) {
-            if (auto up = h2c_upgrade(parser)) {
+            if (auto up = h2c_upgrade(head)) {
                 static constexpr std::string_view k101 =
                     "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
                 stream.expires_after(std::chrono::milliseconds(server.read_header_timeout_ms));
@@ -519,7 +557,7 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
         ++rt.in_flight;
         rt.mark_busy(registration, true);
         try {
-            co_await handle(rt, stream, buffer, parser, ctx);
+            co_await handle(rt, stream, buffer, head, ctx);
         } catch (const std::exception& e) {
             // A bug, not a request error (nothing on the request path throws by design): log it
             // with the request, close this connection, keep the worker serving.

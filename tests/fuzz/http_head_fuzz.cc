@@ -7,8 +7,10 @@
 // sequence of complete HTTP/1.1 responses (status line, well-formed headers with no control
 // characters, X-Request-ID, exactly Content-Length bytes of body); no 500; nothing follows a
 // response sent with `Connection: close` (no request smuggled behind a rejected one); a complete
-// or malformed first head gets at least one answer; and no exception reaches the session's
-// catch-all (nothing on the request path throws).
+// or malformed first head gets at least one answer; no exception reaches the session's
+// catch-all (nothing on the request path throws); and a head the session's one-pass parser
+// (worker/request_head.h) completes is one Beast parses, at the same header limits, to the same
+// message: verb, target, version, every field in order, Content-Length.
 
 #include <sys/socket.h>
 
@@ -36,6 +38,7 @@
 
 #include "shared/config/config.h"
 #include "tests/fuzz/check.h"
+#include "worker/request_head.h"
 #include "worker/runtime.h"
 #include "worker/session.h"
 
@@ -226,10 +229,45 @@ bool must_answer(std::string_view in) {
     return !p.chunked() && p.content_length().value_or(0) == 0;
 }
 
+void check_simple_head(std::string_view in) {
+    for (const std::size_t limit : {std::size_t{64}, std::size_t{1024}, std::size_t{64 * 1024}}) {
+        worker::ClientRequest simple;
+        const worker::SimpleHead s = worker::parse_simple_head(in, limit, simple);
+        if (s.result != worker::SimpleHead::Result::complete) continue;
+        http::request_parser<worker::RequestBody> p;
+        p.header_limit(static_cast<std::uint32_t>(limit));
+        p.body_limit(boost::none);
+        p.eager(false);
+        boost::beast::error_code ec;
+        const std::size_t used = p.put(net::buffer(in.data(), in.size()), ec);
+        FUZZ_CHECK(!ec && p.is_header_done(), "a simple head Beast refuses (limit %zu): %s", limit,
+                   ec.message().c_str());
+        FUZZ_CHECK(used == s.size, "head sizes differ: %zu and Beast's %zu", s.size, used);
+        const auto& m = p.get();
+        FUZZ_CHECK(simple.method() == m.method() && simple.method_string() == m.method_string(), "methods differ");
+        FUZZ_CHECK(simple.target() == m.target(), "targets differ");
+        FUZZ_CHECK(simple.version() == m.version(), "versions differ");
+        auto a = simple.begin();
+        for (const auto& f : m) {
+            FUZZ_CHECK(a != simple.end(), "Beast has more fields");
+            FUZZ_CHECK(a->name() == f.name() && a->name_string() == f.name_string(), "field names differ: %s, %s",
+                       std::string(a->name_string()).c_str(), std::string(f.name_string()).c_str());
+            FUZZ_CHECK(a->value() == f.value(), "values of %s differ", std::string(f.name_string()).c_str());
+            ++a;
+        }
+        FUZZ_CHECK(a == simple.end(), "Beast has fewer fields");
+        FUZZ_CHECK(!p.chunked(), "Beast reads a chunked body");
+        FUZZ_CHECK(s.content_length.has_value() == p.content_length().has_value() &&
+                       (!s.content_length || *s.content_length == *p.content_length()),
+                   "Content-Length differs");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view in(reinterpret_cast<const char*>(data), size);
+    check_simple_head(in);
     World& w = world();
     w.sink->seen.clear();
     const std::string out = run(in);

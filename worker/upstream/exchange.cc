@@ -148,7 +148,29 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     // one is given up after routing.failover_timeout.
     if (!at.last_candidate && ctx.rec.stream) header_timeout = std::min(header_timeout, failover_wait(rt));
     conn.tcp().expires_at(std::min(ctx.deadline, clock::now() + header_timeout));
-    auto [ec, n] = co_await http::async_read_header(up, conn.buffer, parser, kTuple);
+    // Beast's async_read_header, without its composed operation's layers: the parser takes what
+    // is buffered, the socket is read only while the head is incomplete.
+    beast::error_code ec;
+    std::size_t n = 0;  // what the parser took
+    for (;;) {
+        if (conn.buffer.size() > 0) {
+            const std::size_t used = parser.put(conn.buffer.data(), ec);
+            conn.buffer.consume(used);
+            n += used;
+            if (ec != http::error::need_more) break;  // the head, or a bad one
+            ec = {};
+        }
+        auto [rec, got] = co_await up.async_read_some(conn.buffer.prepare(kRelayBuffer), kTuple);
+        conn.buffer.commit(got);
+        if (rec == net::error::eof) {
+            ec = parser.got_some() ? http::error::partial_message : http::error::end_of_stream;
+            break;
+        }
+        if (rec) {
+            ec = rec;
+            break;
+        }
+    }
     if (ec) {
         if (conn.reused && n == 0 && ec != beast::error::timeout) co_return Outcome::retry_fresh;
         if (ec == beast::error::timeout) {

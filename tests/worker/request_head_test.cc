@@ -1,0 +1,201 @@
+// parse_simple_head: the one-pass parser of the common request head. What it completes must be
+// the message Beast's parser makes of the same bytes; everything outside its subset is left to
+// Beast (`not_simple`), including every unusual head the hostile-input suite sends.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "worker/request_head.h"
+
+namespace ccr::worker {
+namespace {
+
+namespace http = boost::beast::http;
+using Result = SimpleHead::Result;
+
+constexpr std::size_t kLimit = 16 * 1024;
+
+// What Claude Code sends (headers as of version 2.x, values shortened), with a body after it.
+const std::string kClaudeHead =
+    "POST /v1/messages?beta=true HTTP/1.1\r\n"
+    "host: 127.0.0.1:8787\r\n"
+    "connection: keep-alive\r\n"
+    "Accept: application/json\r\n"
+    "X-Stainless-Retry-Count: 0\r\n"
+    "X-Stainless-Timeout: 600\r\n"
+    "X-Stainless-Lang: js\r\n"
+    "anthropic-beta: claude-code-20250219,interleaved-thinking-2025-05-14\r\n"
+    "anthropic-beta: fine-grained-tool-streaming-2025-05-14\r\n"
+    "anthropic-version: 2023-06-01\r\n"
+    "authorization: Bearer sk-ant-oat01-xxxx\r\n"
+    "content-type: application/json\r\n"
+    "user-agent: claude-cli/2.0.0 (external, cli)\r\n"
+    "x-app: cli\r\n"
+    "X-Empty:\r\n"
+    "X-Padded: \t value with  inner spaces \t \r\n"
+    "accept-encoding: gzip, deflate, br, zstd\r\n"
+    "content-length: 12\r\n"
+    "\r\n";
+
+// Beast's parse of the same bytes, to compare with.
+struct BeastHead {
+    http::request_parser<RequestBody> parser;
+    boost::beast::error_code ec;
+    std::size_t used = 0;
+};
+
+void beast_parse(std::string_view in, std::size_t limit, BeastHead& b) {
+    b.parser.header_limit(static_cast<std::uint32_t>(limit));
+    b.parser.body_limit(boost::none);
+    b.parser.eager(false);
+    b.used = b.parser.put(boost::asio::buffer(in.data(), in.size()), b.ec);
+}
+
+// Parses `in` both ways and expects the same message; returns the simple parse.
+SimpleHead expect_same_as_beast(std::string_view in, ClientRequest& simple, std::size_t limit = kLimit) {
+    const SimpleHead s = parse_simple_head(in, limit, simple);
+    EXPECT_EQ(s.result, Result::complete) << in;
+    BeastHead b;
+    beast_parse(in, limit, b);
+    EXPECT_FALSE(b.ec) << b.ec.message();
+    EXPECT_TRUE(b.parser.is_header_done());
+    EXPECT_EQ(s.size, b.used);
+    const auto& m = b.parser.get();
+    EXPECT_EQ(simple.method(), m.method());
+    EXPECT_EQ(simple.method_string(), m.method_string());
+    EXPECT_EQ(simple.target(), m.target());
+    EXPECT_EQ(simple.version(), m.version());
+    auto a = simple.begin();
+    for (const auto& f : m) {
+        if (a == simple.end()) {
+            ADD_FAILURE() << "Beast has more fields, from " << f.name_string();
+            break;
+        }
+        EXPECT_EQ(a->name(), f.name());
+        EXPECT_EQ(a->name_string(), f.name_string());
+        EXPECT_EQ(a->value(), f.value());
+        ++a;
+    }
+    EXPECT_TRUE(a == simple.end());
+    EXPECT_EQ(s.content_length.has_value(), b.parser.content_length().has_value());
+    if (s.content_length && b.parser.content_length()) {
+        EXPECT_EQ(*s.content_length, *b.parser.content_length());
+    }
+    EXPECT_FALSE(b.parser.chunked());
+    return s;
+}
+
+Result simple_result(std::string_view in, std::size_t limit = kLimit) {
+    ClientRequest req;
+    return parse_simple_head(in, limit, req).result;
+}
+
+TEST(SimpleHead, ClaudeCodesHeadIsTheMessageBeastMakes) {
+    const std::string in = kClaudeHead + "{\"model\":1}";
+    ClientRequest req;
+    const SimpleHead s = expect_same_as_beast(in, req);
+    EXPECT_EQ(s.size, kClaudeHead.size());  // the body is not the head's
+    ASSERT_TRUE(s.content_length.has_value());
+    EXPECT_EQ(*s.content_length, 12u);
+    EXPECT_EQ(req.method(), http::verb::post);
+    EXPECT_EQ(req.target(), "/v1/messages?beta=true");
+    EXPECT_EQ(req.version(), 11u);
+    EXPECT_EQ(req["x-padded"], "value with  inner spaces");
+    EXPECT_EQ(req["X-Empty"], "");
+    EXPECT_EQ(std::distance(req.begin(), req.end()), 17);
+    // Repeated fields keep their order and both values.
+    auto [first, last] = req.equal_range("anthropic-beta");
+    ASSERT_NE(first, last);
+    EXPECT_EQ(first->value(), "claude-code-20250219,interleaved-thinking-2025-05-14");
+    ++first;
+    ASSERT_NE(first, last);
+    EXPECT_EQ(first->value(), "fine-grained-tool-streaming-2025-05-14");
+    EXPECT_TRUE(req.keep_alive());
+}
+
+TEST(SimpleHead, VersionsMethodsAndBodilessHeads) {
+    {
+        ClientRequest req;
+        expect_same_as_beast("GET /health HTTP/1.0\r\n\r\n", req);
+        EXPECT_EQ(req.version(), 10u);
+        EXPECT_FALSE(req.keep_alive());
+    }
+    {
+        ClientRequest req;  // a method Beast has no verb for keeps its name
+        expect_same_as_beast("FROB /x HTTP/1.1\r\nHost: a\r\nConnection: close , Foo\r\n\r\n", req);
+        EXPECT_EQ(req.method(), http::verb::unknown);
+        EXPECT_EQ(req.method_string(), "FROB");
+        EXPECT_FALSE(req.keep_alive());
+    }
+    {
+        ClientRequest req;
+        const auto s = expect_same_as_beast("HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 000\r\n\r\n", req);
+        EXPECT_EQ(*s.content_length, 0u);
+    }
+    {
+        ClientRequest req;  // bytes >= 0x80 in a value (obs-text) are a value's bytes
+        expect_same_as_beast("GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xc3\xa9\r\n\r\n", req);
+    }
+}
+
+TEST(SimpleHead, AHeadStillArrivingIsIncomplete) {
+    EXPECT_EQ(simple_result(""), Result::incomplete);
+    EXPECT_EQ(simple_result("POST /v1/messages HTTP/1.1\r\nHost: a\r\n"), Result::incomplete);
+    EXPECT_EQ(simple_result(kClaudeHead.substr(0, kClaudeHead.size() - 1)), Result::incomplete);
+}
+
+TEST(SimpleHead, AHeadThatDoesNotEndInsideTheLimitIsBeasts) {
+    EXPECT_EQ(simple_result(kClaudeHead, kClaudeHead.size() + 1), Result::complete);
+    EXPECT_EQ(simple_result(kClaudeHead, kClaudeHead.size()), Result::not_simple);
+    EXPECT_EQ(simple_result(kClaudeHead, 100), Result::not_simple);
+    // Beast's own verdict at that limit is an error, which the session turns into a 431.
+    BeastHead b;
+    beast_parse(kClaudeHead, 100, b);
+    EXPECT_EQ(b.ec, http::error::header_limit);
+}
+
+TEST(SimpleHead, EverythingOutsideTheSubsetIsLeftToBeast) {
+    const std::string host = "GET / HTTP/1.1\r\nHost: a\r\n";
+    const char* cases[] = {
+        "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1234567890123456789\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive,,close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: \"close\"\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n",          // obs-fold
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n\tb\r\n\r\n",
+        "GET / HTTP/1.1\nHost: a\r\n\r\n",                               // bare LF
+        "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n",                        // bare CR
+        "GET / HTTP/1.1\r\nHost : a\r\n\r\n",                             // space before the colon
+        "GET / HTTP/1.1\r\n: a\r\n\r\n",                                  // empty name
+        "GET / HTTP/1.1\r\nX(y): a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n",
+        " GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET / HTTP/1.2\r\nHost: a\r\n\r\n",
+        "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+        "GET / http/1.1\r\nHost: a\r\n\r\n",
+        "GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
+        "GET /\r\n\r\n",
+        "GET\r\n\r\n",
+    };
+    for (const char* c : cases) EXPECT_EQ(simple_result(c), Result::not_simple) << c;
+    EXPECT_EQ(simple_result(host + "\r\n"), Result::complete);
+}
+
+}  // namespace
+}  // namespace ccr::worker
