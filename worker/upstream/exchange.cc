@@ -26,6 +26,7 @@
 #include "worker/shared_state.h"
 #include "worker/thinking.h"
 #include "worker/transfer.h"
+#include "worker/upstream/chunked.h"
 #include "worker/upstream/client_sink.h"
 #include "worker/upstream/echo_guard.h"
 #include "worker/upstream/pool.h"
@@ -157,7 +158,7 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
             const std::size_t used = parser.put(conn.buffer.data(), ec);
             conn.buffer.consume(used);
             n += used;
-            if (ec != http::error::need_more) break;  // the head, or a bad one
+            if (!ec || ec != http::error::need_more) break;  // the head, or a bad one
             ec = {};
         }
         auto [rec, got] = co_await up.async_read_some(conn.buffer.prepare(kRelayBuffer), kTuple);
@@ -342,9 +343,10 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
 // How pumping a body ended.
 enum class PumpEnd { complete, client_gone, upstream_failed, cut, decode_failed, idle };
 
-// Phase 3: the body, from the upstream through the sink. Whatever the parser has buffered is
-// decoded synchronously (put) into one piece and written with one writev, so N small events read
-// at once cost one write, not N; the socket is read only when the buffer is empty. The head goes
+// Phase 3: the body, from the upstream through the sink. Whatever is buffered is decoded
+// synchronously into one piece and written with one writev, so N small events read at once cost
+// one write, not N; the socket is read only when the buffer is empty. A chunked body is decoded by
+// `chunks` when given (chunked.h), anything else by Beast's parser (put). The head goes
 // out with the first piece, or alone when no body byte is buffered yet (the client sees the
 // status at once). A provider's decoder, when there is one, turns each piece into what the client
 // gets; a stream it finds broken ends with the decoder's error event and a clean end.
@@ -352,6 +354,7 @@ template <class Stream>
 net::awaitable<PumpEnd> pump_body(Stream& up,
                                   Conn& conn,
                                   ResponseParser& parser,
+                                  ChunkedDecoder* chunks,
                                   bool no_body,
                                   ClientSink& sink,
                                   ResponseDecoder* decoder,
@@ -362,10 +365,17 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
     const RelayBuffer buf_mem;
     const std::span<char> buf = buf_mem.span();
     DeadlineStream& up_tcp = conn.tcp();
+    auto finished = [&] { return chunks != nullptr ? chunks->done() : parser.is_done(); };
     for (;;) {
         std::size_t got = 0;
         beast::error_code perr;
-        if (!no_body && !parser.is_done()) {
+        if (!no_body && !finished() && chunks != nullptr) {
+            const auto data = conn.buffer.data();
+            const auto step = chunks->decode({static_cast<const char*>(data.data()), data.size()}, buf);
+            conn.buffer.consume(step.used);
+            got = step.produced;
+            if (chunks->failed()) perr = http::error::bad_chunk;
+        } else if (!no_body && !finished()) {
             auto& b = parser.get().body();
             b.data = buf.data();
             b.size = buf.size();
@@ -373,16 +383,18 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
                 beast::error_code pec;
                 const std::size_t used = parser.put(conn.buffer.data(), pec);
                 conn.buffer.consume(used);
-                if (pec == http::error::need_more || pec == http::error::need_buffer) break;
-                if (pec) {
-                    perr = pec;
-                    break;
+                // Success first: comparing with Beast's error enums builds an error_code each time
+                // (a category lookup), and a stream of small chunks takes a hundred puts.
+                if (!pec) {
+                    if (used == 0) break;
+                    continue;
                 }
-                if (used == 0) break;
+                if (pec != http::error::need_more && pec != http::error::need_buffer) perr = pec;
+                break;
             }
             got = buf.size() - b.size;
         }
-        const bool done = no_body || parser.is_done();
+        const bool done = no_body || finished();
         std::span<const char> piece = buf.first(got);
         bool last = done && !perr;
         bool broken = false;
@@ -445,11 +457,13 @@ net::awaitable<Outcome> run(Runtime& rt,
     const unsigned status = parser.get().result_int();
     // An error the provider shapes its own way is read (bounded) and answered in Anthropic's.
     std::string error_prefix;
+    bool beast_body = false;  // Beast's parser began the body: it reads the rest
     // An error answer may quote the request's credentials back (echo_guard.h): its head and the
     // start of its body are masked before anything of it is logged or relayed.
     std::vector<std::string> secrets;
     if (status >= 400) secrets = credentials_in_head(at.head);
     if (status >= 400 && (at.provider.maps_errors() || !secrets.empty()) && ctx.method != "HEAD") {
+        beast_body = true;
         const bool whole = co_await read_error_body(
             up, conn, parser, ctx, std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), error_prefix);
         mask_secrets(error_prefix, secrets);
@@ -487,9 +501,12 @@ net::awaitable<Outcome> run(Runtime& rt,
             sent_all = true;
         }
     }
-    if (!sent_all)
-        end = co_await pump_body(up, conn, parser, shape.no_body, sink, decoder.get(), *registration.it, ctx,
+    if (!sent_all) {
+        ChunkedDecoder chunks;
+        end = co_await pump_body(up, conn, parser, parser.chunked() && !beast_body ? &chunks : nullptr, shape.no_body,
+                                 sink, decoder.get(), *registration.it, ctx,
                                  std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms));
+    }
     // A read the cut cancelled ends as a failed one: it was the cut.
     if (end == PumpEnd::upstream_failed && registration.it->cut) end = PumpEnd::cut;
     // The body phase is paced by the upstream; count it as upstream time (the relay's own share of
