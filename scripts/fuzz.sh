@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(sse_usage event_stream body config http_head)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(sse_usage event_stream body config http_head chunked)
 targets=()
 for h in "${harnesses[@]}"; do targets+=("${h}_fuzz"); done
 dir=$(scripts/build.sh fuzz "${targets[@]}")

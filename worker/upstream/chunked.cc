@@ -37,23 +37,30 @@ ChunkedDecoder::Step ChunkedDecoder::decode(std::span<const char> in, std::span<
             }
             case State::size: {
                 const int v = hex_value(*p);
-                if (v >= 0 && digits_ < 16) {  // 16 hex digits fill the 64 bits
-                    remaining_ = remaining_ << 4 | static_cast<unsigned>(v);
-                    ++digits_;
-                    ++p;
-                } else if (v >= 0 || digits_ == 0) {
-                    fail();
-                } else {
-                    state_ = State::size_ws;
+                if (v < 0) {
+                    if (section_ == 0) {
+                        fail();  // no digit
+                    } else if (*p == '\r') {
+                        state_ = State::size_lf;
+                        ++p;
+                    } else {
+                        state_ = State::size_ws;
+                    }
+                    break;
                 }
+                // 16 significant hex digits fill the 64 bits; leading zeros count only against
+                // the size line's bound.
+                if (++section_ > kMaxExtension || (remaining_ >> 60) != 0) {
+                    fail();
+                    break;
+                }
+                remaining_ = remaining_ << 4 | static_cast<unsigned>(v);
+                ++p;
                 break;
             }
-            case State::size_ws:  // BWS, then an extension list or the line's end
-                if (*p == '\r') {
-                    state_ = State::size_lf;
-                } else if (*p == ';') {
+            case State::size_ws:  // BWS, which only an extension list may follow (RFC 9112 §7.1.1)
+                if (*p == ';') {
                     state_ = State::extension;
-                    section_ = 0;
                 } else if (*p != ' ' && *p != '\t') {
                     fail();
                     break;
@@ -75,7 +82,6 @@ ChunkedDecoder::Step ChunkedDecoder::decode(std::span<const char> in, std::span<
                     break;
                 }
                 ++p;
-                digits_ = 0;
                 section_ = 0;
                 state_ = remaining_ == 0 ? State::trailer : State::data;
                 break;
@@ -93,6 +99,7 @@ ChunkedDecoder::Step ChunkedDecoder::decode(std::span<const char> in, std::span<
                     break;
                 }
                 ++p;
+                section_ = 0;
                 state_ = State::size;
                 break;
             case State::trailer:

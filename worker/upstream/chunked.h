@@ -7,8 +7,8 @@
 // Here a chunk's size line is a few compares and its data one memcpy.
 //
 // Extensions and trailer fields are skipped, not interpreted (nothing downstream reads them),
-// each section bounded in size; a bare LF, a size that is not hex or overflows, or data not
-// followed by CRLF fails the body, as Beast's parser does.
+// each bounded in size; a bare LF, a size that is not hex or overflows, or data not followed by
+// CRLF fails the body, as Beast's parser does.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,14 +30,14 @@ public:
     bool done() const { return state_ == State::done; }
     bool failed() const { return state_ == State::failed; }
 
-    // Bounds of an extension list (per chunk) and of the whole trailer section.
+    // Bounds of a chunk's size line (digits and extensions) and of the whole trailer section.
     static constexpr std::size_t kMaxExtension = 4096;
     static constexpr std::size_t kMaxTrailers = 16 * 1024;
 
 private:
     enum class State : unsigned char {
         size,         // hex digits of a chunk size
-        size_ws,      // after them: spaces or tabs, then ';' or the size line's CR
+        size_ws,      // spaces or tabs after them, then ';
         extension,    // after ';', until the size line's CR
         size_lf,      // the size line's LF
         data,         // `remaining_` bytes of chunk data
@@ -52,8 +52,7 @@ private:
     };
     State state_ = State::size;
     std::uint64_t remaining_ = 0;
-    unsigned digits_ = 0;
-    std::size_t section_ = 0;  // bytes of the current extension list or of the trailers so far
+    std::size_t section_ = 0;  // bytes of the current size line, or of the trailers so far
 };
 
 }  // namespace ccr::worker::upstream

@@ -119,6 +119,7 @@ TEST(ChunkedDecoder, RefusesWhatBeastRefuses) {
         "5\r\nhello\r\n0\r\n\n",            // bare LF at the end
         "5\r\nhello\r\n0\r\nx: 1\n\r\n",    // bare LF in a trailer
         "5 x\r\nhello\r\n0\r\n\r\n",        // junk after the size
+        "5 \r\nhello\r\n0\r\n\r\n",         // whitespace with no extension after it (fuzz finding)
         "10000000000000000\r\n",            // 17 hex digits: more than 64 bits
     };
     for (const char* wire : bad) {
