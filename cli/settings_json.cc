@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "shared/util/hex.h"
 #include "shared/util/json.h"
 
 namespace ccr::cli {
@@ -16,12 +17,7 @@ constexpr std::string_view kUnescaped = "\"\\\b\f\n\r\t/";
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+using shared::hex_value;
 
 // Length of the well-formed UTF-8 sequence at text[pos] (RFC 3629), 0 when ill-formed.
 std::size_t utf8_length(std::string_view text, std::size_t pos) {

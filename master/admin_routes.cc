@@ -4,18 +4,15 @@
 
 #include <optional>
 
+#include "shared/util/hex.h"
+
 namespace ccr::master {
 
 namespace http = boost::beast::http;
 
 namespace {
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+using shared::hex_value;
 
 // %XX decoding of one path segment; nullopt for a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s) {

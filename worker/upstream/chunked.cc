@@ -3,18 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "shared/util/hex.h"
+
 namespace ccr::worker::upstream {
-
-namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-}  // namespace
 
 ChunkedDecoder::Step ChunkedDecoder::decode(std::span<const char> in, std::span<char> out) {
     const char* p = in.data();
@@ -22,10 +13,27 @@ ChunkedDecoder::Step ChunkedDecoder::decode(std::span<const char> in, std::span<
     char* o = out.data();
     char* const out_end = o + out.size();
     auto fail = [&] { state_ = State::failed; };
+    // The one byte the framing allows here, then `next`.
+    auto expect = [&](char c, State next) {
+        if (*p != c) return fail();
+        ++p;
+        state_ = next;
+    };
+    // An extension list or a trailer line, skipped unread to its CR (then `at_cr`); the section
+    // holds `bound` bytes at most.
+    auto skip_line = [&](std::size_t bound, State at_cr) {
+        if (*p == '\r') {
+            state_ = at_cr;
+        } else if (*p == '\n' || ++section_ > bound) {
+            return fail();
+        }
+        ++p;
+    };
+    auto step = [&] { return Step{static_cast<std::size_t>(p - in.data()), static_cast<std::size_t>(o - out.data())}; };
     while (p < end && state_ != State::done && state_ != State::failed) {
         switch (state_) {
             case State::data: {
-                if (o == out_end) goto stop;
+                if (o == out_end) return step();  // the caller writes what it has, then comes back
                 const auto n = static_cast<std::size_t>(
                     std::min<std::uint64_t>(remaining_, static_cast<std::uint64_t>(std::min(end - p, out_end - o))));
                 std::memcpy(o, p, n);
@@ -36,7 +44,7 @@ ChunkedDecoder::Step ChunkedDecoder::decode(std::span<const char> in, std::span<
                 break;
             }
             case State::size: {
-                const int v = hex_value(*p);
+                const int v = shared::hex_value(*p);
                 if (v < 0) {
                     if (section_ == 0) {
                         fail();  // no digit
@@ -68,39 +76,18 @@ ChunkedDecoder::Step ChunkedDecoder::decode(std::span<const char> in, std::span<
                 ++p;
                 break;
             case State::extension:
-                if (*p == '\r') {
-                    state_ = State::size_lf;
-                } else if (*p == '\n' || ++section_ > kMaxExtension) {
-                    fail();
-                    break;
-                }
-                ++p;
+                skip_line(kMaxExtension, State::size_lf);
                 break;
             case State::size_lf:
-                if (*p != '\n') {
-                    fail();
-                    break;
-                }
-                ++p;
                 section_ = 0;
-                state_ = remaining_ == 0 ? State::trailer : State::data;
+                expect('\n', remaining_ == 0 ? State::trailer : State::data);
                 break;
             case State::data_cr:
-                if (*p != '\r') {
-                    fail();
-                    break;
-                }
-                ++p;
-                state_ = State::data_lf;
+                expect('\r', State::data_lf);
                 break;
             case State::data_lf:
-                if (*p != '\n') {
-                    fail();
-                    break;
-                }
-                ++p;
                 section_ = 0;
-                state_ = State::size;
+                expect('\n', State::size);
                 break;
             case State::trailer:
                 if (*p == '\r') {
@@ -111,37 +98,20 @@ ChunkedDecoder::Step ChunkedDecoder::decode(std::span<const char> in, std::span<
                 }
                 break;
             case State::trailer_line:
-                if (*p == '\r') {
-                    state_ = State::trailer_lf;
-                } else if (*p == '\n' || ++section_ > kMaxTrailers) {
-                    fail();
-                    break;
-                }
-                ++p;
+                skip_line(kMaxTrailers, State::trailer_lf);
                 break;
             case State::trailer_lf:
-                if (*p != '\n') {
-                    fail();
-                    break;
-                }
-                ++p;
-                state_ = State::trailer;
+                expect('\n', State::trailer);
                 break;
             case State::final_lf:
-                if (*p != '\n') {
-                    fail();
-                    break;
-                }
-                ++p;
-                state_ = State::done;
+                expect('\n', State::done);
                 break;
             case State::done:
             case State::failed:
                 break;
         }
     }
-stop:
-    return {static_cast<std::size_t>(p - in.data()), static_cast<std::size_t>(o - out.data())};
+    return step();
 }
 
 }  // namespace ccr::worker::upstream

@@ -9,6 +9,8 @@
 #include <ctime>
 #include <memory>
 
+#include "shared/util/hex.h"
+
 namespace ccr::worker::aws {
 
 namespace {
@@ -69,12 +71,7 @@ void append_encoded(std::string& out, std::string_view s, std::string_view also_
     }
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+using shared::hex_value;
 
 // Query components arrive encoded as the client chose; decoding first makes `%7E` and `~`, or
 // `%3a` and `%3A`, sign alike. A '%' not followed by two hex digits is kept literally.
