@@ -340,6 +340,37 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
     return head;
 }
 
+// What the connection has buffered of the body, decoded into `out`; returns the bytes produced.
+// A framing error lands in `failed`. A chunked body through the decoder:
+std::size_t decode_buffered(ChunkedDecoder& chunks, Conn& conn, std::span<char> out, beast::error_code& failed) {
+    const auto data = conn.buffer.data();
+    const auto step = chunks.decode({static_cast<const char*>(data.data()), data.size()}, out);
+    conn.buffer.consume(step.used);
+    if (chunks.failed()) failed = http::error::bad_chunk;
+    return step.produced;
+}
+
+// ... any other through Beast's parser, which framed it from the head.
+std::size_t put_buffered(ResponseParser& parser, Conn& conn, std::span<char> out, beast::error_code& failed) {
+    auto& b = parser.get().body();
+    b.data = out.data();
+    b.size = out.size();
+    while (!parser.is_done() && b.size > 0 && conn.buffer.size() > 0) {
+        beast::error_code pec;
+        const std::size_t used = parser.put(conn.buffer.data(), pec);
+        conn.buffer.consume(used);
+        // Success first: comparing with Beast's error enums builds an error_code each time (a
+        // category lookup).
+        if (!pec) {
+            if (used == 0) break;
+            continue;
+        }
+        if (pec != http::error::need_more && pec != http::error::need_buffer) failed = pec;
+        break;
+    }
+    return out.size() - b.size;
+}
+
 // How pumping a body ended.
 enum class PumpEnd { complete, client_gone, upstream_failed, cut, decode_failed, idle };
 
@@ -369,31 +400,8 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
     for (;;) {
         std::size_t got = 0;
         beast::error_code perr;
-        if (!no_body && !finished() && chunks != nullptr) {
-            const auto data = conn.buffer.data();
-            const auto step = chunks->decode({static_cast<const char*>(data.data()), data.size()}, buf);
-            conn.buffer.consume(step.used);
-            got = step.produced;
-            if (chunks->failed()) perr = http::error::bad_chunk;
-        } else if (!no_body && !finished()) {
-            auto& b = parser.get().body();
-            b.data = buf.data();
-            b.size = buf.size();
-            while (!parser.is_done() && b.size > 0 && conn.buffer.size() > 0) {
-                beast::error_code pec;
-                const std::size_t used = parser.put(conn.buffer.data(), pec);
-                conn.buffer.consume(used);
-                // Success first: comparing with Beast's error enums builds an error_code each time
-                // (a category lookup), and a stream of small chunks takes a hundred puts.
-                if (!pec) {
-                    if (used == 0) break;
-                    continue;
-                }
-                if (pec != http::error::need_more && pec != http::error::need_buffer) perr = pec;
-                break;
-            }
-            got = buf.size() - b.size;
-        }
+        if (!no_body && !finished())
+            got = chunks != nullptr ? decode_buffered(*chunks, conn, buf, perr) : put_buffered(parser, conn, buf, perr);
         const bool done = no_body || finished();
         std::span<const char> piece = buf.first(got);
         bool last = done && !perr;
