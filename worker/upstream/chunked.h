@@ -3,7 +3,7 @@
 // The upstream's chunked body (RFC 9112 §7.1), decoded as it arrives. Every streamed answer is
 // chunked, one event or a few per chunk; Beast's parser took ~350 instructions per chunk (its
 // general state machine, a put per chunk header and per data piece, error codes built and
-// compared on each), a fifth of a 50-event stream's instructions (bench/analysis.md, row 23).
+// compared on each), a fifth of a 50-event stream's instructions (bench/analysis.md, row 22).
 // Here a chunk's size line is a few compares and its data one memcpy.
 //
 // Extensions and trailer fields are skipped, not interpreted (nothing downstream reads them),
@@ -37,7 +37,7 @@ public:
 private:
     enum class State : unsigned char {
         size,         // hex digits of a chunk size
-        size_ws,      // spaces or tabs after them, then ';
+        size_ws,      // spaces or tabs after them, then ';'
         extension,    // after ';', until the size line's CR
         size_lf,      // the size line's LF
         data,         // `remaining_` bytes of chunk data
