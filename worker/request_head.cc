@@ -1,6 +1,7 @@
 #include "worker/request_head.h"
 
 #include <array>
+#include <charconv>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -54,14 +55,11 @@ bool plain_token_list(std::string_view v) {
     }
 }
 
-// 1 to 18 decimal digits (no overflow to think about; a longer one goes to Beast).
+// 1 to 18 decimal digits and nothing else (no overflow to think about; a longer one goes to Beast).
 std::optional<std::uint64_t> plain_decimal(std::string_view v) {
-    if (v.empty() || v.size() > 18) return std::nullopt;
     std::uint64_t n = 0;
-    for (char c : v) {
-        if (c < '0' || c > '9') return std::nullopt;
-        n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    }
+    const char* const end = v.data() + v.size();
+    if (v.empty() || v.size() > 18 || std::from_chars(v.data(), end, n).ptr != end) return std::nullopt;
     return n;
 }
 
