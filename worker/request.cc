@@ -118,12 +118,13 @@ net::awaitable<bool> write_local(ClientStream& stream,
     std::array<net::const_buffer, 2> bufs{net::buffer(head),
                                           net::buffer(body.data(), head_only ? 0 : body.size())};
     stream.expires_at(std::max(ctx.deadline, RequestContext::clock::now() + std::chrono::seconds(30)));
-    auto [ec, n] = co_await net::async_write(stream, bufs, net::as_tuple(net::use_awaitable));
-    ctx.rec.status = status;
-    ctx.rec.bytes_out += head_only ? 0 : body.size();
+    // The first byte handed to the client, as the relayed answers' (client_sink.cc).
     if (!ctx.rec.ttfb.count())
         ctx.rec.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(
             RequestContext::clock::now() - ctx.start);
+    auto [ec, n] = co_await net::async_write(stream, bufs, net::as_tuple(net::use_awaitable));
+    ctx.rec.status = status;
+    ctx.rec.bytes_out += head_only ? 0 : body.size();
     if (ec) ctx.keep_alive = false;
     co_return !ec;
 }

@@ -48,7 +48,13 @@ std::span<const net::const_buffer> ClientSink::frame(std::span<const char> bytes
     const std::size_t got = bytes.size();
     if (got == 0 && !head_pending_ && !(last && chunked_)) return {};
     std::size_t n = 0;
-    if (head_pending_) out_[n++] = net::buffer(head_);
+    if (head_pending_) {
+        // The first byte is handed to the client now (the attempt may be settled before the
+        // write completes: settle.h).
+        out_[n++] = net::buffer(head_);
+        ctx_.rec.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx_.start);
+        head_pending_ = false;
+    }
     if (got > 0) {
         const std::string_view piece(bytes.data(), got);
         tap_.feed(piece);
@@ -68,10 +74,6 @@ std::span<const net::const_buffer> ClientSink::frame(std::span<const char> bytes
 }
 
 bool ClientSink::written(std::size_t bytes, const boost::system::error_code& ec) {
-    if (head_pending_) {
-        ctx_.rec.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - ctx_.start);
-        head_pending_ = false;
-    }
     ctx_.rec.bytes_out += bytes;
     if (ec) {
         // The client went away mid-answer: the caller stops reading the upstream.

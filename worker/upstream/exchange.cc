@@ -30,6 +30,7 @@
 #include "worker/upstream/client_sink.h"
 #include "worker/upstream/echo_guard.h"
 #include "worker/upstream/pool.h"
+#include "worker/upstream/settle.h"
 
 namespace ccr::worker::upstream {
 
@@ -381,7 +382,8 @@ enum class PumpEnd { complete, client_gone, upstream_failed, cut, decode_failed,
 // out with the first piece, or alone when no body byte is buffered yet (the client sees the
 // status at once). A provider's decoder, when there is one, turns each piece into what the client
 // gets; a stream it finds broken ends with the decoder's error event and a clean end.
-template <class Stream>
+// `complete()` is called once the body is whole and clean, before its last bytes are written.
+template <class Stream, class OnComplete>
 net::awaitable<PumpEnd> pump_body(Stream& up,
                                   Conn& conn,
                                   ResponseParser& parser,
@@ -391,7 +393,8 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
                                   ResponseDecoder* decoder,
                                   const Runtime::ActiveRelay& registration,
                                   RequestContext& ctx,
-                                  std::chrono::milliseconds idle) {
+                                  std::chrono::milliseconds idle,
+                                  OnComplete& complete) {
     std::string decoded;
     const RelayBuffer buf_mem;
     const std::span<char> buf = buf_mem.span();
@@ -413,7 +416,9 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
             last = last || broken;
         }
         // sink.write(piece, last), awaited here: no coroutine frame of its own per read.
-        if (const auto out = sink.frame(piece, last); !out.empty()) {
+        const auto out = sink.frame(piece, last);
+        if (last && !broken) complete();
+        if (!out.empty()) {
             auto [wec, wn] = co_await net::async_write(sink.client(), out, all_at_once, kTuple);
             if (!sink.written(piece.size(), wec)) co_return PumpEnd::client_gone;
         }
@@ -478,8 +483,9 @@ net::awaitable<Outcome> run(Runtime& rt,
         if (whole && at.provider.maps_errors()) {
             if (auto mapped = at.provider.map_error(status, parser.get(), error_prefix)) {
                 ctx.rec.upstream_time += since(t0);
-                co_await write_mapped_error(client, ctx, parser, *mapped);
                 ctx.rec.upstream_error = status >= 500;
+                settle(rt, at, Outcome::relayed, false, ctx);  // before the client has it
+                co_await write_mapped_error(client, ctx, parser, *mapped);
                 reusable = parser.keep_alive();
                 co_return Outcome::relayed;
             }
@@ -500,11 +506,19 @@ net::awaitable<Outcome> run(Runtime& rt,
         Runtime::RelayList::iterator it;
         ~Registration() { rt.unregister_relay(it); }
     } registration{rt, rt.register_relay(client, conn.tcp())};
+    // The answer is whole and clean: settled before its last bytes go out (settle.h).
+    auto complete = [&] {
+        ctx.rec.set_usage(sink.finish_usage());
+        settle(rt, at, Outcome::relayed, false, ctx);
+    };
     PumpEnd end = PumpEnd::complete;
     bool sent_all = false;  // an error body read for the mapper that it left as it was
     if (!error_prefix.empty()) {
         sent_all = parser.is_done();
-        if (!co_await sink.write(error_prefix, sent_all)) {
+        const auto out = sink.frame(error_prefix, sent_all);
+        if (sent_all) complete();
+        auto [wec, wn] = co_await net::async_write(sink.client(), out, all_at_once, kTuple);
+        if (!sink.written(error_prefix.size(), wec)) {
             end = PumpEnd::client_gone;
             sent_all = true;
         }
@@ -513,7 +527,7 @@ net::awaitable<Outcome> run(Runtime& rt,
         ChunkedDecoder chunks;
         end = co_await pump_body(up, conn, parser, parser.chunked() && !beast_body ? &chunks : nullptr, shape.no_body,
                                  sink, decoder.get(), *registration.it, ctx,
-                                 std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms));
+                                 std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), complete);
     }
     // A read the cut cancelled ends as a failed one: it was the cut.
     if (end == PumpEnd::upstream_failed && registration.it->cut) end = PumpEnd::cut;

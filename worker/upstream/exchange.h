@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -49,6 +50,12 @@ struct Attempt {
     bool check_signature_error = false;
     bool connected = false;  // a connection was made (with status 0: it failed after that)
     bool debug = false;      // logging.debug_for: log the answer's status (and headers)
+    // For settling it (settle.h): the provider's index, the request's estimated input tokens and
+    // model, and whether it is settled (a completed answer is, before its last write).
+    int index = -1;
+    std::int64_t estimated_input = 0;
+    std::string_view model{};
+    bool settled = false;
 };
 
 enum class Outcome {

@@ -18,6 +18,7 @@
 #include "worker/thinking.h"
 #include "worker/upstream/exchange.h"
 #include "worker/upstream/pool.h"
+#include "worker/upstream/settle.h"
 
 namespace ccr::worker {
 
@@ -26,8 +27,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using shared::Errc;
 using clock = std::chrono::steady_clock;
-// A key's rest after an upstream 429 that gave no retry-after.
-constexpr std::int64_t kDefaultCooldownMs = 30'000;
 // Claude Code's stable id of a conversation, meant for proxies (session affinity).
 constexpr std::string_view kSessionHeader = "X-Claude-Code-Session-Id";
 
@@ -178,38 +177,9 @@ net::awaitable<upstream::Outcome> attempt(Runtime& rt,
     co_return Outcome::failover;
 }
 
-void log_transition(const Provider& p, health::Transition t) {
-    // Only the process whose CAS made the change gets a transition: logged once, not per worker.
-    switch (t) {
-        case health::Transition::none:
-            return;
-        case health::Transition::opened:
-        case health::Transition::reopened:
-            spdlog::warn("provider {}: circuit {} (requests skip it until it reopens)", p.name(),
-                         health::transition_name(t));
-            return;
-        default:
-            spdlog::info("provider {}: circuit {}", p.name(), health::transition_name(t));
-            return;
-    }
-}
-
 std::uint64_t random_draw() {
     static std::mt19937_64 rng{std::random_device{}()};  // single-threaded worker
     return rng();
-}
-
-// The answer's cost in USD-millionths (tokens times USD per million tokens), when the provider
-// prices the model.
-void set_cost(const Provider& p, std::string_view model, RequestRecord& r) {
-    const std::string_view mapped = p.mapped_model(model);
-    const shared::ModelPrice* price = p.config().price_for(mapped.empty() ? model : mapped);
-    r.priced = price != nullptr;
-    if (price == nullptr) return;
-    auto t = [](std::int64_t n) { return static_cast<double>(std::max<std::int64_t>(n, 0)); };
-    const double micro = t(r.input_tokens) * price->input_per_mtok + t(r.output_tokens) * price->output_per_mtok +
-                         t(r.cache_read) * price->cache_read_per_mtok + t(r.cache_creation) * price->cache_write_per_mtok;
-    r.cost_micro_usd = static_cast<std::uint64_t>(micro + 0.5);
 }
 
 // One line per failed attempt (refused, timeout, reset, 5xx, 429, a stream cut short), at info
@@ -231,48 +201,6 @@ void log_failed_attempt(const RequestContext& ctx,
     }
     f.text("reason", "reason", reason);
     shared::log_fields(level, f);
-}
-
-// How an attempt ended, for the stats: the answer's status class, or where the transport failed.
-StatsSink::AttemptEnd attempt_end(const upstream::Attempt& at) {
-    using End = StatsSink::AttemptEnd;
-    if (at.status >= 500) return End::status_5xx;
-    if (at.status >= 400) return End::status_4xx;
-    if (at.status != 0) return End::status_2xx;
-    if (at.error == Errc::upstream_timeout) return End::timeout;
-    return at.connected ? End::reset : End::connect;
-}
-
-// What an attempt teaches health and limits: the breaker's verdict (a client that left teaches
-// nothing), the key's cooldown after a 429, its learned limits, and its usage.
-void account(Runtime& rt,
-             int index,
-             const upstream::Attempt& at,
-             upstream::Outcome outcome,
-             bool client_gone,
-             std::int64_t estimated_input,
-             std::string_view model,
-             RequestContext& ctx) {
-    const Provider& p = at.provider;
-    const std::int64_t now = rt.shared->clock().mono_ms();
-    if (rt.stats) rt.stats->attempt_finished(index, attempt_end(at), outcome == upstream::Outcome::failover);
-    if (limits::KeyPool* pool = rt.shared->key_pool(index)) {
-        pool->learn(at.key, at.limits, now);
-        if (at.status == 429) pool->cooldown(at.key, now + at.retry_after_ms.value_or(kDefaultCooldownMs));
-        const bool answered = outcome == upstream::Outcome::relayed && at.status != 0;
-        pool->settle(at.key, estimated_input, answered ? ctx.rec.input_tokens : 0, answered ? ctx.rec.output_tokens : 0,
-                     now);
-    }
-    if (outcome == upstream::Outcome::local_answer) return;
-    const bool failed = at.status == 429 || at.status >= 500 || at.status == 0 ||
-                        (outcome == upstream::Outcome::relayed && ctx.rec.upstream_error);
-    if (client_gone && (at.status == 0 || outcome == upstream::Outcome::relayed)) return;
-    health::Breaker breaker = rt.shared->breaker(index);
-    log_transition(p, failed ? breaker.on_failure(now) : breaker.on_success(now));
-    if (!failed && outcome == upstream::Outcome::relayed) {
-        rt.shared->record_ttfb(index, static_cast<std::uint64_t>(ctx.rec.ttfb.count()));
-        set_cost(p, model, ctx.rec);
-    }
 }
 
 }  // namespace
@@ -350,7 +278,7 @@ net::awaitable<void> relay(Runtime& rt,
         health::Breaker breaker = rt.shared->breaker(index);
         if (!route.all_open) {
             const auto admission = breaker.allow(now_ms);
-            log_transition(p, admission.transition);
+            upstream::log_transition(p, admission.transition);
             if (!admission.allowed) continue;
         }
         // Limits: a key of the pool with room for this request, else the next provider.
@@ -387,6 +315,9 @@ net::awaitable<void> relay(Runtime& rt,
             }
         }
         upstream::Attempt at{p, {}, {}, i + 1 == candidates.size(), endpoint, key, Errc::upstream_failed, {}, 0, std::nullopt, {}};
+        at.index = index;
+        at.estimated_input = estimated_input;
+        at.model = body.model;
         // The provider's own edits and credentials, signed over the final bytes.
         if (rt.stats) rt.stats->attempt_started(index);
         std::optional<PrepareError> failed;
@@ -395,7 +326,7 @@ net::awaitable<void> relay(Runtime& rt,
             // Nothing was sent: a failure of the provider's (its token endpoint), not the request's.
             at.error = failed->timeout ? Errc::upstream_timeout : Errc::upstream_failed;
             at.error_message = "provider " + p.name() + ": " + failed->message;
-            account(rt, index, at, Outcome::failover, false, estimated_input, body.model, ctx);
+            upstream::settle(rt, at, Outcome::failover, false, ctx);
             last_error = at.error;
             last_message = std::move(at.error_message);
             ctx.rec.upstream_error = true;
@@ -416,7 +347,8 @@ net::awaitable<void> relay(Runtime& rt,
         const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
         // The client got this provider's answer (or its start): counted under it.
         if (outcome == Outcome::relayed && ctx.rec.status != 0) ctx.rec.answered_by = index;
-        account(rt, index, at, outcome, watch->client_gone, estimated_input, body.model, ctx);
+        // A relayed answer that completed was settled before its last write (settle.h).
+        if (!at.settled) upstream::settle(rt, at, outcome, watch->client_gone, ctx);
         if (watch->client_gone) {
             ctx.keep_alive = false;
             ctx.rec.client_aborted = true;
