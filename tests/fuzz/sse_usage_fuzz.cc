@@ -3,11 +3,14 @@
 // input-chosen points; every '\n' that ends an empty line counts one event; and a well-formed
 // message_start / message_delta pair sent after any junk (once a newline ends the junk's last
 // line) yields exactly its numbers, so no input can leave the tap in a state that misreads the
-// events after it.
+// events after it. As JSON, a body simdjson's DOM parser accepts gives the usage the DOM reads
+// (the tap reads it On-Demand, skipping what it does not need).
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <simdjson.h>
 
 #include "tests/fuzz/check.h"
 #include "tests/fuzz/splits.h"
@@ -116,12 +119,41 @@ void check_known_events_after_junk(std::string_view junk) {
                static_cast<long long>(want.cache_creation_input_tokens));
 }
 
+// The reference: a DOM of the whole body, then its top-level usage's integer counts (the first
+// of a repeated name, as DOM lookups find).
+bool dom_usage(std::string_view body, Usage& u) {
+    static simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(body.data(), body.size()).get(doc)) return false;
+    simdjson::dom::element usage;
+    if (!doc.is_object() || doc["usage"].get(usage)) return true;
+    auto take = [&](const char* key, std::int64_t& dst) {
+        std::int64_t v;
+        if (usage[key].get_int64().get(v) == simdjson::SUCCESS) dst = v;
+    };
+    take("input_tokens", u.input_tokens);
+    take("output_tokens", u.output_tokens);
+    take("cache_read_input_tokens", u.cache_read_input_tokens);
+    take("cache_creation_input_tokens", u.cache_creation_input_tokens);
+    return true;
+}
+
+void check_json_against_dom(std::string_view body) {
+    Usage want;
+    if (!dom_usage(body, want)) return;  // not JSON: the tap may read more than the DOM (usage_tap.cc)
+    const Tapped got = tap(UsageTap::Mode::json, [&](UsageTap& t) { t.feed(body); });
+    FUZZ_CHECK(same(got.usage, want), "JSON usage differs from the DOM's: input %lld/%lld output %lld/%lld",
+               static_cast<long long>(got.usage.input_tokens), static_cast<long long>(want.input_tokens),
+               static_cast<long long>(got.usage.output_tokens), static_cast<long long>(want.output_tokens));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view body(reinterpret_cast<const char*>(data), size);
     check_split_invariance(UsageTap::Mode::sse, body);
     check_split_invariance(UsageTap::Mode::json, body);
+    check_json_against_dom(body);
     check_known_events_after_junk(body);
     return 0;
 }

@@ -1,6 +1,8 @@
 #include "worker/upstream/usage_tap.h"
 
 #include <cstring>
+#include <iterator>
+#include <span>
 
 #include <simdjson.h>
 
@@ -9,24 +11,71 @@ namespace {
 
 constexpr std::size_t kMaxLine = 256 * 1024;
 
+namespace od = simdjson::ondemand;
+
 // One parser per process (workers are single-threaded); it keeps its buffers between uses.
-simdjson::dom::parser& dom_parser() {
-    static simdjson::dom::parser parser;
+od::parser& json_parser() {
+    static od::parser parser;
     return parser;
 }
 
-// Fields present overwrite earlier values (message_delta carries cumulative totals); absent ones
-// keep them.
-void read_usage(simdjson::dom::element usage, Usage& u) {
-    auto take = [&](const char* key, std::int64_t& dst) {
-        std::int64_t v;
-        if (usage[key].get_int64().get(v) == simdjson::SUCCESS) dst = v;
-    };
-    take("input_tokens", u.input_tokens);
-    take("output_tokens", u.output_tokens);
-    take("cache_read_input_tokens", u.cache_read_input_tokens);
-    take("cache_creation_input_tokens", u.cache_creation_input_tokens);
+// The four counts of a usage object. Fields present overwrite earlier values (message_delta
+// carries cumulative totals); absent ones, and values that are not integers, keep them; of a
+// repeated name the first counts. False: the object is malformed.
+bool read_counts(od::object usage, Usage& u) {
+    static constexpr std::string_view kNames[] = {"input_tokens", "output_tokens", "cache_read_input_tokens",
+                                                  "cache_creation_input_tokens"};
+    std::int64_t* const counts[] = {&u.input_tokens, &u.output_tokens, &u.cache_read_input_tokens,
+                                    &u.cache_creation_input_tokens};
+    bool seen[std::size(kNames)] = {};
+    for (auto field : usage) {
+        std::string_view key;
+        if (field.unescaped_key().get(key)) return false;
+        for (std::size_t i = 0; i < std::size(kNames); ++i) {
+            if (key != kNames[i]) continue;
+            std::int64_t v;
+            if (!seen[i] && field.value().get_int64().get(v) == simdjson::SUCCESS) *counts[i] = v;
+            seen[i] = true;
+            break;
+        }
+    }
+    return true;
 }
+
+// Follows `path` (member names, the first of each if repeated) from `object` to a usage object.
+// Every member on the way is walked, so each object on the path is read to its end.
+bool read_path(od::object object, std::span<const std::string_view> path, Usage& u) {
+    bool found = false;
+    for (auto field : object) {
+        std::string_view key;
+        if (field.unescaped_key().get(key)) return false;
+        if (found || key != path.front()) continue;  // its value is skipped
+        found = true;
+        od::object inner;
+        if (field.value().get_object().get(inner)) continue;  // not an object: no usage
+        if (!(path.size() == 1 ? read_counts(inner, u) : read_path(inner, path.subspan(1), u))) return false;
+    }
+    return true;
+}
+
+// The usage at `path` in `json`, a JSON object with `capacity - json.size()` readable bytes after
+// it (simdjson's padding). On-Demand rather than a DOM: the members off the path are skipped over
+// simdjson's structural index instead of built into a tape (a DOM of a small answer was ~5 % of
+// the relay's instructions for it). Nothing is taken from text that is not one JSON object: bad
+// UTF-8 and unbalanced structure anywhere, and any fault on the path or after the object, leave
+// `u` as it was; a malformed scalar inside a skipped member is not looked at.
+void read_usage(std::string_view json, std::size_t capacity, std::span<const std::string_view> path, Usage& u) {
+    od::document doc;
+    od::object root;
+    if (json_parser().iterate(json.data(), json.size(), capacity).get(doc) || doc.get_object().get(root)) return;
+    Usage read = u;
+    if (!read_path(root, path, read)) return;
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return;  // more after the object
+    u = read;
+}
+
+constexpr std::string_view kMessageUsage[] = {"usage"};
+constexpr std::string_view kStartUsage[] = {"message", "usage"};
 
 }  // namespace
 
@@ -50,6 +99,7 @@ void UsageTap::feed(std::string_view chunk) {
             json_.shrink_to_fit();
             return;
         }
+        json_.reserve(json_.size() + chunk.size() + simdjson::SIMDJSON_PADDING);  // for finish()
         json_.append(chunk);
         return;
     }
@@ -117,21 +167,15 @@ void UsageTap::on_line(std::string_view line) {
 }
 
 void UsageTap::parse_usage_json(std::string_view json, bool is_start) {
-    simdjson::dom::element doc;
-    if (dom_parser().parse(json.data(), json.size()).get(doc)) return;
-    simdjson::dom::element usage;
-    if (is_start) {
-        if (doc["message"]["usage"].get(usage)) return;
-    } else if (doc["usage"].get(usage)) {
-        return;
-    }
-    read_usage(usage, usage_);
+    // A line read in place has no padding after it: copied (two lines per stream).
+    padded_.reserve(json.size() + simdjson::SIMDJSON_PADDING);
+    padded_.assign(json);
+    read_usage(padded_, padded_.capacity(), is_start ? std::span<const std::string_view>(kStartUsage) : kMessageUsage, usage_);
 }
 
 void UsageTap::finish() {
     if (mode_ == Mode::json && !json_overflow_ && !json_.empty()) {
-        simdjson::dom::element doc, usage;
-        if (!dom_parser().parse(json_).get(doc) && !doc["usage"].get(usage)) read_usage(usage, usage_);
+        read_usage(json_, json_.capacity(), kMessageUsage, usage_);
         json_.clear();
     }
     if (mode_ == Mode::sse && !line_.empty() && !skipping_) on_line(line_);

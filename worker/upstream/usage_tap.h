@@ -36,7 +36,8 @@ private:
     std::string line_;        // partial SSE line carried across chunks (only lines we read)
     bool skipping_ = false;   // inside a line we do not need; drop bytes until '\n'
     bool at_line_start_ = true;
-    std::string json_;        // buffered JSON body (bounded)
+    std::string json_;        // buffered JSON body (bounded), with simdjson's padding reserved
+    std::string padded_;      // an SSE data line read, with simdjson's padding reserved
     bool json_overflow_ = false;
 };
 

@@ -100,6 +100,33 @@ TEST(UsageTap, ReadsNothingFromAnAnswerThatIsNotJson) {
     EXPECT_EQ(tap.usage().output_tokens, 0);
 }
 
+TEST(UsageTap, ReadsNamesWrittenWithEscapesAsJsonDoes) {
+    UsageTap tap(UsageTap::Mode::json);
+    tap.feed(R"({"id":"msg","us\u0061ge":{"input_\u0074okens":7,"output_tokens":8}})");
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 7);
+    EXPECT_EQ(tap.usage().output_tokens, 8);
+}
+
+TEST(UsageTap, ReadsNothingFromAnObjectBrokenAfterItsUsage) {
+    // The usage is read before the fault is met: still nothing is taken.
+    for (const char* body : {R"({"usage":{"input_tokens":11},"content":[1,2})",
+                             R"({"usage":{"input_tokens":11},"id":"msg",})",
+                             R"({"usage":{"input_tokens":11},"id":"msg"})" "]",
+                             "{\"usage\":{\"input_tokens\":11},\"text\":\"\xff\"}"}) {
+        UsageTap tap(UsageTap::Mode::json);
+        tap.feed(body);
+        tap.finish();
+        EXPECT_EQ(tap.usage().input_tokens, 0) << body;
+    }
+    // Known and accepted: a scalar inside a member that is skipped is not read, so its faults go
+    // unseen (the answer is relayed as it came either way; the client's parser judges it).
+    UsageTap tap(UsageTap::Mode::json);
+    tap.feed(R"({"usage":{"input_tokens":11},"content":"\x"})");
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 11);
+}
+
 TEST(UsageTap, FindsTheEventTypeAfterOtherNamesThatStartTheSame) {
     // The type is found by its "message_ prefix: other names with it come first here.
     UsageTap tap(UsageTap::Mode::sse);
