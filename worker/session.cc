@@ -23,7 +23,7 @@
 #include "worker/h2/connection.h"
 #include "worker/request.h"
 #include "worker/request_body.h"
-#include "worker/request_head.h"
+#include "worker/simple_head.h"
 #include "worker/routes.h"
 #include "worker/transfer.h"
 #include "worker/upstream/relay.h"

@@ -9,8 +9,10 @@
 // response sent with `Connection: close` (no request smuggled behind a rejected one); a complete
 // or malformed first head gets at least one answer; no exception reaches the session's
 // catch-all (nothing on the request path throws); and a head the session's one-pass parser
-// (worker/request_head.h) completes is one Beast parses, at the same header limits, to the same
-// message: verb, target, version, every field in order, Content-Length.
+// (worker/simple_head.h) completes is one Beast parses, at the same header limits, to the same
+// message: verb, target, version, every field in order, Content-Length; and that a response head
+// the upstream side's one-pass parser completes is one Beast's response parser reads to the same
+// status, reason, fields and framing (Content-Length, chunked, keep-alive).
 
 #include <sys/socket.h>
 
@@ -23,6 +25,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <spdlog/sinks/base_sink.h>
@@ -38,7 +41,7 @@
 
 #include "shared/config/config.h"
 #include "tests/fuzz/check.h"
-#include "worker/request_head.h"
+#include "worker/simple_head.h"
 #include "worker/runtime.h"
 #include "worker/session.h"
 
@@ -263,11 +266,46 @@ void check_simple_head(std::string_view in) {
     }
 }
 
+void check_simple_response_head(std::string_view in) {
+    for (const std::size_t limit : {std::size_t{64}, std::size_t{1024}, std::size_t{64 * 1024}}) {
+        worker::UpstreamResponseHead simple;
+        const worker::SimpleHead s = worker::parse_simple_response_head(in, limit, simple);
+        if (s.result != worker::SimpleHead::Result::complete) continue;
+        http::response_parser<http::buffer_body> p;
+        p.header_limit(static_cast<std::uint32_t>(limit));
+        p.body_limit(boost::none);
+        boost::beast::error_code ec;
+        const std::size_t used = p.put(net::buffer(in.data(), in.size()), ec);
+        FUZZ_CHECK((!ec || ec == http::error::need_buffer) && p.is_header_done(),
+                   "a simple response head Beast refuses (limit %zu): %s", limit, ec.message().c_str());
+        FUZZ_CHECK(used == s.size, "response head sizes differ: %zu and Beast's %zu", s.size, used);
+        const auto& m = p.get();
+        FUZZ_CHECK(simple.result_int() == m.result_int() && simple.reason() == m.reason() &&
+                       simple.version() == m.version(),
+                   "status lines differ");
+        auto a = simple.begin();
+        for (const auto& f : m) {
+            FUZZ_CHECK(a != simple.end(), "Beast has more response fields");
+            FUZZ_CHECK(a->name() == f.name() && a->name_string() == f.name_string() && a->value() == f.value(),
+                       "response field %s differs", std::string(f.name_string()).c_str());
+            ++a;
+        }
+        FUZZ_CHECK(a == simple.end(), "Beast has fewer response fields");
+        FUZZ_CHECK(s.chunked == p.chunked(), "chunked differs");
+        FUZZ_CHECK(s.content_length.has_value() == p.content_length().has_value() &&
+                       (!s.content_length || *s.content_length == *p.content_length()),
+                   "response Content-Length differs");
+        if (worker::simple_response_status(simple.result_int()))
+            FUZZ_CHECK((!s.close && (s.content_length || s.chunked)) == p.keep_alive(), "keep-alive differs");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view in(reinterpret_cast<const char*>(data), size);
     check_simple_head(in);
+    check_simple_response_head(in);
     World& w = world();
     w.sink->seen.clear();
     const std::string out = run(in);

@@ -20,6 +20,7 @@ import https from 'node:https';
 const SSE_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n';
 const chunk = (s) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
 const EVENT = 'event: message_start\ndata: {"type":"message_start","message":{"id":"m","usage":{"input_tokens":3}}}\n\n';
+const UNTIL_CLOSE = '{"id":"m","type":"message","content":[],"usage":{"input_tokens":5,"output_tokens":6}}';
 const GARBAGE = 'data: {"type":\n\nevent: \x01\x02 nonsense\n\n\n::::\ndata: ]]]\n\n';
 
 // A TCP server that misbehaves as the request's model says ("evil:<mode>").
@@ -48,6 +49,11 @@ function startEvilUpstream() {
                 sock.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"partial":');
                 break;
             case 'garbage-sse': sock.end(SSE_HEAD + chunk(GARBAGE) + '0\r\n\r\n'); break;
+            case 'until-close':
+                // No length and no chunks: the body is what comes before the connection ends.
+                sock.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n' + UNTIL_CLOSE.slice(0, 20));
+                setTimeout(() => sock.end(UNTIL_CLOSE.slice(20)), 30);
+                break;
             case 'reset-mid-stream':
                 sock.write(SSE_HEAD + chunk(EVENT));
                 setTimeout(() => sock.resetAndDestroy(), 20);
@@ -123,6 +129,21 @@ describe('upstream faults', { timeout: 180_000 }, () => {
         const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? -1);
         assert.equal(length, 1000);
         assert.ok(body.length < length, 'the client can tell the answer is incomplete');
+    });
+
+    it('a body that ends with the upstream connection is relayed whole, chunked to the client', async () => {
+        for (let i = 0; i < 2; ++i) {  // the closed connection is not pooled: the second gets a new one
+            const out = await rawPost(relay.port, evilBody('until-close', false));
+            assert.match(out.data, /^HTTP\/1\.1 200 /);
+            const cut = out.data.indexOf('\r\n\r\n');
+            const head = out.data.slice(0, cut);
+            const body = out.data.slice(cut + 4);
+            assert.match(head, /transfer-encoding: chunked/i);
+            assert.doesNotMatch(head, /content-length/i);
+            assert.ok(body.endsWith('\r\n0\r\n\r\n'), `the chunked body ends cleanly: ${JSON.stringify(body)}`);
+            const unchunked = body.split('\r\n').filter((_, k) => k % 2 === 1).join('');
+            assert.equal(unchunked, UNTIL_CLOSE);
+        }
     });
 
     it('garbage SSE is relayed byte for byte and ends cleanly', async () => {

@@ -1,7 +1,9 @@
 #include "worker/upstream/exchange.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -22,6 +24,7 @@
 #include "worker/request.h"
 #include "worker/runtime.h"
 #include "worker/session.h"
+#include "worker/simple_head.h"
 #include "worker/limits/rate_limit_headers.h"
 #include "worker/shared_state.h"
 #include "worker/thinking.h"
@@ -44,6 +47,32 @@ constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 namespace {
 
 using ResponseParser = http::response_parser<http::buffer_body>;
+
+// The largest response head accepted (Beast's limit for it, and the simple parser's).
+constexpr std::size_t kResponseHeaderLimit = 64 * 1024;
+
+// The upstream's response head, read by the one-pass parser (simple_head.h) when it is in the
+// common subset with a status it takes (simple_response_status), else by Beast's, and what that
+// says about its body's framing.
+struct UpstreamHead {
+    ResponseParser parser;        // Beast's: every other head, and the bodies it frames
+    UpstreamResponseHead simple;  // parse_simple_response_head's message
+    SimpleHead facts;             // ... and its framing
+    bool is_simple = false;
+
+    const UpstreamResponseHead& msg() const { return is_simple ? simple : parser.get(); }
+    unsigned status() const { return msg().result_int(); }
+    std::optional<std::uint64_t> content_length() const {
+        if (is_simple) return facts.content_length;
+        const auto length = parser.content_length();
+        return length ? std::optional<std::uint64_t>(*length) : std::nullopt;
+    }
+    bool chunked() const { return is_simple ? facts.chunked : parser.chunked(); }
+    // Beast's rule: HTTP/1.1 without `close`, and a body that does not end with the connection.
+    bool keep_alive() const {
+        return is_simple ? !facts.close && (facts.content_length || facts.chunked) : parser.keep_alive();
+    }
+};
 
 // Bytes relayed per write at most, and read from the upstream per read.
 constexpr std::size_t kRelayBuffer = 64 * 1024;
@@ -95,9 +124,9 @@ Outcome request_not_sent(const Conn& conn, Attempt& at, const beast::error_code&
 }
 
 // What the head says about the key's limits: anthropic-ratelimit-* and a 429's retry-after.
-void read_limits(const ResponseParser& parser, const Runtime& rt, Attempt& at) {
+void read_limits(const http::fields& head, const Runtime& rt, Attempt& at) {
     std::int64_t unix_ms = -1, mono_ms = -1;  // read when the first such header comes
-    for (const auto& f : parser.get()) {
+    for (const auto& f : head) {
         const std::string_view name = f.name_string();
         if (name.size() > 20 && (name[0] == 'a' || name[0] == 'A')) {
             if (mono_ms < 0) {
@@ -116,9 +145,9 @@ void read_limits(const ResponseParser& parser, const Runtime& rt, Attempt& at) {
 // Content-Length, is read into the connection's buffer without consuming it, so that an answer
 // about something else is relayed from there unchanged.
 template <class Stream>
-net::awaitable<bool> is_signature_error(Stream& up, Conn& conn, const ResponseParser& parser, RequestContext& ctx) {
-    const auto length = parser.content_length();
-    if (!length || *length > kMaxInspectedError || parser.chunked()) co_return false;
+net::awaitable<bool> is_signature_error(Stream& up, Conn& conn, const UpstreamHead& head, RequestContext& ctx) {
+    const auto length = head.content_length();
+    if (!length || *length > kMaxInspectedError || head.chunked()) co_return false;
     const auto n = static_cast<std::size_t>(*length);
     conn.tcp().expires_at(ctx.deadline);
     while (conn.buffer.size() < n) {
@@ -137,10 +166,11 @@ template <class Stream>
 net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
                                                           Stream& up,
                                                           Conn& conn,
-                                                          ResponseParser& parser,
+                                                          UpstreamHead& head,
                                                           RequestContext& ctx,
                                                           Attempt& at) {
-    parser.header_limit(64 * 1024);
+    ResponseParser& parser = head.parser;
+    parser.header_limit(kResponseHeaderLimit);
     parser.body_limit(boost::none);
     auto header_timeout = rt.config->server.response_header_timeout_ms > 0
                               ? std::chrono::milliseconds(rt.config->server.response_header_timeout_ms)
@@ -151,14 +181,34 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     if (!at.last_candidate && ctx.rec.stream) header_timeout = std::min(header_timeout, failover_wait(rt));
     conn.tcp().expires_at(std::min(ctx.deadline, clock::now() + header_timeout));
     // Beast's async_read_header, without its composed operation's layers: the parser takes what
-    // is buffered, the socket is read only while the head is incomplete.
+    // is buffered, the socket is read only while the head is incomplete. The one-pass parser
+    // looks first, while the head may still be one it takes (it re-reads a head that came in
+    // pieces from the start, for as long as Beast has taken none of it).
     beast::error_code ec;
     std::size_t n = 0;  // what the parser took
+    bool try_simple = true;
+    bool tried = false;
     for (;;) {
         if (conn.buffer.size() > 0) {
+            if (try_simple) {
+                if (tried) head.simple = {};
+                tried = true;
+                const auto data = conn.buffer.data();
+                head.facts = parse_simple_response_head({static_cast<const char*>(data.data()), data.size()},
+                                                        kResponseHeaderLimit, head.simple);
+                if (head.facts.result == SimpleHead::Result::complete && simple_response_status(head.simple.result_int())) {
+                    head.is_simple = true;
+                    conn.buffer.consume(head.facts.size);
+                    n = head.facts.size;
+                    break;
+                }
+                // Outside the subset (or a status it leaves to Beast): Beast reads it from the start.
+                try_simple = head.facts.result == SimpleHead::Result::incomplete;
+            }
             const std::size_t used = parser.put(conn.buffer.data(), ec);
             conn.buffer.consume(used);
             n += used;
+            if (used > 0) try_simple = false;  // Beast has begun: what is left is not a head's start
             if (!ec || ec != http::error::need_more) break;  // the head, or a bad one
             ec = {};
         }
@@ -185,14 +235,14 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
         }
         co_return Outcome::failover;
     }
-    const unsigned status = parser.get().result_int();
+    const unsigned status = head.status();
     at.status = status;
-    read_limits(parser, rt, at);
+    read_limits(head.msg(), rt, at);
     const auto& debug = rt.config->logging.debug_options;
     if (at.debug || (debug.log_response_headers && spdlog::should_log(spdlog::level::debug))) {
         std::string headers;
         const std::vector<std::string> secrets = credentials_in_head(at.head);
-        for (const auto& f : parser.get())
+        for (const auto& f : head.msg())
             append_redacted_header(headers, f.name_string(), masked(f.value(), secrets));
         spdlog::log(at.debug ? spdlog::level::info : spdlog::level::debug, "rid={} {}provider={}: answered {}{}",
                     ctx.request_id, at.debug ? "debug_for " : "", at.provider.name(), status, headers);
@@ -203,7 +253,7 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
         at.error_message = "upstream answered " + std::to_string(status);
         co_return Outcome::failover;
     }
-    if (status == 400 && at.check_signature_error && co_await is_signature_error(up, conn, parser, ctx)) {
+    if (status == 400 && at.check_signature_error && co_await is_signature_error(up, conn, head, ctx)) {
         at.error_message = "upstream refused the thinking signatures";
         co_return Outcome::retry_stripped;
     }
@@ -234,10 +284,10 @@ net::awaitable<bool> read_error_body(Stream& up, Conn& conn, ResponseParser& par
 }
 
 // A provider's error in Anthropic's shape, with the upstream's Retry-After.
-net::awaitable<void> write_mapped_error(ClientStream& client, RequestContext& ctx, const ResponseParser& parser,
+net::awaitable<void> write_mapped_error(ClientStream& client, RequestContext& ctx, const http::fields& head,
                                         const MappedError& e) {
     std::string extra;
-    if (auto it = parser.get().find(http::field::retry_after); it != parser.get().end()) {
+    if (auto it = head.find(http::field::retry_after); it != head.end()) {
         extra = "Retry-After: ";
         extra += it->value();
         extra += "\r\n";
@@ -255,14 +305,14 @@ struct Shape {
     UsageTap::Mode tap = UsageTap::Mode::none;
 };
 
-Shape shape_of(const ResponseParser& parser, const RequestContext& ctx, const ResponseDecoder* decoder) {
-    const auto& res = parser.get();
+Shape shape_of(const UpstreamHead& head, const RequestContext& ctx, const ResponseDecoder* decoder) {
+    const auto& res = head.msg();
     std::string_view content_type;
     if (auto it = res.find(http::field::content_type); it != res.end()) content_type = it->value();
     const unsigned status = res.result_int();
     Shape s;
     s.sse = content_type.substr(0, 17) == "text/event-stream";
-    s.has_length = parser.content_length().has_value();
+    s.has_length = head.content_length().has_value();
     s.no_body = status == 204 || status == 304 || ctx.method == "HEAD";
     s.chunked = !s.has_length && !s.no_body;
     s.tap = s.sse ? UsageTap::Mode::sse
@@ -280,9 +330,9 @@ Shape shape_of(const ResponseParser& parser, const RequestContext& ctx, const Re
 
 // The client's response head: the upstream's, less hop-by-hop headers, with the relay's framing,
 // SSE headers, request id and (routing.debug) X-CC-Relay-* headers.
-std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ctx, const ResponseParser& parser,
+std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ctx, const UpstreamHead& upstream,
                         const Shape& shape, const ResponseDecoder* decoder, const std::vector<std::string>& secrets) {
-    const auto& res = parser.get();
+    const auto& res = upstream.msg();
     std::string head;
     head.reserve(1024);
     append_status_line(head, static_cast<int>(res.result_int()));
@@ -313,7 +363,7 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
     if (shape.sse) head += "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
     if (shape.has_length) {
         head += "Content-Length: ";
-        head += std::to_string(*parser.content_length());
+        head += std::to_string(*upstream.content_length());
         head += "\r\n";
     } else if (shape.chunked) {
         head += "Transfer-Encoding: chunked\r\n";
@@ -372,13 +422,79 @@ std::size_t put_buffered(ResponseParser& parser, Conn& conn, std::span<char> out
     return out.size() - b.size;
 }
 
+// What is buffered of a body that needs no decoding, into `out` as far as it goes; returns the
+// bytes copied.
+std::size_t copy_buffered(Conn& conn, std::span<char> out) {
+    const auto data = conn.buffer.data();
+    const std::size_t n = std::min(data.size(), out.size());
+    std::memcpy(out.data(), data.data(), n);
+    conn.buffer.consume(n);
+    return n;
+}
+
+// How the answer's body is delimited, and how far it has come.
+struct BodyFraming {
+    enum class Kind {
+        beast,     // Beast's parser frames it from the head it read (put_buffered)
+        chunked,   // chunks, through the decoder (chunked.h)
+        length,    // a Content-Length of a simple head: `remaining` bytes to come
+        to_close,  // neither, in a simple head: the connection's end ends it
+    };
+    Kind kind = Kind::beast;
+    ChunkedDecoder chunks;
+    std::uint64_t remaining = 0;
+    bool closed = false;  // to_close: the upstream closed the connection
+
+    static Kind of(const UpstreamHead& head, bool beast_began) {
+        if (beast_began) return Kind::beast;
+        if (head.chunked()) return Kind::chunked;
+        if (!head.is_simple) return Kind::beast;
+        return head.facts.content_length ? Kind::length : Kind::to_close;
+    }
+    bool done(const ResponseParser& parser) const {
+        switch (kind) {
+            case Kind::chunked: return chunks.done();
+            case Kind::length: return remaining == 0;
+            case Kind::to_close: return closed;
+            case Kind::beast: break;
+        }
+        return parser.is_done();
+    }
+    std::size_t read(ResponseParser& parser, Conn& conn, std::span<char> out, beast::error_code& failed) {
+        switch (kind) {
+            case Kind::chunked: return decode_buffered(chunks, conn, out, failed);
+            case Kind::length: {
+                const std::size_t n =
+                    copy_buffered(conn, out.first(static_cast<std::size_t>(std::min<std::uint64_t>(remaining, out.size()))));
+                remaining -= n;
+                return n;
+            }
+            case Kind::to_close: return copy_buffered(conn, out);
+            case Kind::beast: break;
+        }
+        return put_buffered(parser, conn, out, failed);
+    }
+    // The upstream closed the connection: the body is complete (true) or cut short.
+    bool close(ResponseParser& parser) {
+        switch (kind) {
+            case Kind::to_close: closed = true; return true;
+            case Kind::chunked:
+            case Kind::length: return false;
+            case Kind::beast: break;
+        }
+        beast::error_code ec;
+        parser.put_eof(ec);
+        return !ec;
+    }
+};
+
 // How pumping a body ended.
 enum class PumpEnd { complete, client_gone, upstream_failed, cut, decode_failed, idle };
 
 // Phase 3: the body, from the upstream through the sink. Whatever is buffered is decoded
 // synchronously into one piece and written with one writev, so N small events read at once cost
-// one write, not N; the socket is read only when the buffer is empty. A chunked body is decoded by
-// `chunks` when given (chunked.h), anything else by Beast's parser (put). The head goes
+// one write, not N; the socket is read only when the buffer is empty. `body` says how the body is
+// delimited and decodes it (BodyFraming). The head goes
 // out with the first piece, or alone when no body byte is buffered yet (the client sees the
 // status at once). A provider's decoder, when there is one, turns each piece into what the client
 // gets; a stream it finds broken ends with the decoder's error event and a clean end.
@@ -387,7 +503,7 @@ template <class Stream, class OnComplete>
 net::awaitable<PumpEnd> pump_body(Stream& up,
                                   Conn& conn,
                                   ResponseParser& parser,
-                                  ChunkedDecoder* chunks,
+                                  BodyFraming& body,
                                   bool no_body,
                                   ClientSink& sink,
                                   ResponseDecoder* decoder,
@@ -399,13 +515,11 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
     const RelayBuffer buf_mem;
     const std::span<char> buf = buf_mem.span();
     DeadlineStream& up_tcp = conn.tcp();
-    auto finished = [&] { return chunks != nullptr ? chunks->done() : parser.is_done(); };
     for (;;) {
         std::size_t got = 0;
         beast::error_code perr;
-        if (!no_body && !finished())
-            got = chunks != nullptr ? decode_buffered(*chunks, conn, buf, perr) : put_buffered(parser, conn, buf, perr);
-        const bool done = no_body || finished();
+        if (!no_body && !body.done(parser)) got = body.read(parser, conn, buf, perr);
+        const bool done = no_body || body.done(parser);
         std::span<const char> piece = buf.first(got);
         bool last = done && !perr;
         bool broken = false;
@@ -437,9 +551,7 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
         conn.buffer.commit(rn);
         if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) {
             // A body delimited by the connection's end is complete now; any other is cut short.
-            beast::error_code eec;
-            parser.put_eof(eec);
-            if (eec) co_return PumpEnd::upstream_failed;
+            if (!body.close(parser)) co_return PumpEnd::upstream_failed;
             if (rn == 0) continue;
         } else if (rec) {
             if (rec == beast::error::timeout) ctx.rec.timeout = true;
@@ -463,11 +575,12 @@ net::awaitable<Outcome> run(Runtime& rt,
     const std::span<const net::const_buffer> request(at.request.data(), at.request.size());
     if (auto [ec, n] = co_await net::async_write(up, request, all_at_once, kTuple); ec)
         co_return request_not_sent(conn, at, ec);
-    ResponseParser parser;
-    if (auto decided = co_await read_response_head(rt, up, conn, parser, ctx, at)) co_return *decided;
+    UpstreamHead head;
+    if (auto decided = co_await read_response_head(rt, up, conn, head, ctx, at)) co_return *decided;
+    ResponseParser& parser = head.parser;  // the error paths' (status >= 400 is never simple)
 
     // Commit: from here on the answer is this upstream's.
-    const unsigned status = parser.get().result_int();
+    const unsigned status = head.status();
     // An error the provider shapes its own way is read (bounded) and answered in Anthropic's.
     std::string error_prefix;
     bool beast_body = false;  // Beast's parser began the body: it reads the rest
@@ -481,20 +594,20 @@ net::awaitable<Outcome> run(Runtime& rt,
             up, conn, parser, ctx, std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), error_prefix);
         mask_secrets(error_prefix, secrets);
         if (whole && at.provider.maps_errors()) {
-            if (auto mapped = at.provider.map_error(status, parser.get(), error_prefix)) {
+            if (auto mapped = at.provider.map_error(status, head.msg(), error_prefix)) {
                 ctx.rec.upstream_time += since(t0);
                 ctx.rec.upstream_error = status >= 500;
                 settle(rt, at, Outcome::relayed, false, ctx);  // before the client has it
-                co_await write_mapped_error(client, ctx, parser, *mapped);
-                reusable = parser.keep_alive();
+                co_await write_mapped_error(client, ctx, head.msg(), *mapped);
+                reusable = head.keep_alive();
                 co_return Outcome::relayed;
             }
         }
     }
-    std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, parser.get(), at.endpoint);
-    const Shape shape = shape_of(parser, ctx, decoder.get());
+    std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, head.msg(), at.endpoint);
+    const Shape shape = shape_of(head, ctx, decoder.get());
     ctx.rec.upstream_time += since(t0);
-    ClientSink sink(client, ctx, client_head(rt, at, ctx, parser, shape, decoder.get(), secrets), shape.chunked, shape.sse,
+    ClientSink sink(client, ctx, client_head(rt, at, ctx, head, shape, decoder.get(), secrets), shape.chunked, shape.sse,
                     shape.tap);
     ctx.rec.status = static_cast<int>(status);
     ctx.rec.upstream_error = status >= 500;
@@ -524,8 +637,10 @@ net::awaitable<Outcome> run(Runtime& rt,
         }
     }
     if (!sent_all) {
-        ChunkedDecoder chunks;
-        end = co_await pump_body(up, conn, parser, parser.chunked() && !beast_body ? &chunks : nullptr, shape.no_body,
+        BodyFraming body;
+        body.kind = BodyFraming::of(head, beast_body);
+        if (body.kind == BodyFraming::Kind::length) body.remaining = *head.facts.content_length;
+        end = co_await pump_body(up, conn, parser, body, shape.no_body,
                                  sink, decoder.get(), *registration.it, ctx,
                                  std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), complete);
     }
@@ -537,7 +652,7 @@ net::awaitable<Outcome> run(Runtime& rt,
     ctx.rec.set_usage(sink.finish_usage());
     switch (end) {
         case PumpEnd::complete:
-            reusable = parser.keep_alive();
+            reusable = head.keep_alive();
             break;
         case PumpEnd::client_gone:
             ctx.rec.client_aborted = true;

@@ -8,9 +8,10 @@
 #include <string_view>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
-#include "worker/request_head.h"
+#include "worker/simple_head.h"
 
 namespace ccr::worker {
 namespace {
@@ -195,6 +196,148 @@ TEST(SimpleHead, EverythingOutsideTheSubsetIsLeftToBeast) {
     };
     for (const char* c : cases) EXPECT_EQ(simple_result(c), Result::not_simple) << c;
     EXPECT_EQ(simple_result(host + "\r\n"), Result::complete);
+}
+
+// ---- parse_simple_response_head: an upstream's answer ----
+
+// What Anthropic answers a stream with (values shortened), and a chunk of its body after it.
+const std::string kAnthropicHead =
+    "HTTP/1.1 200 OK\r\n"
+    "Date: Sun, 29 Nov 2026 08:00:00 GMT\r\n"
+    "Content-Type: text/event-stream; charset=utf-8\r\n"
+    "Transfer-Encoding: chunked\r\n"
+    "Connection: keep-alive\r\n"
+    "Cache-Control: no-cache\r\n"
+    "anthropic-ratelimit-input-tokens-limit: 2000000\r\n"
+    "anthropic-ratelimit-input-tokens-remaining: 1999000\r\n"
+    "anthropic-ratelimit-input-tokens-reset: 2026-11-29T08:00:01Z\r\n"
+    "anthropic-ratelimit-output-tokens-limit: 400000\r\n"
+    "anthropic-ratelimit-output-tokens-remaining: 400000\r\n"
+    "anthropic-ratelimit-output-tokens-reset: 2026-11-29T08:00:00Z\r\n"
+    "anthropic-ratelimit-requests-limit: 4000\r\n"
+    "anthropic-ratelimit-requests-remaining: 3999\r\n"
+    "anthropic-ratelimit-requests-reset: 2026-11-29T08:00:00Z\r\n"
+    "request-id: req_011CV\r\n"
+    "strict-transport-security: max-age=31536000; includeSubDomains; preload\r\n"
+    "anthropic-organization-id: 1234\r\n"
+    "via: 1.1 google\r\n"
+    "cf-cache-status: DYNAMIC\r\n"
+    "X-Robots-Tag: none\r\n"
+    "Server: cloudflare\r\n"
+    "CF-RAY: 8f00-SJC\r\n"
+    "\r\n";
+
+struct BeastResponse {
+    http::response_parser<http::buffer_body> parser;
+    boost::beast::error_code ec;
+    std::size_t used = 0;
+};
+
+void beast_parse(std::string_view in, BeastResponse& b) {
+    b.parser.header_limit(static_cast<std::uint32_t>(kLimit));
+    b.parser.body_limit(boost::none);
+    b.used = b.parser.put(boost::asio::buffer(in.data(), in.size()), b.ec);
+}
+
+// Parses `in` both ways and expects the same message and framing; returns the simple parse.
+SimpleHead expect_same_response(std::string_view in, UpstreamResponseHead& simple) {
+    const SimpleHead s = parse_simple_response_head(in, kLimit, simple);
+    EXPECT_EQ(s.result, Result::complete) << in;
+    BeastResponse b;
+    beast_parse(in, b);
+    EXPECT_TRUE(!b.ec || b.ec == http::error::need_buffer) << b.ec.message();
+    EXPECT_TRUE(b.parser.is_header_done());
+    EXPECT_EQ(s.size, b.used);
+    const auto& m = b.parser.get();
+    EXPECT_EQ(simple.result_int(), m.result_int());
+    EXPECT_EQ(simple.reason(), m.reason());
+    EXPECT_EQ(simple.version(), m.version());
+    auto a = simple.begin();
+    for (const auto& f : m) {
+        if (a == simple.end()) {
+            ADD_FAILURE() << "Beast has more fields, from " << f.name_string();
+            break;
+        }
+        EXPECT_EQ(a->name(), f.name());
+        EXPECT_EQ(a->name_string(), f.name_string());
+        EXPECT_EQ(a->value(), f.value());
+        ++a;
+    }
+    EXPECT_TRUE(a == simple.end());
+    EXPECT_EQ(s.content_length.has_value(), b.parser.content_length().has_value());
+    if (s.content_length && b.parser.content_length()) {
+        EXPECT_EQ(*s.content_length, *b.parser.content_length());
+    }
+    EXPECT_EQ(s.chunked, b.parser.chunked());
+    if (simple_response_status(simple.result_int())) {
+        EXPECT_EQ(!s.close && (s.content_length || s.chunked), b.parser.keep_alive()) << in;
+    }
+    return s;
+}
+
+TEST(SimpleResponseHead, AnthropicsStreamHeadIsTheMessageBeastMakes) {
+    const std::string in = kAnthropicHead + "1a\r\nevent: message_start\r\n";
+    UpstreamResponseHead res;
+    const SimpleHead s = expect_same_response(in, res);
+    EXPECT_EQ(s.size, kAnthropicHead.size());
+    EXPECT_TRUE(s.chunked);
+    EXPECT_FALSE(s.close);
+}
+
+TEST(SimpleResponseHead, LengthsConnectionsReasonsAndStatuses) {
+    for (const std::string& in : {
+             std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 42\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 3\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"),  // ends with the connection
+             std::string("HTTP/1.1 201 \r\nContent-Length: 1\r\n\r\n"),            // an empty reason
+             std::string("HTTP/1.1 200 Fine \t thanks\r\ntransfer-encoding: CHUNKED\r\n\r\n"),
+             std::string("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nX-Empty:\r\n\r\n"),
+             std::string("HTTP/1.1 529 Overloaded\r\nretry-after: 3\r\nContent-Length: 9\r\n\r\n"),
+             std::string("HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\n"),  // no body: keep-alive not compared
+         }) {
+        UpstreamResponseHead res;
+        expect_same_response(in, res);
+    }
+}
+
+TEST(SimpleResponseHead, AHeadStillArrivingIsIncomplete) {
+    for (std::size_t n = 0; n < kAnthropicHead.size(); ++n) {
+        UpstreamResponseHead res;
+        EXPECT_EQ(parse_simple_response_head(std::string_view(kAnthropicHead).substr(0, n), kLimit, res).result,
+                  Result::incomplete)
+            << n;
+    }
+}
+
+TEST(SimpleResponseHead, EverythingOutsideTheSubsetIsLeftToBeast) {
+    for (const std::string& in : {
+             std::string("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n"),
+             std::string("HTTP/2 200 OK\r\n\r\n"),
+             std::string("HTTP/1.1 20 OK\r\n\r\n"),
+             std::string("HTTP/1.1 2000 OK\r\n\r\n"),
+             std::string("HTTP/1.1 099 OK\r\n\r\n"),
+             std::string("HTTP/1.1 200OK\r\n\r\n"),
+             std::string("HTTP/1.1 200 O\x01K\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\nContent-Length: 1\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nConnection: close, x-hop\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nBad Name: a\r\n\r\n"),
+             std::string("HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n"),
+         }) {
+        UpstreamResponseHead res;
+        EXPECT_EQ(parse_simple_response_head(in, kLimit, res).result, Result::not_simple) << in;
+    }
+    // A head that does not end inside the limit.
+    UpstreamResponseHead res;
+    EXPECT_EQ(parse_simple_response_head(kAnthropicHead, kAnthropicHead.size() - 1, res).result, Result::not_simple);
 }
 
 }  // namespace

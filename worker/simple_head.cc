@@ -1,0 +1,275 @@
+#include "worker/simple_head.h"
+
+#include <array>
+#include <charconv>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+
+namespace ccr::worker {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+enum : unsigned char { kTokenChar = 1, kValueChar = 2, kTargetChar = 4 };
+
+// Byte classes of the subset: RFC 9110's tchar (Beast's is_token_char); a field value's bytes
+// without CR or LF (Beast's parse_token_to_eol takes every byte but the controls other than HTAB,
+// and DEL); a request target's visible ASCII (Beast's is_pathchar also takes bytes >= 0x80: a
+// head with one goes to Beast).
+constexpr std::array<unsigned char, 256> kClass = [] {
+    std::array<unsigned char, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        const bool tchar = alnum || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+        unsigned char k = 0;
+        if (tchar) k |= kTokenChar;
+        if ((c >= 0x20 && c != 0x7f) || c == '\t') k |= kValueChar;
+        if (c > 0x20 && c < 0x7f) k |= kTargetChar;
+        t[static_cast<std::size_t>(c)] = k;
+    }
+    return t;
+}();
+
+inline bool is(unsigned char cls, char c) { return (kClass[static_cast<unsigned char>(c)] & cls) != 0; }
+
+// A Connection value Beast's token-list check accepts for certain: tokens separated by commas
+// with optional spaces or tabs around them.
+bool plain_token_list(std::string_view v) {
+    std::size_t i = 0;
+    for (;;) {
+        const std::size_t start = i;
+        while (i < v.size() && is(kTokenChar, v[i])) ++i;
+        if (i == start) return false;
+        while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) ++i;
+        if (i == v.size()) return true;
+        if (v[i] != ',') return false;
+        ++i;
+        while (i < v.size() && (v[i] == ' ' || v[i] == '\t')) ++i;
+    }
+}
+
+// 1 to 18 decimal digits and nothing else (no overflow to think about; a longer one goes to Beast).
+std::optional<std::uint64_t> plain_decimal(std::string_view v) {
+    std::uint64_t n = 0;
+    const char* const end = v.data() + v.size();
+    if (v.empty() || v.size() > 18 || std::from_chars(v.data(), end, n).ptr != end) return std::nullopt;
+    return n;
+}
+
+// The end of a field value's bytes from `p`: the first control byte other than HTAB, or DEL
+// (what ends a value in Beast's parse_token_to_eol), or `last`. 16 bytes at a time where SSE2 is
+// there (every x86-64): a Claude Code head is ~1.5 KB, most of it values.
+const char* scan_value(const char* p, const char* last) {
+#if defined(__SSE2__)
+    const __m128i ctl_max = _mm_set1_epi8(0x1f);
+    const __m128i del = _mm_set1_epi8(0x7f);
+    while (last - p >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, ctl_max), v);  // bytes <= 0x1f
+        const int stops = _mm_movemask_epi8(_mm_or_si128(ctl, _mm_cmpeq_epi8(v, del)));
+        if (stops == 0) {
+            p += 16;
+            continue;
+        }
+        p += __builtin_ctz(static_cast<unsigned>(stops));
+        if (*p != '\t') return p;
+        ++p;
+    }
+#endif
+    while (p < last && is(kValueChar, *p)) ++p;
+    return p;
+}
+
+// Whether `v` is, ignoring case, `word`.
+bool iequal(std::string_view v, std::string_view word) {
+    if (v.size() != word.size()) return false;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if ((v[i] | 0x20) != word[i]) return false;
+    }
+    return true;
+}
+
+// A response's Connection tokens: only `close` and `keep-alive` are in the subset (an upgrade or
+// a hop-by-hop field named there goes to Beast). False: another token.
+bool connection_tokens(std::string_view v, bool& close) {
+    while (!v.empty()) {
+        const std::size_t comma = v.find(',');
+        std::string_view token = v.substr(0, comma);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+        if (iequal(token, "close")) {
+            close = true;
+        } else if (!iequal(token, "keep-alive")) {
+            return false;
+        }
+        if (comma == std::string_view::npos) break;
+        v.remove_prefix(comma + 1);
+    }
+    return true;
+}
+
+enum class Kind { request, response };
+
+// The field lines and the empty line after them, from `p` (which ends past them), into `fields`,
+// by the subset's rules for `kind`. Returns `complete`, or what the head is when not.
+template <class Fields>
+SimpleHead::Result parse_fields(const char*& p, const char* last, bool capped, Kind kind, Fields& fields,
+                                SimpleHead& out) {
+    const auto ran_out = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
+    constexpr auto no = SimpleHead::Result::not_simple;
+    // header-field = field-name ":" OWS field-value OWS CRLF
+    for (;;) {
+        if (last - p < 2) return ran_out;
+        if (*p == '\r') {
+            if (p[1] != '\n') return no;
+            p += 2;
+            return SimpleHead::Result::complete;
+        }
+        const char* const name = p;
+        while (p < last && is(kTokenChar, *p)) ++p;
+        if (p == last) return ran_out;
+        if (p == name || *p != ':') return no;
+        const std::string_view name_string(name, static_cast<std::size_t>(p - name));
+        ++p;
+        while (p < last && (*p == ' ' || *p == '\t')) ++p;
+        const char* const value = p;
+        p = scan_value(p, last);
+        // Only CRLF ends a value here (a bare CR or LF, or any other control byte, goes to
+        // Beast), and a next line starting with a space or tab would be obs-fold.
+        if (last - p < 3) return ran_out;
+        if (*p != '\r' || p[1] != '\n' || p[2] == ' ' || p[2] == '\t') return no;
+        const char* trimmed = p;
+        while (trimmed > value && (trimmed[-1] == ' ' || trimmed[-1] == '\t')) --trimmed;
+        const std::string_view value_string(value, static_cast<std::size_t>(trimmed - value));
+        p += 2;
+
+        const http::field f = http::string_to_field(name_string);
+        switch (f) {
+            case http::field::content_length:
+                if (out.content_length || out.chunked) return no;  // a second one, or both: Beast's rules
+                out.content_length = plain_decimal(value_string);
+                if (!out.content_length) return no;
+                break;
+            case http::field::connection:
+            case http::field::proxy_connection:
+                if (kind == Kind::request ? !plain_token_list(value_string)
+                                          : !connection_tokens(value_string, out.close)) {
+                    return no;
+                }
+                break;
+            case http::field::transfer_encoding:
+                // A response's `chunked` alone (every stream's); anything else is Beast's.
+                if (kind == Kind::request || out.chunked || out.content_length || !iequal(value_string, "chunked"))
+                    return no;
+                out.chunked = true;
+                break;
+            case http::field::upgrade:
+                return no;
+            default:
+                break;
+        }
+        fields.insert(f, name_string, value_string);
+    }
+}
+
+}  // namespace
+
+SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRequest& req) {
+    SimpleHead out;
+    out.result = SimpleHead::Result::not_simple;
+    if (limit < 2) return out;
+    // The head must end strictly inside the limit (at it, Beast's accounting decides): scanning
+    // stops at `last`, and stopping there means the head is still arriving, or never fits.
+    const char* p = bytes.data();
+    const char* const begin = p;
+    const bool capped = bytes.size() >= limit - 1;
+    const char* const last = begin + (capped ? limit - 1 : bytes.size());
+    auto ran_out = [&] {
+        out.result = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
+        return out;
+    };
+
+    // request-line = method SP request-target SP HTTP-version CRLF
+    const char* const method = p;
+    while (p < last && is(kTokenChar, *p)) ++p;
+    if (p == last) return ran_out();
+    if (p == method || *p != ' ') return out;
+    const std::string_view method_string(method, static_cast<std::size_t>(p - method));
+    const char* const target = ++p;
+    while (p < last && is(kTargetChar, *p)) ++p;
+    if (p == last) return ran_out();
+    if (p == target || *p != ' ') return out;
+    const std::string_view target_string(target, static_cast<std::size_t>(p - target));
+    ++p;
+    if (last - p < 10) return ran_out();
+    if (std::memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != '\r' || p[9] != '\n') {
+        return out;
+    }
+    const unsigned version = p[7] == '1' ? 11 : 10;
+    p += 10;
+
+    const http::verb verb = http::string_to_verb(method_string);
+    if (verb != http::verb::unknown) {
+        req.method(verb);
+    } else {
+        req.method_string(method_string);
+    }
+    req.target(target_string);
+    req.version(version);
+
+    out.result = parse_fields(p, last, capped, Kind::request, req, out);
+    if (out.result != SimpleHead::Result::complete) return out;
+    out.size = static_cast<std::size_t>(p - begin);
+    out.result = SimpleHead::Result::complete;
+    return out;
+}
+
+SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit, UpstreamResponseHead& res) {
+    SimpleHead out;
+    out.result = SimpleHead::Result::not_simple;
+    if (limit < 2) return out;
+    const char* p = bytes.data();
+    const char* const begin = p;
+    const bool capped = bytes.size() >= limit - 1;
+    const char* const last = begin + (capped ? limit - 1 : bytes.size());
+
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF, HTTP/1.1 only (a 1.0
+    // answer's keep-alive rules are Beast's).
+    if (last - p < 13) {
+        out.result = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
+        return out;
+    }
+    if (std::memcmp(p, "HTTP/1.1 ", 9) != 0) return out;
+    p += 9;
+    for (int i = 0; i < 3; ++i) {
+        if (p[i] < '0' || p[i] > '9') return out;
+    }
+    const unsigned status = static_cast<unsigned>((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
+    if (status < 100 || p[3] != ' ') return out;
+    p += 4;
+    const char* const reason = p;
+    p = scan_value(p, last);
+    if (last - p < 2) {
+        out.result = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
+        return out;
+    }
+    if (*p != '\r' || p[1] != '\n') return out;
+    res.result(status);
+    res.reason(std::string_view(reason, static_cast<std::size_t>(p - reason)));
+    res.version(11);
+    p += 2;
+
+    out.result = parse_fields(p, last, capped, Kind::response, res, out);
+    if (out.result != SimpleHead::Result::complete) return out;
+    out.size = static_cast<std::size_t>(p - begin);
+    return out;
+}
+
+}  // namespace ccr::worker

@@ -1,0 +1,61 @@
+#pragma once
+
+// The common case of an HTTP/1.1 head, parsed in one pass over bytes already buffered: a client's
+// request head, and an upstream's response head.
+//
+// Beast's parsers walk a head a byte at a time through a general state machine: the request's
+// was ~20 % of a small request's instructions (bench/analysis.md, row 20), and an upstream's
+// answer carries more fields than the request (Anthropic's ~20). What SDKs, Claude Code and the
+// providers send is a narrow subset of HTTP/1.1: a token method and an ASCII target (requests,
+// HTTP/1.1 or 1.0) or an HTTP/1.1 status line (responses), fields named by tokens with CRLF line
+// ends, at most one decimal Content-Length; no Transfer-Encoding in a request, `chunked` alone in
+// a response. The functions below parse exactly that subset into the message Beast would have
+// built (the same verb, target or status and reason, version and fields in the same order,
+// inserted the same way), and answer `not_simple` for anything else: the caller then hands the
+// same bytes to Beast's parser, so every unusual or hostile head (obs-fold, bare LF, other
+// transfer codings, smuggling attempts, oversized heads) is judged by Beast exactly as before.
+// The fuzz harness http_head_fuzz checks on every input that a head these functions complete is
+// one Beast parses to the same message and framing.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "worker/request_body.h"
+
+namespace ccr::worker {
+
+struct SimpleHead {
+    enum class Result {
+        complete,    // `req` holds the head; `size` bytes of the input were it
+        incomplete,  // no complete head in the input yet (`req` is unspecified)
+        not_simple,  // outside the subset: let Beast's parser judge the bytes (`req` is unspecified)
+    };
+    Result result = Result::incomplete;
+    std::size_t size = 0;
+    std::optional<std::uint64_t> content_length;
+    bool chunked = false;  // responses: Transfer-Encoding: chunked
+    bool close = false;    // responses: a Connection: close
+};
+
+/// A response head's message (what Beast's response parser builds before the body).
+using UpstreamResponseHead = boost::beast::http::response_header<>;
+
+// `limit` is the parser's header limit (server.max_header_bytes): a head that does not end
+// within it is `not_simple`, for Beast to refuse with its own error. `req` must be empty.
+SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRequest& req);
+
+// An upstream's response head, by the same rules (`limit`: the response header limit). Only
+// HTTP/1.1; a Connection field may name `close` and `keep-alive` only. Whether the connection
+// stays open after the body is then `!close` with a Content-Length or `chunked`; with neither,
+// the body ends with the connection (the status decides whether there is one: the caller's).
+SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit, UpstreamResponseHead& res);
+
+// The statuses whose answers the relay takes from parse_simple_response_head: 2xx but 204, whose
+// bodies its head frames (a length, chunks, or the connection's end) and which are relayed as
+// they come. Errors (read for the providers' mappers, the echo guard and the thinking-signature
+// check), 1xx, 204 and 3xx stay Beast's. For these, the keep-alive rule above is Beast's.
+inline bool simple_response_status(unsigned status) { return status >= 200 && status <= 299 && status != 204; }
+
+}  // namespace ccr::worker
