@@ -4,7 +4,9 @@
 // chunked, one event or a few per chunk; Beast's parser took ~350 instructions per chunk (its
 // general state machine, a put per chunk header and per data piece, error codes built and
 // compared on each), a fifth of a 50-event stream's instructions (bench/analysis.md, row 22).
-// Here a chunk's size line is a few compares and its data one memcpy.
+// Here a chunk whole in the input is taken in one step (its size line read, its data copied with
+// one memcpy, its CRLF checked); only a chunk cut by a read, an extension or the trailers go
+// through the byte-at-a-time state machine (row 25: ~200 instructions per chunk before).
 //
 // Extensions and trailer fields are skipped, not interpreted (nothing downstream reads them),
 // each bounded in size; a bare LF, a size that is not hex or overflows, or data not followed by
