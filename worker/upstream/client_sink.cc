@@ -37,13 +37,6 @@ ClientSink::ClientSink(ClientStream& client,
                        UsageTap::Mode tap_mode)
     : client_(client), ctx_(ctx), head_(std::move(head)), chunked_(chunked), sse_(sse), tap_(tap_mode) {}
 
-net::awaitable<bool> ClientSink::write(std::span<const char> bytes, bool last) {
-    const auto out = frame(bytes, last);
-    if (out.empty()) co_return true;
-    auto [ec, n] = co_await net::async_write(client_, out, all_at_once, kTuple);
-    co_return written(bytes.size(), ec);
-}
-
 std::span<const net::const_buffer> ClientSink::frame(std::span<const char> bytes, bool last) {
     const std::size_t got = bytes.size();
     if (got == 0 && !head_pending_ && !(last && chunked_)) return {};

@@ -34,15 +34,12 @@ public:
                bool sse,
                UsageTap::Mode tap_mode);
 
-    /// Writes the next body bytes (the head first if it has not gone yet). `last`: the body is
-    /// complete (a chunked body gets its terminating chunk). Returns false when the client is
-    /// gone (the request's connection is then not kept alive).
-    boost::asio::awaitable<bool> write(std::span<const char> bytes, bool last);
-
-    /// write() in two halves, for a caller that awaits the write itself (the body pump, once
-    /// per upstream read: a coroutine frame less each time). frame() feeds the tap and returns
-    /// what to write, valid until the next frame() (empty: nothing); written() takes the
-    /// outcome and returns what write() would.
+    /// The next body bytes, framed for the client (the head first if it has not gone yet):
+    /// feeds the tap and returns what to write, valid until the next frame() (empty: nothing).
+    /// `last`: the body is complete (a chunked body gets its terminating chunk). The caller
+    /// awaits the write itself (the body pump, once per upstream read: no coroutine frame of the
+    /// sink's each time) and hands its outcome to written(), which returns false when the client
+    /// is gone (the request's connection is then not kept alive).
     std::span<const boost::asio::const_buffer> frame(std::span<const char> bytes, bool last);
     bool written(std::size_t bytes, const boost::system::error_code& ec);
     ClientStream& client() { return client_; }

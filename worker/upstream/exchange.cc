@@ -529,7 +529,7 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
             piece = decoded;
             last = last || broken;
         }
-        // sink.write(piece, last), awaited here: no coroutine frame of its own per read.
+        // The piece framed and written here: no coroutine frame of its own per read.
         const auto out = sink.frame(piece, last);
         if (last && !broken) complete();
         if (!out.empty()) {
