@@ -117,11 +117,11 @@ bool connection_tokens(std::string_view v, bool& close) {
 
 enum class Kind { request, response };
 
-// The field lines and the empty line after them, from `p` (which ends past them), into `fields`,
-// by the subset's rules for `kind`. Returns `complete`, or what the head is when not.
-template <class Fields>
-SimpleHead::Result parse_fields(const char*& p, const char* last, bool capped, Kind kind, Fields& fields,
-                                SimpleHead& out) {
+// The field lines and the empty line after them, from `p` (which ends past them), each handed to
+// `add(field, name, value)`, by the subset's rules for `kind`. Returns `complete`, or what the
+// head is when not.
+template <class Add>
+SimpleHead::Result parse_fields(const char*& p, const char* last, bool capped, Kind kind, Add add, SimpleHead& out) {
     const auto ran_out = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
     constexpr auto no = SimpleHead::Result::not_simple;
     // header-field = field-name ":" OWS field-value OWS CRLF
@@ -175,7 +175,7 @@ SimpleHead::Result parse_fields(const char*& p, const char* last, bool capped, K
             default:
                 break;
         }
-        fields.insert(f, name_string, value_string);
+        add(f, name_string, value_string);
     }
 }
 
@@ -224,14 +224,16 @@ SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRe
     req.target(target_string);
     req.version(version);
 
-    out.result = parse_fields(p, last, capped, Kind::request, req, out);
+    out.result = parse_fields(
+        p, last, capped, Kind::request,
+        [&req](http::field f, std::string_view name, std::string_view value) { req.insert(f, name, value); }, out);
     if (out.result != SimpleHead::Result::complete) return out;
     out.size = static_cast<std::size_t>(p - begin);
     out.result = SimpleHead::Result::complete;
     return out;
 }
 
-SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit, UpstreamResponseHead& res) {
+SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit, ResponseHead& res) {
     SimpleHead out;
     out.result = SimpleHead::Result::not_simple;
     if (limit < 2) return out;
@@ -261,15 +263,33 @@ SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit,
         return out;
     }
     if (*p != '\r' || p[1] != '\n') return out;
-    res.result(status);
-    res.reason(std::string_view(reason, static_cast<std::size_t>(p - reason)));
-    res.version(11);
+    res.status = status;
+    res.reason = std::string_view(reason, static_cast<std::size_t>(p - reason));
     p += 2;
 
-    out.result = parse_fields(p, last, capped, Kind::response, res, out);
+    out.result = parse_fields(
+        p, last, capped, Kind::response,
+        [&res](http::field f, std::string_view name, std::string_view value) { res.fields.push_back({f, name, value}); },
+        out);
     if (out.result != SimpleHead::Result::complete) return out;
     out.size = static_cast<std::size_t>(p - begin);
     return out;
+}
+
+const ResponseHead::Field* ResponseHead::find(http::field known) const {
+    for (const Field& f : fields) {
+        if (f.known == known) return &f;
+    }
+    return nullptr;
+}
+
+void ResponseHead::rebase(const char* from, const char* to) {
+    auto moved = [&](std::string_view v) { return std::string_view(to + (v.data() - from), v.size()); };
+    reason = moved(reason);
+    for (Field& f : fields) {
+        f.name = moved(f.name);
+        f.value = moved(f.value);
+    }
 }
 
 }  // namespace ccr::worker

@@ -9,18 +9,22 @@
 // providers send is a narrow subset of HTTP/1.1: a token method and an ASCII target (requests,
 // HTTP/1.1 or 1.0) or an HTTP/1.1 status line (responses), fields named by tokens with CRLF line
 // ends, at most one decimal Content-Length; no Transfer-Encoding in a request, `chunked` alone in
-// a response. The functions below parse exactly that subset into the message Beast would have
-// built (the same verb, target or status and reason, version and fields in the same order,
-// inserted the same way), and answer `not_simple` for anything else: the caller then hands the
-// same bytes to Beast's parser, so every unusual or hostile head (obs-fold, bare LF, other
-// transfer codings, smuggling attempts, oversized heads) is judged by Beast exactly as before.
-// The fuzz harness http_head_fuzz checks on every input that a head these functions complete is
-// one Beast parses to the same message and framing.
+// a response. The functions below parse exactly that subset: a request into the message Beast
+// would have built (the same verb, target, version and fields, inserted the same way), a response
+// into a ResponseHead of views (the same status, reason and fields as Beast reads, in wire order),
+// and answer `not_simple` for anything else: the caller then hands the same bytes to Beast's
+// parser, so every unusual or hostile head (obs-fold, bare LF, other transfer codings, smuggling
+// attempts, oversized heads) is judged by Beast exactly as before. The fuzz harness
+// http_head_fuzz checks on every input that a head these functions complete is one Beast parses
+// to the same message and framing.
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include "worker/request_body.h"
 
@@ -28,9 +32,9 @@ namespace ccr::worker {
 
 struct SimpleHead {
     enum class Result {
-        complete,    // `req` holds the head; `size` bytes of the input were it
-        incomplete,  // no complete head in the input yet (`req` is unspecified)
-        not_simple,  // outside the subset: let Beast's parser judge the bytes (`req` is unspecified)
+        complete,    // the message holds the head; `size` bytes of the input were it
+        incomplete,  // no complete head in the input yet (the message is unspecified)
+        not_simple,  // outside the subset: let Beast's parser judge the bytes (the message is unspecified)
     };
     Result result = Result::incomplete;
     std::size_t size = 0;
@@ -39,18 +43,38 @@ struct SimpleHead {
     bool close = false;    // responses: a Connection: close
 };
 
-/// A response head's message (what Beast's response parser builds before the body).
-using UpstreamResponseHead = boost::beast::http::response_header<>;
+/// A response head as the relay reads it: the status, the reason (as sent: Beast would put its
+/// status's standard one in for an empty one) and every field in wire order, as views (into the
+/// bytes parse_simple_response_head read, or into Beast's message for a head Beast read). Beast's
+/// header container took an allocation and a red-black-tree insert per field and grouped
+/// repeated names: Anthropic's stream head of 23 fields cost 32 800 instructions through Beast's
+/// parser and container, 9 300 this way (bench/analysis.md, row 27).
+struct ResponseHead {
+    struct Field {
+        boost::beast::http::field known;  // Beast's enum for the name (unknown: none)
+        std::string_view name;
+        std::string_view value;
+    };
+    unsigned status = 0;
+    std::string_view reason;
+    boost::container::small_vector<Field, 24> fields;
+
+    /// The first field of this name, or null.
+    const Field* find(boost::beast::http::field known) const;
+    /// The views point into bytes now at `to` that were at `from`.
+    void rebase(const char* from, const char* to);
+};
 
 // `limit` is the parser's header limit (server.max_header_bytes): a head that does not end
 // within it is `not_simple`, for Beast to refuse with its own error. `req` must be empty.
 SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRequest& req);
 
-// An upstream's response head, by the same rules (`limit`: the response header limit). Only
+// An upstream's response head, by the same rules (`limit`: the response header limit), into
+// `res` (empty), whose views point into `bytes`. Only
 // HTTP/1.1; a Connection field may name `close` and `keep-alive` only. Whether the connection
 // stays open after the body is then `!close` with a Content-Length or `chunked`; with neither,
 // the body ends with the connection (the status decides whether there is one: the caller's).
-SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit, UpstreamResponseHead& res);
+SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit, ResponseHead& res);
 
 // The statuses whose answers the relay takes from parse_simple_response_head: 2xx but 204, whose
 // bodies its head frames (a length, chunks, or the connection's end) and which are relayed as

@@ -271,6 +271,9 @@ describe('slowloris', { timeout: 90_000 }, () => {
             let closedAt = 0;
             s.on('data', (d) => { data += d; });
             s.on('close', () => { closedAt = Date.now(); });
+            // The cut may come as a reset: a trickled byte the relay never read when it closed
+            // makes the kernel answer with RST (seen once in an asan CI run). Either way is a cut.
+            s.on('error', () => {});
             await new Promise((r) => s.on('connect', r));
             s.write(head('GET /health HTTP/1.1', 'Host: x'));
             await waitFor(() => statuses(data).length === 1, { what: 'first answer' });

@@ -164,13 +164,11 @@ net::awaitable<std::optional<PrepareError>> BedrockProvider::prepare(UpstreamReq
 }
 
 std::unique_ptr<ResponseDecoder> BedrockProvider::decoder(unsigned status,
-                                                          const http::fields& head,
+                                                          std::string_view content_type,
                                                           Endpoint endpoint) const {
     if (status != 200) return nullptr;
     if (endpoint == Endpoint::count_tokens) return std::make_unique<CountTokensReply>();
-    const auto it = head.find(http::field::content_type);
-    if (it != head.end() && it->value().substr(0, kEventStream.size()) == kEventStream)
-        return std::make_unique<EventStreamToSse>();
+    if (content_type.substr(0, kEventStream.size()) == kEventStream) return std::make_unique<EventStreamToSse>();
     return nullptr;  // InvokeModel's answer is Anthropic's Message JSON already
 }
 

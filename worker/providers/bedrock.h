@@ -17,7 +17,7 @@ public:
     boost::asio::awaitable<std::optional<PrepareError>> prepare(UpstreamRequest& up) const override;
     bool prepare_now(UpstreamRequest&) const override { return false; }
     std::unique_ptr<ResponseDecoder> decoder(unsigned status,
-                                             const boost::beast::http::fields& head,
+                                             std::string_view content_type,
                                              Endpoint endpoint) const override;
     bool maps_errors() const override { return true; }
     std::optional<MappedError> map_error(unsigned status,

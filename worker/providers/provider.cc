@@ -197,7 +197,7 @@ void Provider::prepare_wire(UpstreamRequest& up) const {
     authenticate(up.headers, up.credentials, up.key);
 }
 
-std::unique_ptr<ResponseDecoder> Provider::decoder(unsigned, const http::fields&, Endpoint) const { return nullptr; }
+std::unique_ptr<ResponseDecoder> Provider::decoder(unsigned, std::string_view, Endpoint) const { return nullptr; }
 
 std::optional<MappedError> Provider::map_error(unsigned, const http::fields&, std::string_view) const {
     return std::nullopt;

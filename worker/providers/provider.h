@@ -152,9 +152,9 @@ public:
     /// too (the cloud providers return false).
     virtual bool prepare_now(UpstreamRequest& up) const;
 
-    /// The decoder of a response with this status and head, or none (bytes pass unchanged).
+    /// The decoder of a response with this status and Content-Type, or none (bytes pass unchanged).
     virtual std::unique_ptr<ResponseDecoder> decoder(unsigned status,
-                                                     const boost::beast::http::fields& head,
+                                                     std::string_view content_type,
                                                      Endpoint endpoint) const;
 
     /// Whether error bodies (status >= 400) are read and given to map_error().

@@ -55,13 +55,13 @@ constexpr std::size_t kResponseHeaderLimit = 64 * 1024;
 // common subset with a status it takes (simple_response_status), else by Beast's, and what that
 // says about its body's framing.
 struct UpstreamHead {
-    ResponseParser parser;        // Beast's: every other head, and the bodies it frames
-    UpstreamResponseHead simple;  // parse_simple_response_head's message
-    SimpleHead facts;             // ... and its framing
+    ResponseParser parser;  // Beast's: every other head, and the bodies it frames
+    ResponseHead view;      // the head, read by either parser
+    std::string bytes;      // a simple head's bytes, which `view` points into
+    SimpleHead facts;       // a simple head's framing
     bool is_simple = false;
 
-    const UpstreamResponseHead& msg() const { return is_simple ? simple : parser.get(); }
-    unsigned status() const { return msg().result_int(); }
+    unsigned status() const { return view.status; }
     std::optional<std::uint64_t> content_length() const {
         if (is_simple) return facts.content_length;
         const auto length = parser.content_length();
@@ -71,6 +71,14 @@ struct UpstreamHead {
     // Beast's rule: HTTP/1.1 without `close`, and a body that does not end with the connection.
     bool keep_alive() const {
         return is_simple ? !facts.close && (facts.content_length || facts.chunked) : parser.keep_alive();
+    }
+    // A head Beast read: `view` points into its message.
+    void view_beasts() {
+        const auto& m = parser.get();
+        view.status = m.result_int();
+        view.reason = m.reason();
+        view.fields.clear();
+        for (const auto& f : m) view.fields.push_back({f.name(), f.name_string(), f.value()});
     }
 };
 
@@ -124,19 +132,19 @@ Outcome request_not_sent(const Conn& conn, Attempt& at, const beast::error_code&
 }
 
 // What the head says about the key's limits: anthropic-ratelimit-* and a 429's retry-after.
-void read_limits(const http::fields& head, const Runtime& rt, Attempt& at) {
+void read_limits(const ResponseHead& head, const Runtime& rt, Attempt& at) {
     std::int64_t unix_ms = -1, mono_ms = -1;  // read when the first such header comes
-    for (const auto& f : head) {
-        const std::string_view name = f.name_string();
+    for (const auto& f : head.fields) {
+        const std::string_view name = f.name;
         if (name.size() > 20 && (name[0] == 'a' || name[0] == 'A')) {
             if (mono_ms < 0) {
                 const auto& clock = rt.shared->clock();
                 unix_ms = clock.unix_ms();
                 mono_ms = clock.mono_ms();
             }
-            limits::add_rate_limit_header(at.limits, name, f.value(), unix_ms, mono_ms);
+            limits::add_rate_limit_header(at.limits, name, f.value, unix_ms, mono_ms);
         } else if (iequals(name, "retry-after")) {
-            at.retry_after_ms = limits::parse_retry_after_ms(f.value());
+            at.retry_after_ms = limits::parse_retry_after_ms(f.value);
         }
     }
 }
@@ -191,13 +199,16 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
     for (;;) {
         if (conn.buffer.size() > 0) {
             if (try_simple) {
-                if (tried) head.simple = {};
+                if (tried) head.view = {};
                 tried = true;
                 const auto data = conn.buffer.data();
-                head.facts = parse_simple_response_head({static_cast<const char*>(data.data()), data.size()},
-                                                        kResponseHeaderLimit, head.simple);
-                if (head.facts.result == SimpleHead::Result::complete && simple_response_status(head.simple.result_int())) {
+                const char* const bytes = static_cast<const char*>(data.data());
+                head.facts = parse_simple_response_head({bytes, data.size()}, kResponseHeaderLimit, head.view);
+                if (head.facts.result == SimpleHead::Result::complete && simple_response_status(head.view.status)) {
                     head.is_simple = true;
+                    // The view outlives the buffer's bytes (the body is read into it next).
+                    head.bytes.assign(bytes, head.facts.size);
+                    head.view.rebase(bytes, head.bytes.data());
                     conn.buffer.consume(head.facts.size);
                     n = head.facts.size;
                     break;
@@ -235,15 +246,15 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
         }
         co_return Outcome::failover;
     }
+    if (!head.is_simple) head.view_beasts();
     const unsigned status = head.status();
     at.status = status;
-    read_limits(head.msg(), rt, at);
+    read_limits(head.view, rt, at);
     const auto& debug = rt.config->logging.debug_options;
     if (at.debug || (debug.log_response_headers && spdlog::should_log(spdlog::level::debug))) {
         std::string headers;
         const std::vector<std::string> secrets = credentials_in_head(at.head);
-        for (const auto& f : head.msg())
-            append_redacted_header(headers, f.name_string(), masked(f.value(), secrets));
+        for (const auto& f : head.view.fields) append_redacted_header(headers, f.name, masked(f.value, secrets));
         spdlog::log(at.debug ? spdlog::level::info : spdlog::level::debug, "rid={} {}provider={}: answered {}{}",
                     ctx.request_id, at.debug ? "debug_for " : "", at.provider.name(), status, headers);
     }
@@ -305,11 +316,15 @@ struct Shape {
     UsageTap::Mode tap = UsageTap::Mode::none;
 };
 
+// The answer's Content-Type (empty: none).
+std::string_view content_type_of(const ResponseHead& head) {
+    const ResponseHead::Field* f = head.find(http::field::content_type);
+    return f != nullptr ? f->value : std::string_view();
+}
+
 Shape shape_of(const UpstreamHead& head, const RequestContext& ctx, const ResponseDecoder* decoder) {
-    const auto& res = head.msg();
-    std::string_view content_type;
-    if (auto it = res.find(http::field::content_type); it != res.end()) content_type = it->value();
-    const unsigned status = res.result_int();
+    const std::string_view content_type = content_type_of(head.view);
+    const unsigned status = head.status();
     Shape s;
     s.sse = content_type.substr(0, 17) == "text/event-stream";
     s.has_length = head.content_length().has_value();
@@ -332,13 +347,12 @@ Shape shape_of(const UpstreamHead& head, const RequestContext& ctx, const Respon
 // SSE headers, request id and (routing.debug) X-CC-Relay-* headers.
 std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ctx, const UpstreamHead& upstream,
                         const Shape& shape, const ResponseDecoder* decoder, const std::vector<std::string>& secrets) {
-    const auto& res = upstream.msg();
     std::string head;
     head.reserve(1024);
-    append_status_line(head, static_cast<int>(res.result_int()));
-    for (const auto& f : res) {
-        const http::field known = f.name();
-        const std::string_view name = f.name_string();
+    append_status_line(head, static_cast<int>(upstream.status()));
+    for (const auto& f : upstream.view.fields) {
+        const http::field known = f.known;
+        const std::string_view name = f.name;
         if (is_hop_by_hop(known)) continue;
         if (known == http::field::unknown &&
             (iequals(name, "x-request-id") || (shape.sse && iequals(name, "x-accel-buffering")))) {
@@ -349,9 +363,9 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
         head += name;
         head += ": ";
         if (secrets.empty()) {
-            head += f.value();
+            head += f.value;
         } else {
-            head += masked(f.value(), secrets);
+            head += masked(f.value, secrets);
         }
         head += "\r\n";
     }
@@ -577,7 +591,7 @@ net::awaitable<Outcome> run(Runtime& rt,
         co_return request_not_sent(conn, at, ec);
     UpstreamHead head;
     if (auto decided = co_await read_response_head(rt, up, conn, head, ctx, at)) co_return *decided;
-    ResponseParser& parser = head.parser;  // the error paths' (status >= 400 is never simple)
+    ResponseParser& parser = head.parser;  // the error paths' (a status >= 400 is never simple: Beast's)
 
     // Commit: from here on the answer is this upstream's.
     const unsigned status = head.status();
@@ -594,17 +608,17 @@ net::awaitable<Outcome> run(Runtime& rt,
             up, conn, parser, ctx, std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), error_prefix);
         mask_secrets(error_prefix, secrets);
         if (whole && at.provider.maps_errors()) {
-            if (auto mapped = at.provider.map_error(status, head.msg(), error_prefix)) {
+            if (auto mapped = at.provider.map_error(status, parser.get(), error_prefix)) {
                 ctx.rec.upstream_time += since(t0);
                 ctx.rec.upstream_error = status >= 500;
                 settle(rt, at, Outcome::relayed, false, ctx);  // before the client has it
-                co_await write_mapped_error(client, ctx, head.msg(), *mapped);
+                co_await write_mapped_error(client, ctx, parser.get(), *mapped);
                 reusable = head.keep_alive();
                 co_return Outcome::relayed;
             }
         }
     }
-    std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, head.msg(), at.endpoint);
+    std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, content_type_of(head.view), at.endpoint);
     const Shape shape = shape_of(head, ctx, decoder.get());
     ctx.rec.upstream_time += since(t0);
     ClientSink sink(client, ctx, client_head(rt, at, ctx, head, shape, decoder.get(), secrets), shape.chunked, shape.sse,
