@@ -117,12 +117,26 @@ bool connection_tokens(std::string_view v, bool& close) {
 
 enum class Kind { request, response };
 
+// Where a head may lie in the input: a head must end strictly inside the parser's header limit
+// (at it, Beast's accounting decides), so scanning stops at `last`, and stopping there means the
+// head is still arriving, or, when the input reaches the limit (`capped`), never fits.
+struct Window {
+    const char* begin;
+    bool capped;
+    const char* last;
+    Window(std::string_view bytes, std::size_t limit)
+        : begin(bytes.data()), capped(bytes.size() >= limit - 1), last(begin + (capped ? limit - 1 : bytes.size())) {}
+    // What a head that runs into `last` is.
+    SimpleHead::Result ran_out() const { return capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete; }
+};
+
 // The field lines and the empty line after them, from `p` (which ends past them), each handed to
 // `add(field, name, value)`, by the subset's rules for `kind`. Returns `complete`, or what the
 // head is when not.
 template <class Add>
-SimpleHead::Result parse_fields(const char*& p, const char* last, bool capped, Kind kind, Add add, SimpleHead& out) {
-    const auto ran_out = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
+SimpleHead::Result parse_fields(const char*& p, const Window& w, Kind kind, Add add, SimpleHead& out) {
+    const char* const last = w.last;
+    const auto ran_out = w.ran_out();
     constexpr auto no = SimpleHead::Result::not_simple;
     // header-field = field-name ":" OWS field-value OWS CRLF
     for (;;) {
@@ -185,14 +199,11 @@ SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRe
     SimpleHead out;
     out.result = SimpleHead::Result::not_simple;
     if (limit < 2) return out;
-    // The head must end strictly inside the limit (at it, Beast's accounting decides): scanning
-    // stops at `last`, and stopping there means the head is still arriving, or never fits.
-    const char* p = bytes.data();
-    const char* const begin = p;
-    const bool capped = bytes.size() >= limit - 1;
-    const char* const last = begin + (capped ? limit - 1 : bytes.size());
+    const Window w(bytes, limit);
+    const char* const last = w.last;
+    const char* p = w.begin;
     auto ran_out = [&] {
-        out.result = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
+        out.result = w.ran_out();
         return out;
     };
 
@@ -225,11 +236,9 @@ SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRe
     req.version(version);
 
     out.result = parse_fields(
-        p, last, capped, Kind::request,
+        p, w, Kind::request,
         [&req](http::field f, std::string_view name, std::string_view value) { req.insert(f, name, value); }, out);
-    if (out.result != SimpleHead::Result::complete) return out;
-    out.size = static_cast<std::size_t>(p - begin);
-    out.result = SimpleHead::Result::complete;
+    if (out.result == SimpleHead::Result::complete) out.size = static_cast<std::size_t>(p - w.begin);
     return out;
 }
 
@@ -237,15 +246,14 @@ SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit,
     SimpleHead out;
     out.result = SimpleHead::Result::not_simple;
     if (limit < 2) return out;
-    const char* p = bytes.data();
-    const char* const begin = p;
-    const bool capped = bytes.size() >= limit - 1;
-    const char* const last = begin + (capped ? limit - 1 : bytes.size());
+    const Window w(bytes, limit);
+    const char* const last = w.last;
+    const char* p = w.begin;
 
     // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF, HTTP/1.1 only (a 1.0
     // answer's keep-alive rules are Beast's).
     if (last - p < 13) {
-        out.result = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
+        out.result = w.ran_out();
         return out;
     }
     if (std::memcmp(p, "HTTP/1.1 ", 9) != 0) return out;
@@ -259,7 +267,7 @@ SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit,
     const char* const reason = p;
     p = scan_value(p, last);
     if (last - p < 2) {
-        out.result = capped ? SimpleHead::Result::not_simple : SimpleHead::Result::incomplete;
+        out.result = w.ran_out();
         return out;
     }
     if (*p != '\r' || p[1] != '\n') return out;
@@ -268,11 +276,10 @@ SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit,
     p += 2;
 
     out.result = parse_fields(
-        p, last, capped, Kind::response,
+        p, w, Kind::response,
         [&res](http::field f, std::string_view name, std::string_view value) { res.fields.push_back({f, name, value}); },
         out);
-    if (out.result != SimpleHead::Result::complete) return out;
-    out.size = static_cast<std::size_t>(p - begin);
+    if (out.result == SimpleHead::Result::complete) out.size = static_cast<std::size_t>(p - w.begin);
     return out;
 }
 
