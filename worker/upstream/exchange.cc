@@ -459,11 +459,15 @@ struct BodyFraming {
     std::uint64_t remaining = 0;
     bool closed = false;  // to_close: the upstream closed the connection
 
-    static Kind of(const UpstreamHead& head, bool beast_began) {
-        if (beast_began) return Kind::beast;
-        if (head.chunked()) return Kind::chunked;
-        if (!head.is_simple) return Kind::beast;
-        return head.facts.content_length ? Kind::length : Kind::to_close;
+    // The framing `head` gives the body; Beast's when its parser began reading it (an error body).
+    BodyFraming(const UpstreamHead& head, bool beast_began) {
+        if (beast_began) return;
+        if (head.chunked()) {
+            kind = Kind::chunked;
+        } else if (head.is_simple) {
+            kind = head.facts.content_length ? Kind::length : Kind::to_close;
+            remaining = head.facts.content_length.value_or(0);
+        }
     }
     bool done(const ResponseParser& parser) const {
         switch (kind) {
@@ -651,9 +655,7 @@ net::awaitable<Outcome> run(Runtime& rt,
         }
     }
     if (!sent_all) {
-        BodyFraming body;
-        body.kind = BodyFraming::of(head, beast_body);
-        if (body.kind == BodyFraming::Kind::length) body.remaining = *head.facts.content_length;
+        BodyFraming body(head, beast_body);
         end = co_await pump_body(up, conn, parser, body, shape.no_body,
                                  sink, decoder.get(), *registration.it, ctx,
                                  std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), complete);
