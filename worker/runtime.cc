@@ -13,6 +13,7 @@
 #include "worker/providers/provider.h"
 #include "worker/routing/router.h"
 #include "worker/shared_state.h"
+#include "worker/upstream/client_watch.h"
 #include "worker/upstream/pool.h"
 
 namespace ccr::worker {
@@ -43,6 +44,7 @@ Runtime::Runtime(boost::asio::io_context& io,
     : ioc(io),
       config(std::move(cfg)),
       pool(std::make_unique<upstream::Pool>(io)),
+      watches(std::make_unique<upstream::ClientWatches>(io)),
       json(make_json_parser()) {
     const ProviderDeps deps{pool.get(), &shared::system_clock(),
                             std::chrono::milliseconds(config->server.connect_timeout_ms)};

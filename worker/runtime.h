@@ -21,6 +21,7 @@
 // Kept out of this widely included header: the pool pulls in Beast's SSL stream and OpenSSL.
 namespace ccr::worker::upstream {
 class Pool;
+class ClientWatches;
 }
 namespace ccr::shared::stats {
 class Segment;
@@ -57,6 +58,7 @@ struct Runtime {
     std::unique_ptr<routing::Router> router;  // built once per generation
     ClientKeys client_keys;                   // clients[].key, for the auth filter
     std::unique_ptr<upstream::Pool> pool;
+    std::unique_ptr<upstream::ClientWatches> watches;  // relayed requests' clients, watched for a hang-up
     std::unique_ptr<JsonParser, JsonParserDeleter> json;
     std::unique_ptr<boost::asio::ssl::context> tls;  // server.tls's context, when this worker serves it
     StatsSink* stats = nullptr;  // null: counting off

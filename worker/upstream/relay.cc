@@ -1,7 +1,5 @@
 #include "worker/upstream/relay.h"
 
-#include <sys/socket.h>
-
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +14,7 @@
 #include "worker/shared_state.h"
 #include "worker/session.h"
 #include "worker/thinking.h"
+#include "worker/upstream/client_watch.h"
 #include "worker/upstream/exchange.h"
 #include "worker/upstream/pool.h"
 #include "worker/upstream/settle.h"
@@ -31,32 +30,6 @@ using clock = std::chrono::steady_clock;
 constexpr std::string_view kSessionHeader = "X-Claude-Code-Session-Id";
 
 namespace {
-
-struct ClientWatch {
-    upstream::Conn* conn = nullptr;
-    bool finished = false;
-    bool client_gone = false;
-    char byte = 0;  // the peek's buffer
-};
-
-// Waits for the client socket to become readable while the upstream works. EOF there means the
-// client went away: close the upstream connection so its request is cancelled too. A peeking
-// receive rather than async_wait: Asio re-arms the descriptor in epoll (epoll_ctl) for every wait,
-// while a receive tries one recv that finds nothing and then waits on the registration in place.
-// A plain completion handler, not a spawned coroutine: no frames to allocate and no start posted.
-void watch_client(net::ip::tcp::socket& client, std::shared_ptr<ClientWatch> w) {
-    ClientWatch& watch = *w;
-    client.async_receive(net::buffer(&watch.byte, 1), net::socket_base::message_peek,
-                         [w = std::move(w)](const boost::system::error_code& ec, std::size_t) {
-                             if (w->finished || ec == net::error::operation_aborted) return;
-                             if (ec) {  // end of stream, reset: gone
-                                 w->client_gone = true;
-                                 if (w->conn) w->conn->close();
-                             }
-                             // A byte: the client pipelined its next request; a later write
-                             // notices a disconnect.
-                         });
-}
 
 // The upstream request head: the client's headers less hop-by-hop ones, its credentials and those
 // the provider sets itself (which replace the client's of the same name), then the provider's.
@@ -130,7 +103,7 @@ net::awaitable<upstream::Outcome> attempt(Runtime& rt,
                                           ClientStream& client,
                                           RequestContext& ctx,
                                           upstream::Attempt& at,
-                                          ClientWatch& watch) {
+                                          upstream::ClientWatch& watch) {
     using upstream::Outcome;
     const Provider& p = at.provider;
     Outcome outcome = Outcome::failover;
@@ -149,7 +122,7 @@ net::awaitable<upstream::Outcome> attempt(Runtime& rt,
             conn = co_await rt.pool->acquire(p.origin(), connect_timeout, tries > 0, ec);
             ctx.rec.upstream_time += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0);
         }
-        if (watch.client_gone) co_return Outcome::relayed;
+        if (watch.client_gone()) co_return Outcome::relayed;
         if (ec) {
             const bool timeout = ec == beast::error::timeout;
             at.connected = false;
@@ -159,12 +132,12 @@ net::awaitable<upstream::Outcome> attempt(Runtime& rt,
             ctx.rec.timeout = ctx.rec.timeout || timeout;
             co_return Outcome::failover;
         }
-        watch.conn = conn.get();
+        watch.guard(conn.get());
         at.connected = true;
         bool reusable = false;
         outcome = co_await upstream::exchange(rt, *conn, client, ctx, at, reusable);
-        watch.conn = nullptr;
-        if (watch.client_gone) co_return Outcome::relayed;
+        watch.guard(nullptr);
+        if (watch.client_gone()) co_return Outcome::relayed;
         if (reusable) {
             rt.pool->release(p.origin(), std::move(conn));
         } else {
@@ -250,18 +223,8 @@ net::awaitable<void> relay(Runtime& rt,
     if (const int max = rt.config->routing.max_attempts; max > 0 && candidates.size() > static_cast<std::size_t>(max))
         candidates.resize(static_cast<std::size_t>(max));
 
-    auto watch = std::make_shared<ClientWatch>();
-    watch_client(client.socket(), watch);
-    struct StopWatch {
-        ClientStream& client;
-        std::shared_ptr<ClientWatch>& w;
-        ~StopWatch() {
-            w->finished = true;
-            w->conn = nullptr;
-            beast::error_code ignored;  // the socket may already be closed
-            client.socket().cancel(ignored);
-        }
-    } stop_watch{client, watch};
+    // From here on a client that hangs up cancels the upstream's work (client_watch.h).
+    upstream::ClientWatch watch(*rt.watches, client.socket());
 
     Errc last_error = Errc::upstream_failed;
     std::string last_message;
@@ -344,12 +307,12 @@ net::awaitable<void> relay(Runtime& rt,
                          req.method_string(), up.path, redact_head(at.head), redact_body(up.splice.str(), max));
         }
         at.check_signature_error = has_thinking && !stripped && stripped_retry < 0;
-        const Outcome outcome = co_await attempt(rt, client, ctx, at, *watch);
+        const Outcome outcome = co_await attempt(rt, client, ctx, at, watch);
         // The client got this provider's answer (or its start): counted under it.
         if (outcome == Outcome::relayed && ctx.rec.status != 0) ctx.rec.answered_by = index;
         // A relayed answer that completed was settled before its last write (settle.h).
-        if (!at.settled) upstream::settle(rt, at, outcome, watch->client_gone, ctx);
-        if (watch->client_gone) {
+        if (!at.settled) upstream::settle(rt, at, outcome, watch.client_gone(), ctx);
+        if (watch.client_gone()) {
             ctx.keep_alive = false;
             ctx.rec.client_aborted = true;
             if (ctx.rec.status == 0) ctx.rec.status = 499;  // nginx's "client closed request"
