@@ -39,6 +39,8 @@ class ClientStream {
     tls_stream& tls() { return *tls_; }
     DeadlineStream& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
     boost::asio::ip::tcp::socket& socket() { return tcp().socket(); }
+    /// The socket when the connection is plain TCP (written to directly: transfer.h), else null.
+    boost::asio::ip::tcp::socket* plain_socket() { return plain_ ? &plain_->socket() : nullptr; }
 
     // Timeouts and closing act on the TCP connection under TLS too.
     void expires_at(std::chrono::steady_clock::time_point t) { tcp().expires_at(t); }

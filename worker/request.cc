@@ -8,6 +8,7 @@
 #include <boost/beast/http/status.hpp>
 
 #include "shared/error/error.h"
+#include "worker/transfer.h"
 
 namespace ccr::worker {
 
@@ -122,7 +123,9 @@ net::awaitable<bool> write_local(ClientStream& stream,
     if (!ctx.rec.ttfb.count())
         ctx.rec.ttfb = std::chrono::duration_cast<std::chrono::microseconds>(
             RequestContext::clock::now() - ctx.start);
-    auto [ec, n] = co_await net::async_write(stream, bufs, net::as_tuple(net::use_awaitable));
+    boost::system::error_code ec;
+    if (const auto rest = write_now(stream.plain_socket(), bufs))
+        std::tie(ec, std::ignore) = co_await net::async_write(stream, rest->span(), net::as_tuple(net::use_awaitable));
     ctx.rec.status = status;
     ctx.rec.bytes_out += head_only ? 0 : body.size();
     if (ec) ctx.keep_alive = false;

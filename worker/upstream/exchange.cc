@@ -551,7 +551,9 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
         const auto out = sink.frame(piece, last);
         if (last && !broken) complete();
         if (!out.empty()) {
-            auto [wec, wn] = co_await net::async_write(sink.client(), out, all_at_once, kTuple);
+            beast::error_code wec;
+            if (const auto rest = write_now(sink.client().plain_socket(), out))
+                std::tie(wec, std::ignore) = co_await net::async_write(sink.client(), rest->span(), all_at_once, kTuple);
             if (!sink.written(piece.size(), wec)) co_return PumpEnd::client_gone;
         }
         if (broken) co_return PumpEnd::decode_failed;
@@ -591,8 +593,10 @@ net::awaitable<Outcome> run(Runtime& rt,
     conn.tcp().expires_at(ctx.deadline);
     // A span, which the write operation copies, rather than the list itself (which it would).
     const std::span<const net::const_buffer> request(at.request.data(), at.request.size());
-    if (auto [ec, n] = co_await net::async_write(up, request, all_at_once, kTuple); ec)
-        co_return request_not_sent(conn, at, ec);
+    if (const auto rest = write_now(conn.plain ? &conn.plain->socket() : nullptr, request)) {
+        if (auto [ec, n] = co_await net::async_write(up, rest->span(), all_at_once, kTuple); ec)
+            co_return request_not_sent(conn, at, ec);
+    }
     UpstreamHead head;
     if (auto decided = co_await read_response_head(rt, up, conn, head, ctx, at)) co_return *decided;
     ResponseParser& parser = head.parser;  // the error paths' (a status >= 400 is never simple: Beast's)
@@ -648,7 +652,9 @@ net::awaitable<Outcome> run(Runtime& rt,
         sent_all = parser.is_done();
         const auto out = sink.frame(error_prefix, sent_all);
         if (sent_all) complete();
-        auto [wec, wn] = co_await net::async_write(sink.client(), out, all_at_once, kTuple);
+        beast::error_code wec;
+        if (const auto rest = write_now(sink.client().plain_socket(), out))
+            std::tie(wec, std::ignore) = co_await net::async_write(sink.client(), rest->span(), all_at_once, kTuple);
         if (!sink.written(error_prefix.size(), wec)) {
             end = PumpEnd::client_gone;
             sent_all = true;
