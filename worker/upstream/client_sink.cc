@@ -1,6 +1,6 @@
 #include "worker/upstream/client_sink.h"
 
-#include <cstdio>
+#include <charconv>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,10 +21,14 @@ constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
 namespace {
 
-void append_chunk_size(std::string& out, std::size_t n) {
+// `out` becomes a chunk's size line, "<size in hex>\r\n" (to_chars: snprintf took ~300
+// instructions a piece).
+void set_chunk_size_line(std::string& out, std::size_t n) {
     char buf[24];
-    int len = std::snprintf(buf, sizeof buf, "%zx\r\n", n);
-    out.assign(buf, static_cast<std::size_t>(len));
+    char* end = std::to_chars(buf, buf + 16, n, 16).ptr;  // at most 16 hex digits
+    *end++ = '\r';
+    *end++ = '\n';
+    out.assign(buf, end);
 }
 
 }  // namespace
@@ -53,7 +57,7 @@ std::span<const net::const_buffer> ClientSink::frame(std::span<const char> bytes
         tap_.feed(piece);
         if (can_end_with_event()) tail_.feed(piece);
         if (chunked_) {
-            append_chunk_size(chunk_head_, got);
+            set_chunk_size_line(chunk_head_, got);
             out_[n++] = net::buffer(chunk_head_);
             out_[n++] = net::buffer(bytes.data(), got);
             out_[n++] = net::buffer("\r\n", 2);
@@ -82,7 +86,7 @@ net::awaitable<void> ClientSink::end_with_error_event(shared::Errc code, std::st
     event += shared::error_body(code, message, ctx_.request_id);
     event += "\n\n";
     std::string chunk;
-    append_chunk_size(chunk, event.size());
+    set_chunk_size_line(chunk, event.size());
     chunk += event;
     chunk += "\r\n0\r\n\r\n";
     client_.expires_after(Runtime::kCutGrace);
