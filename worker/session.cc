@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -467,6 +468,10 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
         // whole head must arrive within read_header_timeout, so a client trickling its head
         // (slowloris) holds a connection no longer than that.
         if (!first && buffer.size() == 0) {
+            // The other connections' ready work first: the client is only now reading the answer
+            // just written, so a read at once finds nothing (a failed recv, then the wait); by
+            // the time this resumes under load, its next request is usually there.
+            co_await net::post(net::use_awaitable);
             auto until = clock::now() + std::chrono::milliseconds(server.idle_timeout_ms);
             if (rt.draining) until = std::min(until, rt.drain_deadline);
             stream.expires_at(until);

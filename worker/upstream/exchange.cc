@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -596,6 +597,10 @@ net::awaitable<Outcome> run(Runtime& rt,
     if (const auto rest = write_now(conn.plain ? &conn.plain->socket() : nullptr, request)) {
         if (auto [ec, n] = co_await net::async_write(up, rest->span(), all_at_once, kTuple); ec)
             co_return request_not_sent(conn, at, ec);
+    } else {
+        // Sent at once: the other connections' ready work first, which gives the upstream time
+        // to answer, so that the read below finds the answer rather than failing and waiting.
+        co_await net::post(net::use_awaitable);
     }
     UpstreamHead head;
     if (auto decided = co_await read_response_head(rt, up, conn, head, ctx, at)) co_return *decided;
