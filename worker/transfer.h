@@ -42,8 +42,11 @@ class Remaining {
 /// nothing here). A null `socket` (a TLS stream) takes nothing. A relayed request's head and
 /// body, and an answer's pieces, nearly always fit the socket's send buffer whole: this spares
 /// each of those writes Asio's write operation, its completion through the scheduler and the
-/// coroutine's suspension and resumption (about 1 000 instructions), for the same one system
-/// call as Asio's own first attempt.
+/// coroutine's suspension and resumption (about 1 600 instructions), for the same one system
+/// call as Asio's own first attempt. That completion also let the worker's other ready work run
+/// before the coroutine's next read; a read at once after a write that went out whole mostly
+/// fails (the peer has not answered yet), so the callers that read next post first
+/// (bench/analysis.md, rows 29 and 31).
 std::optional<Remaining> write_now(boost::asio::ip::tcp::socket* socket,
                                    std::span<const boost::asio::const_buffer> buffers);
 

@@ -13,23 +13,13 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/worker/loopback.h"
+
 namespace ccr::worker {
 namespace {
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-struct Pair {
-    tcp::socket writer;
-    tcp::socket reader;
-};
-
-Pair connect(net::io_context& ioc) {
-    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    tcp::socket writer(ioc);
-    writer.connect(acceptor.local_endpoint());
-    return {std::move(writer), acceptor.accept()};
-}
 
 std::string joined(std::span<const net::const_buffer> buffers) {
     std::string out;
@@ -50,60 +40,60 @@ TEST(Remaining, SkipsWholeAndPartBuffers) {
 
 TEST(WriteNow, WritesWhatFitsWithoutTheEventLoop) {
     net::io_context ioc;
-    auto p = connect(ioc);
+    auto p = testing::connect_loopback(ioc);
     const std::string head = "POST /v1/messages HTTP/1.1\r\nContent-Length: 5\r\n\r\n", body = "{\"a\"}";
     const std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
-    EXPECT_FALSE(write_now(&p.writer, bufs).has_value());  // all taken
+    EXPECT_FALSE(write_now(&p.near, bufs).has_value());  // all taken
     std::string got(head.size() + body.size(), '\0');
-    net::read(p.reader, net::buffer(got));  // there without ioc.run()
+    net::read(p.far, net::buffer(got));  // there without ioc.run()
     EXPECT_EQ(got, head + body);
     EXPECT_EQ(ioc.poll(), 0u);  // and nothing was queued
 }
 
 TEST(WriteNow, NothingToWriteIsDone) {
     net::io_context ioc;
-    auto p = connect(ioc);
+    auto p = testing::connect_loopback(ioc);
     const std::array<net::const_buffer, 1> empty{net::const_buffer()};
-    EXPECT_FALSE(write_now(&p.writer, empty).has_value());
+    EXPECT_FALSE(write_now(&p.near, empty).has_value());
 }
 
 TEST(WriteNow, ATlsStreamOrAClosedSocketLeavesEverything) {
     net::io_context ioc;
-    auto p = connect(ioc);
+    auto p = testing::connect_loopback(ioc);
     const std::string text = "data: {}\n\n";
     const std::array<net::const_buffer, 1> bufs{net::buffer(text)};
     auto rest = write_now(nullptr, bufs);
     ASSERT_TRUE(rest.has_value());
     EXPECT_EQ(joined(rest->span()), text);
-    p.writer.close();
-    rest = write_now(&p.writer, bufs);
+    p.near.close();
+    rest = write_now(&p.near, bufs);
     ASSERT_TRUE(rest.has_value());
     EXPECT_EQ(joined(rest->span()), text);
 }
 
 TEST(WriteNow, AFullSendBufferLeavesTheRestForTheAsynchronousWrite) {
     net::io_context ioc;
-    auto p = connect(ioc);
+    auto p = testing::connect_loopback(ioc);
     int size = 64 * 1024;  // the kernel doubles it; far less than the text either way
-    ::setsockopt(p.writer.native_handle(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-    ::setsockopt(p.reader.native_handle(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    ::setsockopt(p.near.native_handle(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    ::setsockopt(p.far.native_handle(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     std::string text(2 << 20, '\0');
     for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>('a' + i % 26);
     const std::array<net::const_buffer, 2> bufs{net::buffer(text.data(), 1000),
                                                 net::buffer(text.data() + 1000, text.size() - 1000)};
-    auto rest = write_now(&p.writer, bufs);
+    auto rest = write_now(&p.near, bufs);
     ASSERT_TRUE(rest.has_value());
     const std::size_t left = net::buffer_size(rest->span());
     EXPECT_GT(left, 0u);
     EXPECT_LT(left, text.size());
     std::string got(text.size(), '\0');
     bool wrote = false;
-    net::async_write(p.writer, rest->span(), [&](boost::system::error_code ec, std::size_t n) {
+    net::async_write(p.near, rest->span(), [&](boost::system::error_code ec, std::size_t n) {
         EXPECT_FALSE(ec);
         EXPECT_EQ(n, left);
         wrote = true;
     });
-    net::async_read(p.reader, net::buffer(got), [](boost::system::error_code ec, std::size_t) { EXPECT_FALSE(ec); });
+    net::async_read(p.far, net::buffer(got), [](boost::system::error_code ec, std::size_t) { EXPECT_FALSE(ec); });
     ioc.run();
     EXPECT_TRUE(wrote);
     EXPECT_TRUE(got == text);
@@ -111,17 +101,17 @@ TEST(WriteNow, AFullSendBufferLeavesTheRestForTheAsynchronousWrite) {
 
 TEST(WriteNow, APeerThatLeftLeavesTheErrorToTheAsynchronousWrite) {
     net::io_context ioc;
-    auto p = connect(ioc);
-    p.reader.set_option(net::socket_base::linger(true, 0));
-    p.reader.close();  // reset: a write now fails (no SIGPIPE: the test process would die)
+    auto p = testing::connect_loopback(ioc);
+    p.far.set_option(net::socket_base::linger(true, 0));
+    p.far.close();  // reset: a write now fails (no SIGPIPE: the test process would die)
     const std::string text = "event: ping\n\n";
     const std::array<net::const_buffer, 1> bufs{net::buffer(text)};
     std::optional<Remaining> rest;
-    for (int i = 0; i < 100 && !rest; ++i) rest = write_now(&p.writer, bufs);  // the reset lands
+    for (int i = 0; i < 100 && !rest; ++i) rest = write_now(&p.near, bufs);  // the reset lands
     ASSERT_TRUE(rest.has_value());
     EXPECT_EQ(joined(rest->span()), text);
     boost::system::error_code got;
-    net::async_write(p.writer, rest->span(), [&](boost::system::error_code ec, std::size_t) { got = ec; });
+    net::async_write(p.near, rest->span(), [&](boost::system::error_code ec, std::size_t) { got = ec; });
     ioc.run();
     EXPECT_TRUE(got);
 }

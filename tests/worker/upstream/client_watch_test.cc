@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/worker/loopback.h"
 #include "worker/upstream/pool.h"
 
 namespace ccr::worker::upstream {
@@ -20,19 +21,6 @@ namespace {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
-
-// A loopback connection: `relay_side` is the relay's socket to its client, `client_side` the client.
-struct Connection {
-    tcp::socket relay_side;
-    tcp::socket client_side;
-};
-
-Connection connect(net::io_context& ioc) {
-    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    tcp::socket client(ioc);
-    client.connect(acceptor.local_endpoint());
-    return {acceptor.accept(), std::move(client)};
-}
 
 // Runs `ioc` until `done()` or 2 s have passed.
 template <class Done>
@@ -53,8 +41,8 @@ void run_for(net::io_context& ioc, std::chrono::milliseconds d) {
 TEST(ClientWatch, StartsOnTheSocketOnlyAfterTheGracePeriod) {
     net::io_context ioc;
     ClientWatches watches(ioc);
-    auto c = connect(ioc);
-    ClientWatch watch(watches, c.relay_side);
+    auto c = testing::connect_loopback(ioc);
+    ClientWatch watch(watches, c.near);
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_EQ(watches.pending(), 1u);
     run_for(ioc, ClientWatches::kGrace / 2);
@@ -71,31 +59,31 @@ TEST(ClientWatch, StartsOnTheSocketOnlyAfterTheGracePeriod) {
 TEST(ClientWatch, OneEndedWithinTheGracePeriodNeverStarts) {
     net::io_context ioc;
     ClientWatches watches(ioc);
-    auto c = connect(ioc);
+    auto c = testing::connect_loopback(ioc);
     {
-        ClientWatch watch(watches, c.relay_side);
+        ClientWatch watch(watches, c.near);
         EXPECT_EQ(watches.pending(), 1u);
     }
     EXPECT_EQ(watches.pending(), 0u);
     // A later watch is still started in its turn (the timer armed for the first finds nothing due
     // and arms again for it).
     run_for(ioc, ClientWatches::kGrace / 2);
-    ClientWatch later(watches, c.relay_side);
+    ClientWatch later(watches, c.near);
     ASSERT_TRUE(run_until(ioc, [&] { return later.started(); }));
 }
 
 TEST(ClientWatch, AHangUpAfterTheStartClosesTheGuardedUpstreamConnection) {
     net::io_context ioc;
     ClientWatches watches(ioc);
-    auto c = connect(ioc);
-    auto up = connect(ioc);
+    auto c = testing::connect_loopback(ioc);
+    auto up = testing::connect_loopback(ioc);
     Conn conn;
-    conn.plain.emplace(std::move(up.relay_side));
-    ClientWatch watch(watches, c.relay_side);
+    conn.plain.emplace(std::move(up.near));
+    ClientWatch watch(watches, c.near);
     watch.guard(&conn);
     ASSERT_TRUE(run_until(ioc, [&] { return watch.started(); }));
     EXPECT_TRUE(conn.tcp().socket().is_open());
-    c.client_side.close();
+    c.far.close();
     ASSERT_TRUE(run_until(ioc, [&] { return watch.client_gone(); }));
     EXPECT_FALSE(conn.tcp().socket().is_open());
 }
@@ -103,9 +91,9 @@ TEST(ClientWatch, AHangUpAfterTheStartClosesTheGuardedUpstreamConnection) {
 TEST(ClientWatch, AHangUpWithinTheGracePeriodIsSeenWhenTheWatchStarts) {
     net::io_context ioc;
     ClientWatches watches(ioc);
-    auto c = connect(ioc);
-    ClientWatch watch(watches, c.relay_side);
-    c.client_side.close();
+    auto c = testing::connect_loopback(ioc);
+    ClientWatch watch(watches, c.near);
+    c.far.close();
     run_for(ioc, 10ms);
     EXPECT_FALSE(watch.client_gone());  // not looked at yet
     ASSERT_TRUE(run_until(ioc, [&] { return watch.client_gone(); }));
@@ -115,28 +103,28 @@ TEST(ClientWatch, AHangUpWithinTheGracePeriodIsSeenWhenTheWatchStarts) {
 TEST(ClientWatch, PipelinedBytesAreNotAHangUpAndStayUnread) {
     net::io_context ioc;
     ClientWatches watches(ioc);
-    auto c = connect(ioc);
+    auto c = testing::connect_loopback(ioc);
     {
-        ClientWatch watch(watches, c.relay_side);
-        net::write(c.client_side, net::buffer(std::string_view("POST /v1/messages")));
+        ClientWatch watch(watches, c.near);
+        net::write(c.far, net::buffer(std::string_view("POST /v1/messages")));
         ASSERT_TRUE(run_until(ioc, [&] { return watch.started(); }));
         run_for(ioc, 20ms);
         EXPECT_FALSE(watch.client_gone());
     }
     run_for(ioc, 10ms);  // the ended watch's cancelled receive completes
     char got[17];
-    EXPECT_EQ(net::read(c.relay_side, net::buffer(got)), sizeof got);
+    EXPECT_EQ(net::read(c.near, net::buffer(got)), sizeof got);
     EXPECT_EQ(std::string_view(got, sizeof got), "POST /v1/messages");
 }
 
 TEST(ClientWatch, WatchesStartInTheOrderTheirGracePeriodsEnd) {
     net::io_context ioc;
     ClientWatches watches(ioc);
-    auto a = connect(ioc);
-    auto b = connect(ioc);
-    ClientWatch first(watches, a.relay_side);
+    auto a = testing::connect_loopback(ioc);
+    auto b = testing::connect_loopback(ioc);
+    ClientWatch first(watches, a.near);
     run_for(ioc, ClientWatches::kGrace * 6 / 10);
-    ClientWatch second(watches, b.relay_side);
+    ClientWatch second(watches, b.near);
     const auto t1 = std::chrono::steady_clock::now();
     ASSERT_TRUE(run_until(ioc, [&] { return first.started(); }));
     if (std::chrono::steady_clock::now() - t1 < ClientWatches::kGrace) {
