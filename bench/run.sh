@@ -348,6 +348,38 @@ done
 wait "${ss_pid:-0}" 2>/dev/null || true
 upstream_conns=$(cat "$tmp/upstream_conns" 2>/dev/null || echo "?")
 
+echo "bench: [${SECONDS}s] scenario 7" >&2
+# ---- scenario 7: system calls per request, counted by perf on the servers' processes ----
+# On a VM a system call costs a microsecond or more, so this count carries over better than the
+# wall clock of a noisy host (bench/analysis.md, rows 28-31). Needs perf with tracepoints (root
+# or kernel.perf_event_paranoid <= -1); without it the table says so.
+declare -A C
+syscalls_note=
+sc_dur=$([ $smoke = 1 ] && echo 1 || echo 4)
+if ! command -v perf >/dev/null 2>&1; then
+    syscalls_note="not measured: perf is not installed (Debian: linux-perf)"
+elif ! perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1; then
+    syscalls_note="not measured: perf cannot count tracepoints here (root, or kernel.perf_event_paranoid=-1)"
+else
+    start_servers "$workers"
+    for body in small.json small-sse.json; do
+        for t in nginx haproxy relay; do
+            perf stat -x, -o "$tmp/perf" -p "$(pids_for "$t")" -e raw_syscalls:sys_enter \
+                -e syscalls:sys_exit_recvfrom --filter 'ret == -11' -- sleep "$((sc_dur + 1))" &
+            perf_pid=$!
+            sleep 0.3
+            line=$(load "$t" --conns "$conns" --warmup 0 --duration "$sc_dur" --body "$B/$body")
+            wait "$perf_pid" || true
+            ok=$(kv "$line" ok); err=$(kv "$line" errors)
+            C["$body|$t"]=$(awk -F, -v n="$(( ${ok:-0} + ${err:-0} ))" '
+                $3 == "raw_syscalls:sys_enter" { all = $1 }
+                $3 == "syscalls:sys_exit_recvfrom" { again = $1 }
+                END { if (n > 0 && all ~ /^[0-9]+$/) printf "%.2f %.2f", all / n, again / n; else print "- -" }' "$tmp/perf")
+        done
+    done
+    stop_servers
+fi
+
 # ---- tables ----
 vs() {  # vs A B: A / B as "0.93×", or - without B
     awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }'
@@ -412,6 +444,22 @@ scaling_table() {
     done
 }
 
+syscalls_table() {
+    local body t v
+    if [ -n "$syscalls_note" ]; then
+        echo "$syscalls_note."
+        return
+    fi
+    echo "| answer | target | system calls per request | of them a receive that found nothing (EAGAIN) |"
+    echo "|---|---|---:|---:|"
+    for body in small.json small-sse.json; do
+        for t in nginx haproxy relay; do
+            read -r -a v <<< "${C["$body|$t"]}"
+            echo "| $([ $body = small.json ] && echo 'small JSON' || echo 'SSE 50 events') | $t | ${v[0]} | ${v[1]} |"
+        done
+    done
+}
+
 machine() {
     echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
     echo "- memory: $(free -g | awk '/Mem:/ { print $2 }') GiB; kernel $(uname -r)"
@@ -441,6 +489,10 @@ report() {
     echo "## Scenario 6: added latency at $rate req/s (open loop, small JSON)"
     echo
     latency_table
+    echo
+    echo "## Scenario 7: system calls per request ($conns connections, ${sc_dur}s, every process of the target counted by perf)"
+    echo
+    syscalls_table
 }
 
 report > "$tmp/report.md"

@@ -20,7 +20,8 @@ if [ "$want_tests" = 1 ]; then
   # nginx, haproxy and wrk: the benchmark smoke run compares against nginx and HAProxy.
   # bsdutils: `script`, the pseudo-terminal of the `cc-relay top` test.
   # strace: the unit's SystemCallFilter is checked against the relay's traced calls.
-  pkgs+=(libgtest-dev libgmock-dev systemd nginx haproxy wrk bsdutils strace)
+  # linux-perf: the benchmark's count of system calls per request (scenario 7).
+  pkgs+=(libgtest-dev libgmock-dev systemd nginx haproxy wrk bsdutils strace linux-perf)
   # nghttp and h2load: HTTP/2 clients for the inbound HTTP/2 tests.
   pkgs+=(nghttp2-client)
   # The fuzz step (scripts/fuzz.sh): clang 14 and its libFuzzer and sanitizer runtimes.

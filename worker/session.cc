@@ -386,9 +386,10 @@ net::awaitable<bool> read_preface(ClientStream& stream, beast::flat_buffer& buff
 std::optional<h2::Upgrade> h2c_upgrade(const RequestHead& head) {
     const auto& req = *head.req;
     auto upgrade = req.find(http::field::upgrade);
+    if (upgrade == req.end()) return std::nullopt;  // every request but an upgrade: one lookup
     auto settings = req.find("HTTP2-Settings");
     auto connection = req.find(http::field::connection);
-    if (upgrade == req.end() || settings == req.end() || connection == req.end()) return std::nullopt;
+    if (settings == req.end() || connection == req.end()) return std::nullopt;
     if (!header_lists(upgrade->value(), "h2c") || !header_lists(connection->value(), "upgrade") ||
         !header_lists(connection->value(), "http2-settings"))
         return std::nullopt;
