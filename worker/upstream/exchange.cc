@@ -323,8 +323,10 @@ std::string_view content_type_of(const ResponseHead& head) {
     return f != nullptr ? f->value : std::string_view();
 }
 
-Shape shape_of(const UpstreamHead& head, const RequestContext& ctx, const ResponseDecoder* decoder) {
-    const std::string_view content_type = content_type_of(head.view);
+Shape shape_of(const UpstreamHead& head,
+               std::string_view content_type,
+               const RequestContext& ctx,
+               const ResponseDecoder* decoder) {
     const unsigned status = head.status();
     Shape s;
     s.sse = content_type.substr(0, 17) == "text/event-stream";
@@ -631,8 +633,9 @@ net::awaitable<Outcome> run(Runtime& rt,
             }
         }
     }
-    std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, content_type_of(head.view), at.endpoint);
-    const Shape shape = shape_of(head, ctx, decoder.get());
+    const std::string_view content_type = content_type_of(head.view);
+    std::unique_ptr<ResponseDecoder> decoder = at.provider.decoder(status, content_type, at.endpoint);
+    const Shape shape = shape_of(head, content_type, ctx, decoder.get());
     ctx.rec.upstream_time += since(t0);
     ClientSink sink(client, ctx, client_head(rt, at, ctx, head, shape, decoder.get(), secrets), shape.chunked, shape.sse,
                     shape.tap);
