@@ -52,6 +52,7 @@ struct Options {
     double warmup_s = 0;
     double timeout_s = 30;  // grace after the run before everything is cut
     std::vector<int> pids;
+    std::vector<std::string> headers;  // --header "Name: value", added to every request
 };
 
 int64_t us_since(Clock::time_point a, Clock::time_point b) {
@@ -366,6 +367,7 @@ void build_request(Run& r) {
                 std::to_string(body.size()) + "\r\n";
     if (o.delay_ms >= 0) r.request += "x-bench-delay-ms: " + std::to_string(o.delay_ms) + "\r\n";
     if (o.events >= 0) r.request += "x-bench-events: " + std::to_string(o.events) + "\r\n";
+    for (const std::string& h : o.headers) r.request += h + "\r\n";
     r.request += "\r\n" + body;
 }
 
@@ -420,7 +422,7 @@ int usage() {
                  "usage: ccr-bench-load --port P [--path /v1/messages] [--body FILE]\n"
                  "  [--conns C] [--duration S | --requests R] [--rate R] [--warmup S]\n"
                  "  [--streams M --open-rate R] [--delay-ms D] [--events N] [--expect-events N]\n"
-                 "  [--timeout S] [--pids 1,2,3]\n");
+                 "  [--timeout S] [--pids 1,2,3] [--header 'Name: value']...\n");
     return 2;
 }
 
@@ -457,6 +459,8 @@ bool parse(int argc, char** argv, Options& o) {
             o.warmup_s = std::stod(v);
         else if (a == "--timeout")
             o.timeout_s = std::stod(v);
+        else if (a == "--header")
+            o.headers.push_back(v);
         else if (a == "--pids") {
             std::istringstream in(v);
             std::string p;

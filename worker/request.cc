@@ -30,14 +30,14 @@ bool header_lists(std::string_view value, std::string_view token) {
     return false;
 }
 
-std::string framing_problem(unsigned version, const http::fields& fields) {
+std::string framing_problem(unsigned version, const HeadFields& fields) {
     std::size_t te = 0, cl = 0, host = 0;
     std::string_view te_value;
-    for (const auto& f : fields) {
-        switch (f.name()) {
+    for (const HeadField& f : fields) {
+        switch (f.known) {
             case http::field::transfer_encoding:
                 ++te;
-                te_value = f.value();
+                te_value = f.value;
                 break;
             case http::field::content_length: ++cl; break;
             case http::field::host: ++host; break;
@@ -73,11 +73,10 @@ bool is_hop_by_hop(http::field name) {
     }
 }
 
-bool has_field_named(const http::fields& fields, const http::fields::value_type& f) {
-    const http::field name = f.name();
+bool has_field_named(const http::fields& fields, const HeadField& f) {
     for (const auto& g : fields) {
-        if (g.name() != name) continue;
-        if (name != http::field::unknown || iequals(g.name_string(), f.name_string())) return true;
+        if (g.name() != f.known) continue;
+        if (f.known != http::field::unknown || iequals(g.name_string(), f.name)) return true;
     }
     return false;
 }

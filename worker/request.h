@@ -12,6 +12,7 @@
 #include <boost/beast/http/fields.hpp>
 
 #include "shared/error/error.h"
+#include "worker/client_request.h"
 #include "worker/filters/auth.h"
 #include "worker/record.h"
 
@@ -64,13 +65,12 @@ void append_status_line(std::string& out, int status);
 /// a field Beast knows, so the parser's classification of each name decides, with no comparison.
 bool is_hop_by_hop(boost::beast::http::field name);
 /// Whether `fields` has a field named as `f` is: the same known field, or the same unknown name.
-bool has_field_named(const boost::beast::http::fields& fields,
-                     const boost::beast::http::fields::value_type& f);
+bool has_field_named(const boost::beast::http::fields& fields, const HeadField& f);
 /// Why a request head's framing cannot be trusted, or empty when it can (RFC 9112 §6, the
 /// request-smuggling rules): a Transfer-Encoding other than a single `chunked`, or on an
 /// HTTP/1.0 request; more than one Content-Length; an HTTP/1.1 request without exactly one Host.
 /// Beast already refuses Content-Length with Transfer-Encoding, bare LF and malformed fields.
-std::string framing_problem(unsigned version, const boost::beast::http::fields& fields);
+std::string framing_problem(unsigned version, const HeadFields& fields);
 /// Case-insensitive ASCII equality.
 bool iequals(std::string_view a, std::string_view b);
 /// Whether a comma-separated header value lists `token` (case-insensitive).

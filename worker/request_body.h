@@ -90,6 +90,4 @@ struct RequestBody {
     };
 };
 
-using ClientRequest = boost::beast::http::request<RequestBody>;
-
 }  // namespace ccr::worker

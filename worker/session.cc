@@ -97,7 +97,7 @@ constexpr std::size_t kBodyReadChunk = 256 * 1024;
 constexpr std::size_t kIdleBufferCapacity = 16 * 1024;
 // Like Envoy's max_headers_count (100 by default); Claude Code sends about 20. Each field is
 // forwarded upstream, so this bounds what one request can make the relay send.
-constexpr std::ptrdiff_t kMaxHeaderFields = 256;
+constexpr std::size_t kMaxHeaderFields = 256;
 constexpr std::size_t kHeadReadChunk = 4 * 1024;  // first read of a kept-alive connection's next head
 
 std::string peer_of(const tcp::socket& s) {
@@ -140,9 +140,9 @@ std::uint64_t body_limit(const Runtime& rt) {
     return max > 0 ? static_cast<std::uint64_t>(max) : std::numeric_limits<std::uint64_t>::max();
 }
 
-// A request's head as the session read it: the message, and how its body is framed. Most heads
-// are parsed by parse_simple_head into a message of the session's own; the others by Beast's
-// parser, which then holds the message and reads a chunked body.
+// A request's head as the session read it: the request, and how its body is framed. Most heads
+// are parsed by parse_simple_head; the others by Beast's parser, whose message the request's
+// views then point into and which reads a chunked body.
 struct RequestHead {
     ClientRequest* req = nullptr;
     std::optional<std::uint64_t> content_length;
@@ -151,6 +151,13 @@ struct RequestHead {
     bool chunked() const { return parser != nullptr && parser->chunked(); }
     bool has_body() const { return content_length.value_or(0) > 0 || chunked(); }
 };
+
+// A head Beast's parser read, as the request's views into its message.
+void adopt_head(const http::request<RequestBody>& m, ClientRequest& req) {
+    req.set_request_line(m.method(), m.method_string(), m.target(), m.version());
+    for (const auto& f : m) req.add(f.name(), f.name_string(), f.value());
+    req.set_keep_alive(m.keep_alive());
+}
 
 // Moves what of a sized body came with its head from the connection's buffer into the body's.
 // Returns how much is still to read.
@@ -167,7 +174,7 @@ bool body_came_with_head(const Runtime& rt, beast::flat_buffer& buffer, RequestH
     const auto length = head.content_length;
     auto& req = *head.req;
     if (!length || head.chunked() || buffer.size() < *length || *length > body_limit(rt) ||
-        req.find(http::field::expect) != req.end()) {
+        req.find(http::field::expect) != nullptr) {
         return false;
     }
     take_buffered(req, buffer, *length);
@@ -186,7 +193,7 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
         co_return fail(filters::Rejection{Errc::request_too_large, too_large(limit)});
     }
     auto& req = *head.req;
-    if (auto it = req.find(http::field::expect); it != req.end() && iequals(it->value(), "100-continue")) {
+    if (iequals(req.value(http::field::expect), "100-continue")) {
         auto [cec, cn] = co_await net::async_write(stream, net::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25), kTuple);
         if (cec) {
             ctx.keep_alive = false;
@@ -215,7 +222,10 @@ net::awaitable<BodyRead> read_body(Runtime& rt,
         // body reader drains the buffer as it goes: without room, a 500 KiB body is 1 000 reads.
         buffer.reserve(kBodyReadChunk);
         auto [rec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
-        if (!rec) co_return BodyRead{};
+        if (!rec) {
+            req.body() = std::move(parser.get().body());
+            co_return BodyRead{};
+        }
         ec = rec;
     }
     ctx.keep_alive = false;
@@ -257,7 +267,7 @@ net::awaitable<void> serve_relayed(Runtime& rt,
                 rt.debug_clients[static_cast<std::size_t>(client)];
     if (ctx.debug) {
         std::string headers;
-        for (const auto& f : req) append_redacted_header(headers, f.name_string(), f.value());
+        for (const HeadField& f : req) append_redacted_header(headers, f.name, f.value);
         spdlog::info("rid={} debug_for client={}: {} {} headers:{} body={}", ctx.request_id, ctx.rec.client_name,
                      ctx.method, ctx.target, headers,
                      redact_body(req.body().view(), static_cast<std::size_t>(debug.max_body_log_size)));
@@ -385,30 +395,30 @@ net::awaitable<bool> read_preface(ClientStream& stream, beast::flat_buffer& buff
 // curl --http2 still uses it): taken only without a body, which would have to be read first.
 std::optional<h2::Upgrade> h2c_upgrade(const RequestHead& head) {
     const auto& req = *head.req;
-    auto upgrade = req.find(http::field::upgrade);
-    if (upgrade == req.end()) return std::nullopt;  // every request but an upgrade: one lookup
-    auto settings = req.find("HTTP2-Settings");
-    auto connection = req.find(http::field::connection);
-    if (settings == req.end() || connection == req.end()) return std::nullopt;
-    if (!header_lists(upgrade->value(), "h2c") || !header_lists(connection->value(), "upgrade") ||
-        !header_lists(connection->value(), "http2-settings"))
+    const HeadField* upgrade = req.find(http::field::upgrade);
+    if (upgrade == nullptr) return std::nullopt;  // every request but an upgrade: one lookup
+    const HeadField* settings = req.find("HTTP2-Settings");
+    const HeadField* connection = req.find(http::field::connection);
+    if (settings == nullptr || connection == nullptr) return std::nullopt;
+    if (!header_lists(upgrade->value, "h2c") || !header_lists(connection->value, "upgrade") ||
+        !header_lists(connection->value, "http2-settings"))
         return std::nullopt;
     if (head.has_body()) return std::nullopt;
     h2::Upgrade up;
-    if (!h2::decode_settings(settings->value(), up.settings)) return std::nullopt;
+    if (!h2::decode_settings(settings->value, up.settings)) return std::nullopt;
     up.head_method = req.method() == http::verb::head;
     up.head.reserve(1024);
     up.head += req.method_string();
     up.head += ' ';
     up.head += req.target();
     up.head += " HTTP/1.1\r\n";
-    for (const auto& f : req) {
-        if (f.name() == http::field::connection || f.name() == http::field::upgrade ||
-            f.name() == http::field::keep_alive || iequals(f.name_string(), "HTTP2-Settings"))
+    for (const HeadField& f : req) {
+        if (f.known == http::field::connection || f.known == http::field::upgrade ||
+            f.known == http::field::keep_alive || iequals(f.name, "HTTP2-Settings"))
             continue;
-        up.head += f.name_string();
+        up.head += f.name;
         up.head += ": ";
-        up.head += f.value();
+        up.head += f.value;
         up.head += "\r\n";
     }
     up.head += "connection: close\r\n\r\n";
@@ -422,6 +432,7 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
     const bool h2_allowed = via != Via::h2_stream && rt.config->server.enable_http2;
     ClientStream stream(std::move(socket), tls ? rt.tls.get() : nullptr);
     beast::flat_buffer buffer;
+    std::string head_bytes;  // the current request's head, which its views point into
     ++rt.sessions;
     auto registration = rt.register_stream(stream);
     struct Leave {
@@ -491,23 +502,29 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
             if (rec) break;  // gone or timed out before a byte
             buffer.commit(n);
         }
-        ClientRequest simple;
+        ClientRequest req;
         std::optional<http::request_parser<RequestBody>> parser;
         RequestHead head;
+        head.req = &req;
         const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
-        if (auto s = parse_simple_head(got, server.max_header_bytes, simple); s.result == SimpleHead::Result::complete) {
+        if (auto s = parse_simple_head(got, server.max_header_bytes, req); s.result == SimpleHead::Result::complete) {
+            // The request's views move to the connection's copy of the head: the read buffer's
+            // bytes are the next request's once consumed.
+            head_bytes.assign(got.data(), s.size);
+            req.rebase(got.data(), head_bytes.data());
             buffer.consume(s.size);
-            head = {&simple, s.content_length, nullptr};
+            head.content_length = s.content_length;
         } else {
+            req = ClientRequest{};
             parser.emplace();
             parser->header_limit(static_cast<std::uint32_t>(server.max_header_bytes));
             // Beast checks Content-Length against its default 1 MiB limit while parsing the
             // head; the configured limit is applied by handle() with a proper 413.
             parser->body_limit(boost::none);
             std::tie(ec, std::ignore) = co_await http::async_read_header(stream, buffer, *parser, kTuple);
-            head.req = &parser->get();
             head.parser = &*parser;
             if (!ec) {
+                adopt_head(parser->get(), req);
                 if (const auto length = parser->content_length()) head.content_length = *length;
             }
         }
@@ -526,9 +543,9 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
             } else {
                 break;
             }
-        } else if (auto problem = framing_problem(head.req->version(), head.req->base()); !problem.empty()) {
+        } else if (auto problem = framing_problem(req.version(), req.fields()); !problem.empty()) {
             bad_head = "malformed HTTP request: " + problem;
-        } else if (auto count = std::distance(head.req->begin(), head.req->end()); count > kMaxHeaderFields) {
+        } else if (auto count = req.fields().size(); count > kMaxHeaderFields) {
             bad_code = Errc::header_too_large;
             bad_head = "too many header fields (" + std::to_string(count) + "; at most " +
                        std::to_string(kMaxHeaderFields) + ")";

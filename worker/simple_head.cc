@@ -11,6 +11,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "worker/request.h"
+
 namespace ccr::worker {
 
 namespace http = boost::beast::http;
@@ -226,19 +228,16 @@ SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRe
     const unsigned version = p[7] == '1' ? 11 : 10;
     p += 10;
 
-    const http::verb verb = http::string_to_verb(method_string);
-    if (verb != http::verb::unknown) {
-        req.method(verb);
-    } else {
-        req.method_string(method_string);
-    }
-    req.target(target_string);
-    req.version(version);
-
+    req.set_request_line(http::string_to_verb(method_string), method_string, target_string, version);
     out.result = parse_fields(
         p, w, Kind::request,
-        [&req](http::field f, std::string_view name, std::string_view value) { req.insert(f, name, value); }, out);
-    if (out.result == SimpleHead::Result::complete) out.size = static_cast<std::size_t>(p - w.begin);
+        [&req](http::field f, std::string_view name, std::string_view value) { req.add(f, name, value); }, out);
+    if (out.result != SimpleHead::Result::complete) return out;
+    out.size = static_cast<std::size_t>(p - w.begin);
+    // Beast's rule, on the first Connection field (a plain token list here: parse_fields checked).
+    const HeadField* connection = req.find(http::field::connection);
+    req.set_keep_alive(version == 11 ? connection == nullptr || !header_lists(connection->value, "close")
+                                     : connection != nullptr && header_lists(connection->value, "keep-alive"));
     return out;
 }
 
@@ -283,20 +282,9 @@ SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit,
     return out;
 }
 
-const ResponseHead::Field* ResponseHead::find(http::field known) const {
-    for (const Field& f : fields) {
-        if (f.known == known) return &f;
-    }
-    return nullptr;
-}
-
 void ResponseHead::rebase(const char* from, const char* to) {
-    auto moved = [&](std::string_view v) { return std::string_view(to + (v.data() - from), v.size()); };
-    reason = moved(reason);
-    for (Field& f : fields) {
-        f.name = moved(f.name);
-        f.value = moved(f.value);
-    }
+    reason = std::string_view(to + (reason.data() - from), reason.size());
+    rebase_fields(fields, from, to);
 }
 
 }  // namespace ccr::worker

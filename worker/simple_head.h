@@ -1,7 +1,7 @@
 #pragma once
 
 // The common case of an HTTP/1.1 head, parsed in one pass over bytes already buffered: a client's
-// request head, and an upstream's response head.
+// request head (into a ClientRequest of views, client_request.h), and an upstream's response head.
 //
 // Beast's parsers walk a head a byte at a time through a general state machine: the request's
 // was ~20 % of a small request's instructions (bench/analysis.md, row 20), and an upstream's
@@ -9,8 +9,9 @@
 // providers send is a narrow subset of HTTP/1.1: a token method and an ASCII target (requests,
 // HTTP/1.1 or 1.0) or an HTTP/1.1 status line (responses), fields named by tokens with CRLF line
 // ends, at most one decimal Content-Length; no Transfer-Encoding in a request, `chunked` alone in
-// a response. The functions below parse exactly that subset: a request into the message Beast
-// would have built (the same verb, target, version and fields, inserted the same way), a response
+// a response. The functions below parse exactly that subset: a request into a ClientRequest of
+// views into `bytes` (the same verb, target, version, fields and keep-alive as the message Beast
+// would have built; the fields in wire order, where Beast groups repeated names), a response
 // into a ResponseHead of views (the same status, reason and fields as Beast reads, in wire order),
 // and answer `not_simple` for anything else: the caller then hands the same bytes to Beast's
 // parser, so every unusual or hostile head (obs-fold, bare LF, other transfer codings, smuggling
@@ -26,7 +27,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/container/small_vector.hpp>
 
-#include "worker/request_body.h"
+#include "worker/client_request.h"
 
 namespace ccr::worker {
 
@@ -50,23 +51,20 @@ struct SimpleHead {
 /// repeated names: Anthropic's stream head of 23 fields cost 32 800 instructions through Beast's
 /// parser and container, 9 300 this way (bench/analysis.md, row 27).
 struct ResponseHead {
-    struct Field {
-        boost::beast::http::field known;  // Beast's enum for the name (unknown: none)
-        std::string_view name;
-        std::string_view value;
-    };
+    using Field = HeadField;
     unsigned status = 0;
     std::string_view reason;
-    boost::container::small_vector<Field, 24> fields;
+    HeadFields fields;
 
     /// The first field of this name, or null.
-    const Field* find(boost::beast::http::field known) const;
+    const Field* find(boost::beast::http::field known) const { return find_field(fields, known); }
     /// The views point into bytes now at `to` that were at `from`.
     void rebase(const char* from, const char* to);
 };
 
 // `limit` is the parser's header limit (server.max_header_bytes): a head that does not end
-// within it is `not_simple`, for Beast to refuse with its own error. `req` must be empty.
+// within it is `not_simple`, for Beast to refuse with its own error. `req` must be new; its
+// views point into `bytes`.
 SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRequest& req);
 
 // An upstream's response head, by the same rules (`limit`: the response header limit), into

@@ -13,8 +13,8 @@ namespace {
 namespace http = boost::beast::http;
 
 std::string problem(unsigned version, std::initializer_list<std::pair<http::field, const char*>> fields) {
-    http::fields f;
-    for (const auto& [name, value] : fields) f.insert(name, value);
+    HeadFields f;
+    for (const auto& [name, value] : fields) f.push_back({name, http::to_string(name), value});
     return framing_problem(version, f);
 }
 

@@ -18,8 +18,8 @@ namespace {
 Verdict auth(const Runtime& rt, const ClientRequest& req, Route route, RequestContext& ctx) {
     if (is_probe(route, req.method())) return std::nullopt;
     ClientCredentials& creds = ctx.credentials;
-    creds.authorization = req[http::field::authorization];
-    creds.api_key = req["x-api-key"];
+    creds.authorization = req.value(http::field::authorization);
+    creds.api_key = req.value("x-api-key");
     const AuthResult result = authenticate(rt.config->server, creds, rt.client_keys);
     if (!result.ok) {
         spdlog::warn("rid={} client={} authentication failed: {}", ctx.request_id, ctx.client,
@@ -37,7 +37,7 @@ Verdict auth(const Runtime& rt, const ClientRequest& req, Route route, RequestCo
 }  // namespace
 
 Verdict on_head(const Runtime& rt, const ClientRequest& req, Route route, RequestContext& ctx) {
-    ctx.request_id = request_id_for(req["x-request-id"]);
+    ctx.request_id = request_id_for(req.value("x-request-id"));
     return auth(rt, req, route, ctx);
 }
 

@@ -6,7 +6,7 @@
 #include "worker/filters/admission.h"
 #include "worker/filters/client_limits.h"
 #include "worker/filters/filter.h"
-#include "worker/request_body.h"
+#include "worker/client_request.h"
 #include "worker/routes.h"
 
 namespace ccr::worker {

@@ -37,8 +37,7 @@ std::string build_upstream_head(const Provider& p,
                                 const ClientRequest& req,
                                 const RequestContext& ctx,
                                 const UpstreamRequest& up) {
-    std::string_view connection_tokens;
-    if (auto it = req.find(http::field::connection); it != req.end()) connection_tokens = it->value();
+    const std::string_view connection_tokens = req.value(http::field::connection);
     std::string head;
     head.reserve(1024);
     head += req.method_string();
@@ -54,15 +53,15 @@ std::string build_upstream_head(const Provider& p,
         head += "\r\n";
     };
     // Known fields by the parser's classification; names compared only for the unknown ones.
-    const auto dropped = [&](const http::fields::value_type& f) {
-        switch (const http::field known = f.name()) {
+    const auto dropped = [&](const HeadField& f) {
+        switch (const http::field known = f.known) {
             case http::field::host:
             case http::field::authorization:
             case http::field::accept_encoding:
             case http::field::expect:
                 return true;
             case http::field::unknown: {
-                const std::string_view name = f.name_string();
+                const std::string_view name = f.name;
                 if (iequals(name, "x-api-key") || iequals(name, "x-request-id") ||
                     (up.beta && iequals(name, "anthropic-beta"))) {
                     return true;
@@ -72,11 +71,11 @@ std::string build_upstream_head(const Provider& p,
             default:
                 if (is_hop_by_hop(known)) return true;
         }
-        return (!connection_tokens.empty() && header_lists(connection_tokens, f.name_string())) ||
+        return (!connection_tokens.empty() && header_lists(connection_tokens, f.name)) ||
                has_field_named(up.headers, f);
     };
-    for (const auto& f : req) {
-        if (!dropped(f)) add(f.name_string(), f.value());
+    for (const HeadField& f : req) {
+        if (!dropped(f)) add(f.name, f.value);
     }
     if (up.beta && !up.beta->empty()) add("anthropic-beta", *up.beta);
     for (const auto& f : up.headers) add(f.name_string(), f.value());
@@ -190,8 +189,7 @@ net::awaitable<void> relay(Runtime& rt,
     if (endpoint == Endpoint::messages && body.may_carry_thinking)
         thinking = scan_thinking(*rt.json, req.body().view(), req.body().capacity());
     const bool has_thinking = thinking.valid && thinking.has_thinking;
-    std::string_view session;
-    if (auto it = req.find(kSessionHeader); it != req.end()) session = it->value();
+    const std::string_view session = req.value(kSessionHeader);
     // Input tokens for cost_based: about four bytes of JSON per token.
     routing::RouteQuery query{body.model, endpoint, ctx.credentials.grant, req.body().size() / 4, body.max_tokens};
     query.allowed = rt.allowed_providers(ctx.credentials.client);  // clients' allowed_providers
@@ -260,8 +258,7 @@ net::awaitable<void> relay(Runtime& rt,
         attempted = true;
         ctx.rec.provider = index;
         ctx.rec.provider_name = p.name();
-        std::string_view beta;
-        if (auto it = req.find("anthropic-beta"); it != req.end()) beta = it->value();
+        const std::string_view beta = req.value("anthropic-beta");
         UpstreamRequest up(req.method_string(), ctx.target, req.body().view(), req.body().capacity(), body, endpoint,
                            ctx.credentials, beta, key, *rt.json);
         // Signatures only the origin can verify: any other provider, or the origin again after it

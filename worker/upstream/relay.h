@@ -5,11 +5,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/http/message.hpp>
 
 #include "worker/body.h"
+#include "worker/client_request.h"
 #include "worker/request.h"
-#include "worker/request_body.h"
 #include "worker/routes.h"
 #include "worker/runtime.h"
 
