@@ -365,7 +365,8 @@ else
     for body in small.json small-sse.json; do
         for t in nginx haproxy relay; do
             perf stat -x, -o "$tmp/perf" -p "$(pids_for "$t")" -e raw_syscalls:sys_enter \
-                -e syscalls:sys_exit_recvfrom --filter 'ret == -11' -- sleep "$((sc_dur + 1))" &
+                -e syscalls:sys_exit_recvfrom --filter 'ret == -11' \
+                -e syscalls:sys_exit_recvmsg --filter 'ret == -11' -- sleep "$((sc_dur + 1))" &
             perf_pid=$!
             sleep 0.3
             line=$(load "$t" --conns "$conns" --warmup 0 --duration "$sc_dur" --body "$B/$body")
@@ -373,7 +374,7 @@ else
             ok=$(kv "$line" ok); err=$(kv "$line" errors)
             C["$body|$t"]=$(awk -F, -v n="$(( ${ok:-0} + ${err:-0} ))" '
                 $3 == "raw_syscalls:sys_enter" { all = $1 }
-                $3 == "syscalls:sys_exit_recvfrom" { again = $1 }
+                $3 == "syscalls:sys_exit_recvfrom" || $3 == "syscalls:sys_exit_recvmsg" { again += $1 }
                 END { if (n > 0 && all ~ /^[0-9]+$/) printf "%.2f %.2f", all / n, again / n; else print "- -" }' "$tmp/perf")
         done
     done

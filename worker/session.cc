@@ -26,6 +26,7 @@
 #include "worker/request_body.h"
 #include "worker/simple_head.h"
 #include "worker/routes.h"
+#include "worker/short_read.h"
 #include "worker/transfer.h"
 #include "worker/upstream/relay.h"
 
@@ -385,7 +386,7 @@ net::awaitable<bool> read_preface(ClientStream& stream, beast::flat_buffer& buff
         const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
         if (got.size() >= h2::kPreface.size()) co_return got.starts_with(h2::kPreface);
         if (!h2::kPreface.starts_with(got)) co_return false;
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kHeadReadChunk), kTuple);
+        auto [ec, n] = co_await stream.async_read_some(ShortReadDrains(buffer.prepare(kHeadReadChunk)), kTuple);
         if (ec) co_return false;
         buffer.commit(n);
     }
@@ -428,6 +429,7 @@ std::optional<h2::Upgrade> h2c_upgrade(const RequestHead& head) {
 net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, std::string client) {
     beast::error_code ignored;
     if (via != Via::h2_stream) socket.set_option(tcp::no_delay(true), ignored);  // SSE wants every write out now
+    if (via == Via::plain) enable_drain_hint(socket);  // best effort (short_read.h)
     const bool tls = via == Via::tls;
     const bool h2_allowed = via != Via::h2_stream && rt.config->server.enable_http2;
     ClientStream stream(std::move(socket), tls ? rt.tls.get() : nullptr);
@@ -480,14 +482,14 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
         // whole head must arrive within read_header_timeout, so a client trickling its head
         // (slowloris) holds a connection no longer than that.
         if (!first && buffer.size() == 0) {
-            // The other connections' ready work first: the client is only now reading the answer
-            // just written, so a read at once finds nothing (a failed recv, then the wait); by
-            // the time this resumes under load, its next request is usually there.
-            co_await net::post(net::use_awaitable);
+            // A TLS client's next request: the other connections' ready work first, as the client
+            // is only now reading the answer just written, so a read at once would find nothing
+            // (a failed recv, then the wait). A plain socket's read knows (short_read.h).
+            if (tls) co_await net::post(net::use_awaitable);
             auto until = clock::now() + std::chrono::milliseconds(server.idle_timeout_ms);
             if (rt.draining) until = std::min(until, rt.drain_deadline);
             stream.expires_at(until);
-            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kHeadReadChunk), kTuple);
+            auto [ec, n] = co_await stream.async_read_some(ShortReadDrains(buffer.prepare(kHeadReadChunk)), kTuple);
             if (ec) break;  // gone, idled out, or closed for a newcomer at the connection cap
             buffer.commit(n);
         }
@@ -498,7 +500,7 @@ net::awaitable<void> serve_connection(Runtime& rt, tcp::socket socket, Via via, 
         // whole in one read and are parsed at once; the rest, partial or unusual, go to Beast.
         beast::error_code ec;
         if (buffer.size() == 0) {
-            auto [rec, n] = co_await stream.async_read_some(buffer.prepare(kHeadReadChunk), kTuple);
+            auto [rec, n] = co_await stream.async_read_some(ShortReadDrains(buffer.prepare(kHeadReadChunk)), kTuple);
             if (rec) break;  // gone or timed out before a byte
             buffer.commit(n);
         }

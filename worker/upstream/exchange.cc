@@ -28,6 +28,7 @@
 #include "worker/simple_head.h"
 #include "worker/limits/rate_limit_headers.h"
 #include "worker/shared_state.h"
+#include "worker/short_read.h"
 #include "worker/thinking.h"
 #include "worker/transfer.h"
 #include "worker/upstream/chunked.h"
@@ -160,7 +161,7 @@ net::awaitable<bool> is_signature_error(Stream& up, Conn& conn, const UpstreamHe
     const auto n = static_cast<std::size_t>(*length);
     conn.tcp().expires_at(ctx.deadline);
     while (conn.buffer.size() < n) {
-        auto [ec, got] = co_await up.async_read_some(conn.buffer.prepare(n - conn.buffer.size()), kTuple);
+        auto [ec, got] = co_await up.async_read_some(ShortReadDrains(conn.buffer.prepare(n - conn.buffer.size())), kTuple);
         conn.buffer.commit(got);
         if (ec) break;  // relayed as far as it came; the pump reports the failure
     }
@@ -224,7 +225,7 @@ net::awaitable<std::optional<Outcome>> read_response_head(Runtime& rt,
             if (!ec || ec != http::error::need_more) break;  // the head, or a bad one
             ec = {};
         }
-        auto [rec, got] = co_await up.async_read_some(conn.buffer.prepare(kRelayBuffer), kTuple);
+        auto [rec, got] = co_await up.async_read_some(ShortReadDrains(conn.buffer.prepare(kRelayBuffer)), kTuple);
         conn.buffer.commit(got);
         if (rec == net::error::eof) {
             ec = parser.got_some() ? http::error::partial_message : http::error::end_of_stream;
@@ -569,7 +570,7 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
         const auto now = clock::now();
         const bool idle_first = idle.count() > 0 && now + idle < ctx.deadline;
         up_tcp.expires_at(idle_first ? now + idle : ctx.deadline);
-        auto [rec, rn] = co_await up.async_read_some(conn.buffer.prepare(kRelayBuffer), kTuple);
+        auto [rec, rn] = co_await up.async_read_some(ShortReadDrains(conn.buffer.prepare(kRelayBuffer)), kTuple);
         if (rec == beast::error::timeout && idle_first) co_return PumpEnd::idle;
         conn.buffer.commit(rn);
         if (rec == net::error::eof || rec == net::ssl::error::stream_truncated) {
@@ -596,13 +597,12 @@ net::awaitable<Outcome> run(Runtime& rt,
     conn.tcp().expires_at(ctx.deadline);
     // A span, which the write operation copies, rather than the list itself (which it would).
     const std::span<const net::const_buffer> request(at.request.data(), at.request.size());
+    // What the socket does not take at once is written by Asio. The answer's read then waits for
+    // the socket's next readiness event without trying first: the last read of this connection,
+    // short of its buffer, left it marked drained (short_read.h).
     if (const auto rest = write_now(conn.plain ? &conn.plain->socket() : nullptr, request)) {
         if (auto [ec, n] = co_await net::async_write(up, rest->span(), all_at_once, kTuple); ec)
             co_return request_not_sent(conn, at, ec);
-    } else {
-        // Sent at once: the other connections' ready work first, which gives the upstream time
-        // to answer, so that the read below finds the answer rather than failing and waiting.
-        co_await net::post(net::use_awaitable);
     }
     UpstreamHead head;
     if (auto decided = co_await read_response_head(rt, up, conn, head, ctx, at)) co_return *decided;

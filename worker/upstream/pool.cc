@@ -2,6 +2,7 @@
 
 #include "worker/alpn.h"
 #include "worker/h2/upstream.h"
+#include "worker/short_read.h"
 
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -192,6 +193,7 @@ net::awaitable<std::unique_ptr<Conn>> Pool::connect(const Origin& origin,
     beast::error_code nodelay_ec;
     // Best effort, as for client sockets: without it the requests still go out, a little later.
     stream.socket().set_option(tcp::no_delay(true), nodelay_ec);
+    if (!origin.tls) enable_drain_hint(stream.socket());  // best effort too (short_read.h)
     if (origin.tls) {
         SSL* ssl_handle = conn->tls->native_handle();
         // SNI only for names, not for IP literals (RFC 6066).
