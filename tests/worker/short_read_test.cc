@@ -139,82 +139,78 @@ TEST(ShortReadDrains, TheReadAfterAShortOneWaitsForTheSocketInsteadOfTrying) {
     EXPECT_EQ(receives_after_a_short_read([](net::mutable_buffer b) { return ShortReadDrains(b); }, count, false), 2);
 }
 
-TEST(ShortReadDrains, AFinThatCameWithTheLastBytesIsReadAtOnce) {
-    // A read waits; the bytes and the FIN arrive together, raising one event, which the read
-    // takes the bytes on. Nothing raises another, so the read after it must not wait for one.
+// A loopback connection whose near end has the hint on, read by ShortReadDrains into 64 bytes.
+class Drains : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_TRUE(enable_drain_hint(p.near)); }
+    void send(std::string_view bytes) { net::write(p.far, net::buffer(bytes)); }
+    void start() { start_read(p.near, ShortReadDrains(net::buffer(buf)), r); }
+    /// Runs the reactor until the read is done (at most 5 s).
+    void finish() { run_until(ioc, r.done); }
+    std::string_view got() const { return {buf, r.n}; }
+
     net::io_context ioc;
-    auto p = testing::connect_loopback(ioc);
-    ASSERT_TRUE(enable_drain_hint(p.near));
+    testing::Loopback p = testing::connect_loopback(ioc);
     char buf[64];
     Read r;
-    start_read(p.near, ShortReadDrains(net::buffer(buf)), r);
+};
+
+TEST_F(Drains, AFinThatCameWithTheLastBytesIsReadAtOnce) {
+    // A read waits; the bytes and the FIN arrive together, raising one event, which the read
+    // takes the bytes on. Nothing raises another, so the read after it must not wait for one.
+    start();
     ioc.poll();
     ioc.restart();
     ASSERT_FALSE(r.done);
-    net::write(p.far, net::buffer(std::string_view("bytes, then the end")));
+    send("bytes, then the end");
     p.far.shutdown(net::socket_base::shutdown_send);
     ::usleep(10000);  // both there before the event is taken
-    run_until(ioc, r.done);
-    ASSERT_EQ(r.n, 19u);
-    start_read(p.near, ShortReadDrains(net::buffer(buf)), r);
-    run_until(ioc, r.done);
+    finish();
+    ASSERT_EQ(got(), "bytes, then the end");
+    start();
+    finish();
     ASSERT_TRUE(r.done) << "the end of the stream was never read";
     EXPECT_EQ(r.ec, net::error::eof);
 }
 
-TEST(ShortReadDrains, BytesThatArrivedBeforeTheReadStartedAreRead) {
+TEST_F(Drains, BytesThatArrivedBeforeTheReadStartedAreRead) {
     // The edge they raised is pending in epoll: the queued read is performed when it is taken.
-    net::io_context ioc;
-    auto p = testing::connect_loopback(ioc);
-    ASSERT_TRUE(enable_drain_hint(p.near));
-    char buf[64];
-    Read r;
-    net::write(p.far, net::buffer(std::string_view("hello")));
-    start_read(p.near, ShortReadDrains(net::buffer(buf)), r);
-    run_until(ioc, r.done);
-    ASSERT_EQ(r.n, 5u);
-    net::write(p.far, net::buffer(std::string_view("again")));
-    start_read(p.near, ShortReadDrains(net::buffer(buf)), r);
-    run_until(ioc, r.done);
+    send("hello");
+    start();
+    finish();
+    ASSERT_EQ(got(), "hello");
+    send("again");
+    start();
+    finish();
     ASSERT_TRUE(r.done);
-    EXPECT_EQ(std::string_view(buf, r.n), "again");
+    EXPECT_EQ(got(), "again");
 }
 
-TEST(ShortReadDrains, AFullReadStillTriesTheNextAtOnce) {
+TEST_F(Drains, AFullReadStillTriesTheNextAtOnce) {
     // 100 bytes into 64: the socket holds more, so the next read is tried before any wait and
     // completes without the reactor (one poll runs it).
-    net::io_context ioc;
-    auto p = testing::connect_loopback(ioc);
-    ASSERT_TRUE(enable_drain_hint(p.near));
     const std::string data(100, 'x');
-    net::write(p.far, net::buffer(data));
-    char buf[64];
-    Read r;
+    send(data);
     // The loopback delivers the 100 bytes at once; wait until they are all there.
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (p.near.available() < data.size() && std::chrono::steady_clock::now() < until) ::usleep(1000);
-    start_read(p.near, ShortReadDrains(net::buffer(buf)), r);
-    run_until(ioc, r.done);
+    start();
+    finish();
     ASSERT_EQ(r.n, 64u);
-    start_read(p.near, ShortReadDrains(net::buffer(buf)), r);
+    start();
     ioc.poll();
     EXPECT_TRUE(r.done);
     EXPECT_EQ(r.n, 36u);
 }
 
-TEST(ShortReadDrains, TheEndOfTheStreamAfterAShortReadIsSeen) {
-    net::io_context ioc;
-    auto p = testing::connect_loopback(ioc);
-    ASSERT_TRUE(enable_drain_hint(p.near));
-    char buf[64];
-    Read r;
-    net::write(p.far, net::buffer(std::string_view("last")));
-    start_read(p.near, ShortReadDrains(net::buffer(buf)), r);
-    run_until(ioc, r.done);
-    ASSERT_EQ(r.n, 4u);
-    start_read(p.near, ShortReadDrains(net::buffer(buf)), r);
+TEST_F(Drains, TheEndOfTheStreamAfterAShortReadIsSeen) {
+    send("last");
+    start();
+    finish();
+    ASSERT_EQ(got(), "last");
+    start();
     p.far.close();
-    run_until(ioc, r.done);
+    finish();
     ASSERT_TRUE(r.done);
     EXPECT_EQ(r.ec, net::error::eof);
 }
