@@ -44,7 +44,8 @@ bool receive_noting_drain(int socket, void* data, std::size_t size, int flags, b
         bytes_transferred = static_cast<std::size_t>(n);
         drained = false;
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level == IPPROTO_TCP && c->cmsg_type == TCP_CM_INQ && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            if (c->cmsg_level == IPPROTO_TCP && c->cmsg_type == TCP_CM_INQ &&
+                c->cmsg_len >= CMSG_LEN(sizeof(int))) {
                 int left = 0;
                 std::memcpy(&left, CMSG_DATA(c), sizeof left);
                 drained = left == 0;  // a pending FIN counts as 1 (the kernel's tcp_inq_hint)

@@ -257,9 +257,11 @@ void check_simple_head(std::string_view in) {
         auto a = fields.begin();
         for (const auto& f : m) {
             FUZZ_CHECK(a != fields.end(), "Beast has more fields");
-            FUZZ_CHECK(a->known == f.name() && a->name == std::string_view(f.name_string()), "field names differ: %s, %s",
-                       std::string(a->name).c_str(), std::string(f.name_string()).c_str());
-            FUZZ_CHECK(a->value == std::string_view(f.value()), "values of %s differ", std::string(f.name_string()).c_str());
+            FUZZ_CHECK(a->known == f.name() && a->name == std::string_view(f.name_string()),
+                       "field names differ: %s, %s", std::string(a->name).c_str(),
+                       std::string(f.name_string()).c_str());
+            FUZZ_CHECK(a->value == std::string_view(f.value()), "values of %s differ",
+                       std::string(f.name_string()).c_str());
             ++a;
         }
         FUZZ_CHECK(a == fields.end(), "Beast has fewer fields");

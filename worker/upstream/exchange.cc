@@ -161,7 +161,8 @@ net::awaitable<bool> is_signature_error(Stream& up, Conn& conn, const UpstreamHe
     const auto n = static_cast<std::size_t>(*length);
     conn.tcp().expires_at(ctx.deadline);
     while (conn.buffer.size() < n) {
-        auto [ec, got] = co_await up.async_read_some(ShortReadDrains(conn.buffer.prepare(n - conn.buffer.size())), kTuple);
+        const ShortReadDrains room(conn.buffer.prepare(n - conn.buffer.size()));
+        auto [ec, got] = co_await up.async_read_some(room, kTuple);
         conn.buffer.commit(got);
         if (ec) break;  // relayed as far as it came; the pump reports the failure
     }
@@ -598,8 +599,8 @@ net::awaitable<Outcome> run(Runtime& rt,
     // A span, which the write operation copies, rather than the list itself (which it would).
     const std::span<const net::const_buffer> request(at.request.data(), at.request.size());
     // What the socket does not take at once is written by Asio. The answer's read then waits for
-    // the socket's next readiness event without trying first: the last read of this connection,
-    // short of its buffer, left it marked drained (short_read.h).
+    // the socket's next readiness event without trying first when this connection's last read
+    // left nothing in it (short_read.h).
     if (const auto rest = write_now(conn.plain ? &conn.plain->socket() : nullptr, request)) {
         if (auto [ec, n] = co_await net::async_write(up, rest->span(), all_at_once, kTuple); ec)
             co_return request_not_sent(conn, at, ec);
