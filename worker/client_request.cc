@@ -13,14 +13,14 @@ const HeadField* find_field(const HeadFields& fields, std::string_view name) {
 
 void rebase_fields(HeadFields& fields, const char* from, const char* to) {
     for (HeadField& f : fields) {
-        f.name = std::string_view(to + (f.name.data() - from), f.name.size());
-        f.value = std::string_view(to + (f.value.data() - from), f.value.size());
+        f.name = rebased(f.name, from, to);
+        f.value = rebased(f.value, from, to);
     }
 }
 
 void ClientRequest::rebase(const char* from, const char* to) {
-    method_ = std::string_view(to + (method_.data() - from), method_.size());
-    target_ = std::string_view(to + (target_.data() - from), target_.size());
+    method_ = rebased(method_, from, to);
+    target_ = rebased(target_, from, to);
     rebase_fields(fields_, from, to);
 }
 

@@ -41,6 +41,11 @@ inline const HeadField* find_field(const HeadFields& fields, boost::beast::http:
 /// The first field of this name, compared without regard to case, or null.
 const HeadField* find_field(const HeadFields& fields, std::string_view name);
 
+/// `v`, which pointed at `from` + k, pointing at `to` + k.
+inline std::string_view rebased(std::string_view v, const char* from, const char* to) {
+    return {to + (v.data() - from), v.size()};
+}
+
 /// Every view of `fields` that pointed at `from` + k now points at `to` + k.
 void rebase_fields(HeadFields& fields, const char* from, const char* to);
 

@@ -283,7 +283,7 @@ SimpleHead parse_simple_response_head(std::string_view bytes, std::size_t limit,
 }
 
 void ResponseHead::rebase(const char* from, const char* to) {
-    reason = std::string_view(to + (reason.data() - from), reason.size());
+    reason = rebased(reason, from, to);
     rebase_fields(fields, from, to);
 }
 

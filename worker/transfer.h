@@ -43,10 +43,9 @@ class Remaining {
 /// body, and an answer's pieces, nearly always fit the socket's send buffer whole: this spares
 /// each of those writes Asio's write operation, its completion through the scheduler and the
 /// coroutine's suspension and resumption (about 1 600 instructions), for the same one system
-/// call as Asio's own first attempt. That completion also let the worker's other ready work run
-/// before the coroutine's next read; a read at once after a write that went out whole mostly
-/// fails (the peer has not answered yet), so the callers that read next post first
-/// (bench/analysis.md, rows 29 and 31).
+/// call as Asio's own first attempt. A read at once after a write that went out whole would
+/// mostly fail (the peer has not answered yet): the callers' reads that follow wait for epoll
+/// instead where the socket is known to be empty (short_read.h; bench/analysis.md, rows 29-33).
 std::optional<Remaining> write_now(boost::asio::ip::tcp::socket* socket,
                                    std::span<const boost::asio::const_buffer> buffers);
 
