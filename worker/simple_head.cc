@@ -98,6 +98,20 @@ bool iequal(std::string_view v, std::string_view word) {
     return true;
 }
 
+// Whether `v` starts with `prefix` (lower case), ignoring case.
+bool istarts_with(std::string_view v, std::string_view prefix) {
+    return v.size() >= prefix.size() && iequal(v.substr(0, prefix.size()), prefix);
+}
+
+}  // namespace
+
+http::field field_of(std::string_view name) {
+    if (istarts_with(name, "x-stainless-") || istarts_with(name, "anthropic-")) return http::field::unknown;
+    return http::string_to_field(name);
+}
+
+namespace {
+
 // A response's Connection tokens: only `close` and `keep-alive` are in the subset (an upgrade or
 // a hop-by-hop field named there goes to Beast). False: another token.
 bool connection_tokens(std::string_view v, bool& close) {
@@ -166,7 +180,7 @@ SimpleHead::Result parse_fields(const char*& p, const Window& w, Kind kind, Add 
         const std::string_view value_string(value, static_cast<std::size_t>(trimmed - value));
         p += 2;
 
-        const http::field f = http::string_to_field(name_string);
+        const http::field f = field_of(name_string);
         switch (f) {
             case http::field::content_length:
                 if (out.content_length || out.chunked) return no;  // a second one, or both: Beast's rules

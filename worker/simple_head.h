@@ -31,6 +31,11 @@
 
 namespace ccr::worker {
 
+/// Beast's enum for a field name (`string_to_field`: a hash of the whole name and a compare),
+/// but `unknown` at once for the two families Claude Code and the SDKs send a dozen of and
+/// Beast's table has no name in: `X-Stainless-*` and `anthropic-*`.
+boost::beast::http::field field_of(std::string_view name);
+
 struct SimpleHead {
     enum class Result {
         complete,    // the message holds the head; `size` bytes of the input were it

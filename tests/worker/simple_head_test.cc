@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -312,6 +313,25 @@ SimpleHead expect_same_response(std::string_view in, ResponseHead& simple) {
         EXPECT_EQ(!s.close && (s.content_length || s.chunked), b.parser.keep_alive()) << in;
     }
     return s;
+}
+
+TEST(SimpleHead, FieldOfIsBeastsLookupWithoutTheFamiliesBeastHasNoNameIn) {
+    // The short cut is sound only while no name in Beast's table starts with either prefix.
+    for (unsigned i = 1; i <= static_cast<unsigned>(http::field::xref); ++i) {
+        const auto f = static_cast<http::field>(i);
+        const std::string_view name = http::to_string(f);
+        EXPECT_EQ(ccr::worker::field_of(name), f) << name;
+        std::string lower(name);
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        EXPECT_FALSE(lower.starts_with("x-stainless-") || lower.starts_with("anthropic-")) << name;
+    }
+    for (const char* name : {"X-Stainless-Retry-Count", "x-stainless-lang", "anthropic-beta", "Anthropic-Version",
+                             "X-Stainless-", "anthropic-"}) {
+        EXPECT_EQ(ccr::worker::field_of(name), http::field::unknown) << name;
+    }
+    EXPECT_EQ(ccr::worker::field_of("X-Stainless"), http::string_to_field("X-Stainless"));
+    EXPECT_EQ(ccr::worker::field_of("content-length"), http::field::content_length);
+    EXPECT_EQ(ccr::worker::field_of("X-Frame-Options"), http::field::x_frame_options);
 }
 
 TEST(SimpleResponseHead, AnthropicsStreamHeadIsTheMessageBeastMakes) {
