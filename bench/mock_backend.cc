@@ -124,7 +124,9 @@ struct Answers {
 // time, enough to make the backend, not the proxies, what scenario 3 measured.
 bool wants_stream(std::string_view body) {
     constexpr std::string_view kName = "\"stream\"";
-    const auto blank = [&](size_t i) { return i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'); };
+    const auto blank = [&](size_t i) {
+        return i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t');
+    };
     for (size_t at = body.find(kName); at != std::string_view::npos; at = body.find(kName, at + 1)) {
         size_t i = at + kName.size();
         while (blank(i)) ++i;
@@ -242,7 +244,7 @@ net::awaitable<size_t> read_request(tcp::socket& s,
 net::awaitable<void> session(tcp::socket s, const Settings& cfg, const Answers& a) {
     boost::system::error_code ignored;
     s.set_option(tcp::no_delay(true), ignored);  // best effort: only latency depends on it
-    Buffer buf(16 * 1024);
+    Buffer buf(16 * 1024);  // grown to the largest request, for the connection's life
     std::string chunked_body;
     size_t have = 0;
     for (;;) {

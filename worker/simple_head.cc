@@ -103,15 +103,6 @@ bool istarts_with(std::string_view v, std::string_view prefix) {
     return v.size() >= prefix.size() && iequal(v.substr(0, prefix.size()), prefix);
 }
 
-}  // namespace
-
-http::field field_of(std::string_view name) {
-    if (istarts_with(name, "x-stainless-") || istarts_with(name, "anthropic-")) return http::field::unknown;
-    return http::string_to_field(name);
-}
-
-namespace {
-
 // A response's Connection tokens: only `close` and `keep-alive` are in the subset (an upgrade or
 // a hop-by-hop field named there goes to Beast). False: another token.
 bool connection_tokens(std::string_view v, bool& close) {
@@ -210,6 +201,11 @@ SimpleHead::Result parse_fields(const char*& p, const Window& w, Kind kind, Add 
 }
 
 }  // namespace
+
+http::field field_of(std::string_view name) {
+    if (istarts_with(name, "x-stainless-") || istarts_with(name, "anthropic-")) return http::field::unknown;
+    return http::string_to_field(name);
+}
 
 SimpleHead parse_simple_head(std::string_view bytes, std::size_t limit, ClientRequest& req) {
     SimpleHead out;
