@@ -124,16 +124,13 @@ struct Answers {
 // time, enough to make the backend, not the proxies, what scenario 3 measured.
 bool wants_stream(std::string_view body) {
     constexpr std::string_view kName = "\"stream\"";
-    const auto blank = [&](size_t i) {
-        return i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t');
-    };
-    for (size_t at = body.find(kName); at != std::string_view::npos; at = body.find(kName, at + 1)) {
-        size_t i = at + kName.size();
-        while (blank(i)) ++i;
-        if (i == body.size() || body[i] != ':') continue;
-        ++i;
-        while (blank(i)) ++i;
-        return body.substr(i, 4) == "true";
+    constexpr std::string_view kBlank = " \t\r\n";  // JSON's whitespace
+    constexpr auto npos = std::string_view::npos;
+    for (size_t at = body.find(kName); at != npos; at = body.find(kName, at + 1)) {
+        size_t i = body.find_first_not_of(kBlank, at + kName.size());
+        if (i == npos || body[i] != ':') continue;
+        i = body.find_first_not_of(kBlank, i + 1);
+        return i != npos && body.substr(i, 4) == "true";
     }
     return false;
 }
