@@ -1,6 +1,7 @@
 #include "worker/request.h"
 #include "worker/client_stream.h"
 
+#include <charconv>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -14,6 +15,7 @@ namespace ccr::worker {
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
+using namespace std::string_view_literals;
 
 bool iequals(std::string_view a, std::string_view b) { return boost::beast::iequals(a, b); }
 
@@ -81,15 +83,21 @@ bool has_field_named(const http::fields& fields, const HeadField& f) {
     return false;
 }
 
+void append_decimal(std::string& out, std::uint64_t n) {
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
 void append_status_line(std::string& out, int status) {
-    out += "HTTP/1.1 ";
-    out += std::to_string(status);
+    out += "HTTP/1.1 "sv;
+    append_decimal(out, static_cast<std::uint64_t>(status));
     out += ' ';
     std::string_view reason = status == 529 ? std::string_view("Overloaded")
                                             : std::string_view(http::obsolete_reason(
                                                   static_cast<http::status>(status)));
     out += reason.empty() ? std::string_view("Unknown") : reason;
-    out += "\r\n";
+    out += "\r\n"sv;
 }
 
 net::awaitable<bool> write_local(ClientStream& stream,
@@ -103,18 +111,18 @@ net::awaitable<bool> write_local(ClientStream& stream,
     head.reserve(256 + extra_headers.size());
     append_status_line(head, status);
     if (!content_type.empty()) {
-        head += "Content-Type: ";
+        head += "Content-Type: "sv;
         head += content_type;
-        head += "\r\n";
+        head += "\r\n"sv;
     }
-    head += "Content-Length: ";
-    head += std::to_string(body.size());
-    head += "\r\nX-Request-ID: ";
+    head += "Content-Length: "sv;
+    append_decimal(head, body.size());
+    head += "\r\nX-Request-ID: "sv;
     head += ctx.request_id;
-    head += "\r\n";
+    head += "\r\n"sv;
     head += extra_headers;
-    if (!ctx.keep_alive || ctx.unread_body) head += "Connection: close\r\n";
-    head += "\r\n";
+    if (!ctx.keep_alive || ctx.unread_body) head += "Connection: close\r\n"sv;
+    head += "\r\n"sv;
     std::array<net::const_buffer, 2> bufs{net::buffer(head),
                                           net::buffer(body.data(), head_only ? 0 : body.size())};
     stream.expires_at(std::max(ctx.deadline, RequestContext::clock::now() + std::chrono::seconds(30)));

@@ -61,6 +61,8 @@ boost::asio::awaitable<bool> write_error(ClientStream& stream,
 
 /// "HTTP/1.1 200 OK\r\n"
 void append_status_line(std::string& out, int status);
+/// `n` in decimal, without a temporary string (a head's Content-Length).
+void append_decimal(std::string& out, std::uint64_t n);
 /// Hop-by-hop headers (RFC 9110 §7.6.1) and framing headers the relay sets itself. Every one is
 /// a field Beast knows, so the parser's classification of each name decides, with no comparison.
 bool is_hop_by_hop(boost::beast::http::field name);

@@ -1,8 +1,13 @@
 #include "worker/simple_head.h"
 
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstring>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -101,6 +106,125 @@ bool iequal(std::string_view v, std::string_view word) {
 // Whether `v` starts with `prefix` (lower case), ignoring case.
 bool istarts_with(std::string_view v, std::string_view prefix) {
     return v.size() >= prefix.size() && iequal(v.substr(0, prefix.size()), prefix);
+}
+
+// The names on nearly every request and answer the relay sees (the SDKs', Claude Code's,
+// Anthropic's and the providers' fronts'), in lower case and by length, with Beast's enum for
+// each or `unknown` for those its table lacks (SimpleHead.HotNamesAreBeastsLookup holds both).
+// Looked up by length and then eight bytes at a time, only the letters' case folded: Beast's
+// string_to_field hashes every byte of the name before it compares, ~110 instructions a name and
+// seven names in the smallest request and answer (bench/analysis.md, row 38).
+struct HotName {
+    std::string_view name;
+    http::field field;
+};
+constexpr HotName kHotNames[] = {
+    {"te", http::field::te},
+    {"via", http::field::via},
+    {"date", http::field::date},
+    {"host", http::field::host},
+    {"x-app", http::field::unknown},
+    {"accept", http::field::accept},
+    {"cf-ray", http::field::unknown},
+    {"server", http::field::server},
+    {"x-api-key", http::field::unknown},
+    {"connection", http::field::connection},
+    {"keep-alive", http::field::keep_alive},
+    {"request-id", http::field::unknown},
+    {"user-agent", http::field::user_agent},
+    {"retry-after", http::field::retry_after},
+    {"content-type", http::field::content_type},
+    {"x-request-id", http::field::unknown},
+    {"x-robots-tag", http::field::unknown},
+    {"authorization", http::field::authorization},
+    {"cache-control", http::field::cache_control},
+    {"content-length", http::field::content_length},
+    {"accept-encoding", http::field::accept_encoding},
+    {"cf-cache-status", http::field::unknown},
+    {"content-encoding", http::field::content_encoding},
+    {"transfer-encoding", http::field::transfer_encoding},
+    {"x-claude-code-session-id", http::field::unknown},
+    {"strict-transport-security", http::field::strict_transport_security},
+};
+constexpr std::size_t kHotMax = 32;  // the longest hot name fits in four words
+
+// Little-endian bytes [at, at + size) of `s` (size ≤ 8), at compile time byte by byte, at run time
+// as one load.
+constexpr std::uint64_t load_le(std::string_view s, std::size_t at, std::size_t size) {
+    if (std::is_constant_evaluated()) {
+        std::uint64_t v = 0;
+        for (std::size_t b = 0; b < size; ++b)
+            v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + b])) << (8 * b);
+        return v;
+    }
+    std::uint64_t v = 0;
+    switch (size) {
+        case 8: std::memcpy(&v, s.data() + at, 8); break;
+        case 4: { std::uint32_t w; std::memcpy(&w, s.data() + at, 4); v = w; break; }
+        case 2: { std::uint16_t w; std::memcpy(&w, s.data() + at, 2); v = w; break; }
+        default: v = static_cast<unsigned char>(s[at]); break;
+    }
+    return v;
+}
+
+// Word `k` of a name, every load inside it: from eight bytes on, the words at 0, 8, … with the
+// last one ending at the name's end (overlapping the one before); shorter names as two
+// overlapping halves (4 + 4 bytes, 2 + 2) in one word.
+constexpr std::uint64_t name_word(std::string_view s, std::size_t k) {
+    const std::size_t n = s.size();
+    if (n >= 8) return load_le(s, std::min(8 * k, n - 8), 8);
+    if (n >= 4) return load_le(s, 0, 4) | load_le(s, n - 4, 4) << 32;
+    if (n >= 2) return load_le(s, 0, 2) | load_le(s, n - 2, 2) << 16;
+    return n == 1 ? load_le(s, 0, 1) : 0;
+}
+constexpr std::size_t name_words(std::size_t n) { return n <= 8 ? 1 : (n + 7) / 8; }
+
+// A hot name's words, and masks with 0x20 where it has a letter: an input word ORed with the mask
+// equals the name's word exactly when the bytes are the name's, its letters in either case.
+struct HotWords {
+    std::array<std::uint64_t, kHotMax / 8> word{};
+    std::array<std::uint64_t, kHotMax / 8> fold{};
+};
+constexpr std::array<HotWords, std::size(kHotNames)> kHotWords = [] {
+    std::array<HotWords, std::size(kHotNames)> out{};
+    for (std::size_t i = 0; i < std::size(kHotNames); ++i) {
+        const std::string_view n = kHotNames[i].name;
+        std::array<char, kHotMax> folds{};
+        for (std::size_t b = 0; b < n.size(); ++b) folds[b] = n[b] >= 'a' && n[b] <= 'z' ? 0x20 : 0;
+        for (std::size_t k = 0; k < name_words(n.size()); ++k) {
+            out[i].word[k] = name_word(n, k);
+            out[i].fold[k] = name_word(std::string_view(folds.data(), n.size()), k);
+        }
+    }
+    return out;
+}();
+// For each length, the first entry of that length and one past the last.
+constexpr std::array<std::pair<std::uint8_t, std::uint8_t>, kHotMax + 1> kHotByLength = [] {
+    std::array<std::pair<std::uint8_t, std::uint8_t>, kHotMax + 1> out{};
+    for (std::size_t i = 0; i < std::size(kHotNames); ++i) {
+        auto& range = out[kHotNames[i].name.size()];
+        if (range.first == range.second) range.first = static_cast<std::uint8_t>(i);
+        range.second = static_cast<std::uint8_t>(i + 1);
+    }
+    return out;
+}();
+static_assert(std::endian::native == std::endian::little, "kHotWords is compared with loads");
+static_assert(std::ranges::is_sorted(kHotNames, {}, [](const HotName& h) { return h.name.size(); }));
+
+const HotName* hot_name(std::string_view name) {
+    if (name.size() > kHotMax) return nullptr;
+    const auto [first, last] = kHotByLength[name.size()];
+    if (first == last) return nullptr;
+    const std::size_t words = name_words(name.size());
+    std::array<std::uint64_t, kHotMax / 8> in;
+    for (std::size_t k = 0; k < words; ++k) in[k] = name_word(name, k);
+    for (std::size_t i = first; i < last; ++i) {
+        const HotWords& h = kHotWords[i];
+        std::size_t k = 0;
+        while (k < words && (in[k] | h.fold[k]) == h.word[k]) ++k;
+        if (k == words) return &kHotNames[i];
+    }
+    return nullptr;
 }
 
 // A response's Connection tokens: only `close` and `keep-alive` are in the subset (an upgrade or
@@ -202,7 +326,14 @@ SimpleHead::Result parse_fields(const char*& p, const Window& w, Kind kind, Add 
 
 }  // namespace
 
+std::vector<std::string_view> hot_field_names() {
+    std::vector<std::string_view> out;
+    for (const HotName& h : kHotNames) out.push_back(h.name);
+    return out;
+}
+
 http::field field_of(std::string_view name) {
+    if (const HotName* hot = hot_name(name)) return hot->field;
     if (istarts_with(name, "x-stainless-") || istarts_with(name, "anthropic-")) return http::field::unknown;
     return http::string_to_field(name);
 }

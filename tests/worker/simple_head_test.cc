@@ -334,6 +334,40 @@ TEST(SimpleHead, FieldOfIsBeastsLookupWithoutTheFamiliesBeastHasNoNameIn) {
     EXPECT_EQ(ccr::worker::field_of("X-Frame-Options"), http::field::x_frame_options);
 }
 
+TEST(SimpleHead, HotNamesAreBeastsLookup) {
+    // Every name field_of finds by its own table, in any case, and every near miss of one (a byte
+    // changed, one short, one more), gets Beast's answer.
+    const std::vector<std::string_view> hot = hot_field_names();
+    ASSERT_GE(hot.size(), 20u);
+    auto same = [](const std::string& name) {
+        EXPECT_EQ(field_of(name), http::string_to_field(name)) << name;
+    };
+    for (const std::string_view h : hot) {
+        std::string lower(h), upper(h), title(h);
+        for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        for (std::size_t i = 0; i < title.size(); ++i) {
+            if (i == 0 || title[i - 1] == '-') title[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[i])));
+        }
+        for (const std::string& n : {lower, upper, title}) same(n);
+        EXPECT_EQ(field_of(title), field_of(lower)) << title;
+        for (std::size_t i = 0; i < lower.size(); ++i) {
+            // A letter one off, '-' as '_', and the bytes a blind OR with 0x20 would have folded
+            // onto the name's: a control byte for '-' or a digit, '@' to '`' against a letter.
+            for (const char c : {static_cast<char>(lower[i] + 1), '_', static_cast<char>(lower[i] & ~0x20),
+                                 static_cast<char>(lower[i] - 0x21)}) {
+                std::string m = lower;
+                m[i] = c;
+                same(m);
+            }
+        }
+        same(lower.substr(0, lower.size() - 1));
+        same(lower + "s");
+        same(title + "-");
+    }
+    EXPECT_EQ(field_of("Content-Type"), http::field::content_type);
+    EXPECT_EQ(field_of("X-API-KEY"), http::field::unknown);
+}
+
 TEST(SimpleResponseHead, AnthropicsStreamHeadIsTheMessageBeastMakes) {
     const std::string in = kAnthropicHead + "1a\r\nevent: message_start\r\n";
     ResponseHead res;

@@ -43,6 +43,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using shared::Errc;
 using clock = std::chrono::steady_clock;
+using namespace std::string_view_literals;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
 namespace {
@@ -365,47 +366,47 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
         if (shape.sse && known == http::field::cache_control) continue;
         if (decoder != nullptr && known == http::field::content_type) continue;
         head += name;
-        head += ": ";
+        head += ": "sv;
         if (secrets.empty()) {
             head += f.value;
         } else {
             head += masked(f.value, secrets);
         }
-        head += "\r\n";
+        head += "\r\n"sv;
     }
     if (decoder != nullptr) {
-        head += "Content-Type: ";
+        head += "Content-Type: "sv;
         head += decoder->content_type();
-        head += "\r\n";
+        head += "\r\n"sv;
     }
-    if (shape.sse) head += "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n";
+    if (shape.sse) head += "Cache-Control: no-cache, no-transform\r\nX-Accel-Buffering: no\r\n"sv;
     if (shape.has_length) {
-        head += "Content-Length: ";
-        head += std::to_string(*upstream.content_length());
-        head += "\r\n";
+        head += "Content-Length: "sv;
+        append_decimal(head, *upstream.content_length());
+        head += "\r\n"sv;
     } else if (shape.chunked) {
-        head += "Transfer-Encoding: chunked\r\n";
+        head += "Transfer-Encoding: chunked\r\n"sv;
     }
-    head += "X-Request-ID: ";
+    head += "X-Request-ID: "sv;
     head += ctx.request_id;
-    head += "\r\n";
+    head += "\r\n"sv;
     if (ctx.debug_headers) {
         // Time spent in the relay so far, excluding connect and waiting on the upstream.
         auto overhead = since(ctx.start) - ctx.rec.upstream_time;
         char ms[32];
         std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(std::max<std::int64_t>(overhead.count(), 0)) / 1000.0);
-        head += "X-CC-Relay-Provider: ";
+        head += "X-CC-Relay-Provider: "sv;
         head += at.provider.name();
-        head += "\r\nX-CC-Relay-Attempts: ";
+        head += "\r\nX-CC-Relay-Attempts: "sv;
         head += std::to_string(ctx.rec.failovers + 1);
-        head += "\r\nX-CC-Relay-Strategy: ";
+        head += "\r\nX-CC-Relay-Strategy: "sv;
         head += rt.config->routing.strategy;
-        head += "\r\nX-CC-Relay-Overhead-Ms: ";
+        head += "\r\nX-CC-Relay-Overhead-Ms: "sv;
         head += ms;
-        head += "\r\n";
+        head += "\r\n"sv;
     }
-    if (!ctx.keep_alive) head += "Connection: close\r\n";
-    head += "\r\n";
+    if (!ctx.keep_alive) head += "Connection: close\r\n"sv;
+    head += "\r\n"sv;
     return head;
 }
 

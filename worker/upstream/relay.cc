@@ -26,6 +26,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using shared::Errc;
 using clock = std::chrono::steady_clock;
+using namespace std::string_view_literals;
 // Claude Code's stable id of a conversation, meant for proxies (session affinity).
 constexpr std::string_view kSessionHeader = "X-Claude-Code-Session-Id";
 
@@ -43,14 +44,14 @@ std::string build_upstream_head(const Provider& p,
     head += req.method_string();
     head += ' ';
     head += up.path;
-    head += " HTTP/1.1\r\nHost: ";
+    head += " HTTP/1.1\r\nHost: "sv;
     p.origin().append_host_header(head);
-    head += "\r\n";
+    head += "\r\n"sv;
     auto add = [&head](std::string_view name, std::string_view value) {
         head += name;
-        head += ": ";
+        head += ": "sv;
         head += value;
-        head += "\r\n";
+        head += "\r\n"sv;
     };
     // Known fields by the parser's classification; names compared only for the unknown ones.
     const auto dropped = [&](const HeadField& f) {
@@ -79,11 +80,11 @@ std::string build_upstream_head(const Provider& p,
     }
     if (up.beta && !up.beta->empty()) add("anthropic-beta", *up.beta);
     for (const auto& f : up.headers) add(f.name_string(), f.value());
-    head += "X-Request-ID: ";
+    head += "X-Request-ID: "sv;
     head += ctx.request_id;
-    head += "\r\nContent-Length: ";
-    head += std::to_string(up.splice.size());
-    head += "\r\n\r\n";
+    head += "\r\nContent-Length: "sv;
+    append_decimal(head, up.splice.size());
+    head += "\r\n\r\n"sv;
     return head;
 }
 
