@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/intrusive/list.hpp>
 
 #include "shared/config/config.h"
 #include "worker/body.h"
@@ -102,17 +103,23 @@ struct Runtime {
 
     // Responses being relayed (past the upstream's head), so the end of a drain window can end
     // each one with a terminal event instead of a bare cut.
+    // One lives in the relaying coroutine's frame and is listed while it exists (no allocation).
     struct ActiveRelay {
+        ActiveRelay(Runtime& rt, ClientStream& c, DeadlineStream& up) : client(&c), upstream(&up) {
+            rt.relays.push_back(*this);
+        }
+        ActiveRelay(const ActiveRelay&) = delete;
+        ActiveRelay& operator=(const ActiveRelay&) = delete;
         ClientStream* client;
         DeadlineStream* upstream;
         bool cut = false;  // set at the end of the drain window; the upstream read is cancelled
+        boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> hook;
     };
-    using RelayList = std::list<ActiveRelay>;
+    using RelayList = boost::intrusive::list<
+        ActiveRelay,
+        boost::intrusive::member_hook<ActiveRelay, decltype(ActiveRelay::hook), &ActiveRelay::hook>,
+        boost::intrusive::constant_time_size<false>>;
     RelayList relays;
-    RelayList::iterator register_relay(ClientStream& client, DeadlineStream& up) {
-        return relays.insert(relays.end(), ActiveRelay{&client, &up, false});
-    }
-    void unregister_relay(RelayList::iterator it) { relays.erase(it); }
     /// Time a cut relay has to write its terminal event before its connection is closed anyway.
     static constexpr std::chrono::milliseconds kCutGrace{1000};
 

@@ -645,11 +645,7 @@ net::awaitable<Outcome> run(Runtime& rt,
 
     const auto body_t0 = clock::now();
     // Registered while the body is relayed: the end of a drain window cuts it.
-    struct Registration {
-        Runtime& rt;
-        Runtime::RelayList::iterator it;
-        ~Registration() { rt.unregister_relay(it); }
-    } registration{rt, rt.register_relay(client, conn.tcp())};
+    const Runtime::ActiveRelay registration(rt, client, conn.tcp());
     // The answer is whole and clean: settled before its last bytes go out (settle.h).
     auto complete = [&] {
         ctx.rec.set_usage(sink.finish_usage());
@@ -672,11 +668,11 @@ net::awaitable<Outcome> run(Runtime& rt,
     if (!sent_all) {
         BodyFraming body(head, beast_body);
         end = co_await pump_body(up, conn, parser, body, shape.no_body,
-                                 sink, decoder.get(), *registration.it, ctx,
+                                 sink, decoder.get(), registration, ctx,
                                  std::chrono::milliseconds(rt.config->server.stream_idle_timeout_ms), complete);
     }
     // A read the cut cancelled ends as a failed one: it was the cut.
-    if (end == PumpEnd::upstream_failed && registration.it->cut) end = PumpEnd::cut;
+    if (end == PumpEnd::upstream_failed && registration.cut) end = PumpEnd::cut;
     // The body phase is paced by the upstream; count it as upstream time (the relay's own share of
     // it is the decode and write, small next to the wait).
     ctx.rec.upstream_time += since(body_t0);
