@@ -1,5 +1,6 @@
 #include "worker/upstream/client_sink.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <boost/asio/as_tuple.hpp>
@@ -41,7 +42,7 @@ ClientSink::ClientSink(ClientStream& client,
                        UsageTap::Mode tap_mode)
     : client_(client), ctx_(ctx), head_(std::move(head)), chunked_(chunked), sse_(sse), tap_(tap_mode) {}
 
-std::span<const net::const_buffer> ClientSink::frame(std::span<const char> bytes, bool last) {
+std::span<const net::const_buffer> ClientSink::frame(std::span<const char> bytes, bool last, std::size_t readable) {
     const std::size_t got = bytes.size();
     if (got == 0 && !head_pending_ && !(last && chunked_)) return {};
     std::size_t n = 0;
@@ -54,7 +55,11 @@ std::span<const net::const_buffer> ClientSink::frame(std::span<const char> bytes
     }
     if (got > 0) {
         const std::string_view piece(bytes.data(), got);
-        tap_.feed(piece);
+        if (last) {
+            tap_.feed_last(piece, std::max(readable, got));
+        } else {
+            tap_.feed(piece);
+        }
         if (can_end_with_event()) tail_.feed(piece);
         if (chunked_) {
             set_chunk_size_line(chunk_head_, got);

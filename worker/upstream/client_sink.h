@@ -36,11 +36,14 @@ public:
 
     /// The next body bytes, framed for the client (the head first if it has not gone yet):
     /// feeds the tap and returns what to write, valid until the next frame() (empty: nothing).
-    /// `last`: the body is complete (a chunked body gets its terminating chunk). The caller
+    /// `last`: the body is complete (a chunked body gets its terminating chunk). `readable`: the
+    /// bytes readable from `bytes.data()` (0: just `bytes`), which lets the tap read a JSON answer
+    /// that came in one piece where it lies (UsageTap::feed_last). The caller
     /// awaits the write itself (the body pump, once per upstream read: no coroutine frame of the
     /// sink's each time) and hands its outcome to written(), which returns false when the client
     /// is gone (the request's connection is then not kept alive).
-    std::span<const boost::asio::const_buffer> frame(std::span<const char> bytes, bool last);
+    std::span<const boost::asio::const_buffer> frame(std::span<const char> bytes, bool last,
+                                                     std::size_t readable = 0);
     bool written(std::size_t bytes, const boost::system::error_code& ec);
     ClientStream& client() { return client_; }
 

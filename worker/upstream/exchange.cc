@@ -552,8 +552,9 @@ net::awaitable<PumpEnd> pump_body(Stream& up,
             piece = decoded;
             last = last || broken;
         }
-        // The piece framed and written here: no coroutine frame of its own per read.
-        const auto out = sink.frame(piece, last);
+        // The piece framed and written here: no coroutine frame of its own per read. Undecoded,
+        // it starts `buf`, all of which is readable (the usage tap's padding).
+        const auto out = sink.frame(piece, last, decoder == nullptr ? buf.size() : 0);
         if (last && !broken) complete();
         if (!out.empty()) {
             beast::error_code wec;

@@ -145,6 +145,15 @@ void UsageTap::reset(Mode mode) {
     json_overflow_ = false;
 }
 
+void UsageTap::feed_last(std::string_view chunk, std::size_t readable) {
+    if (mode_ == Mode::json && json_.empty() && !json_overflow_ && chunk.size() <= kMaxTappedJson &&
+        readable >= chunk.size() + simdjson::SIMDJSON_PADDING) {
+        if (!chunk.empty()) read_usage(chunk, readable, kMessageUsage, usage_);
+        return;
+    }
+    feed(chunk);
+}
+
 void UsageTap::feed(std::string_view chunk) {
     if (mode_ == Mode::json) {
         if (json_overflow_) return;

@@ -21,6 +21,10 @@ public:
 
     /// Feed the next piece of the response body, in order.
     void feed(std::string_view chunk);
+    /// Feed the body's last piece, `readable` bytes from its start being readable (at least its
+    /// size). A JSON answer that came whole in this one piece, with simdjson's padding readable
+    /// after it, is read where it lies: no copy into the tap, no buffer of its own.
+    void feed_last(std::string_view chunk, std::size_t readable);
     /// The body ended; parses a buffered JSON body.
     void finish();
 

@@ -60,6 +60,39 @@ TEST(UsageTap, ReadsUsageOfANonStreamingMessage) {
     EXPECT_EQ(tap.usage().cache_read_input_tokens, 5);
 }
 
+TEST(UsageTap, AWholeAnswerIsReadWhereItLiesAndOnlyItsOwnBytes) {
+    // The answer in one last piece, in a buffer with room after it: read in place. The bytes after
+    // it in the buffer are another object's end; read with them the answer would be malformed
+    // ("trailing") and give nothing.
+    const std::string body = R"({"id":"msg","usage":{"input_tokens":11,"output_tokens":22}})";
+    std::string buffer = body + R"( {"usage":{"input_tokens":99}})" + std::string(128, ' ');
+    UsageTap tap(UsageTap::Mode::json);
+    tap.feed_last(std::string_view(buffer.data(), body.size()), buffer.size());
+    tap.finish();
+    EXPECT_EQ(tap.usage().input_tokens, 11);
+    EXPECT_EQ(tap.usage().output_tokens, 22);
+
+    // Without simdjson's padding readable after it, or after earlier pieces, it is copied as
+    // before; the answer is the same.
+    for (const std::size_t split : {std::size_t{0}, std::size_t{9}}) {
+        UsageTap copied(UsageTap::Mode::json);
+        if (split > 0) copied.feed(body.substr(0, split));
+        const std::string rest = body.substr(split);
+        copied.feed_last(rest, rest.size());
+        copied.finish();
+        EXPECT_EQ(copied.usage().input_tokens, 11) << split;
+        EXPECT_EQ(copied.usage().output_tokens, 22) << split;
+    }
+
+    // A malformed answer read in place gives nothing, as a copied one does.
+    const std::string broken = R"({"usage":{"input_tokens":11},"id":"msg",})";
+    buffer = broken + std::string(128, ' ');
+    UsageTap bad(UsageTap::Mode::json);
+    bad.feed_last(std::string_view(buffer.data(), broken.size()), buffer.size());
+    bad.finish();
+    EXPECT_EQ(bad.usage().input_tokens, 0);
+}
+
 TEST(UsageTap, ReadsOnlyTheMessagesOwnUsageMember) {
     // A tool's input may hold a "usage" of its own, before the message's; neither it nor text
     // naming "usage" counts.
