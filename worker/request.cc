@@ -2,6 +2,7 @@
 #include "worker/client_stream.h"
 
 #include <charconv>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>

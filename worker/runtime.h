@@ -102,8 +102,8 @@ struct Runtime {
     std::size_t evicting = 0;  // evicted sessions whose coroutine has not ended yet
 
     // Responses being relayed (past the upstream's head), so the end of a drain window can end
-    // each one with a terminal event instead of a bare cut.
-    // One lives in the relaying coroutine's frame and is listed while it exists (no allocation).
+    // each one with a terminal event instead of a bare cut. Each entry lives in the relaying
+    // coroutine's frame and is listed while it exists: no allocation per request.
     struct ActiveRelay {
         ActiveRelay(Runtime& rt, ClientStream& c, DeadlineStream& up) : client(&c), upstream(&up) {
             rt.relays.push_back(*this);

@@ -113,7 +113,7 @@ bool istarts_with(std::string_view v, std::string_view prefix) {
 // each or `unknown` for those its table lacks (SimpleHead.HotNamesAreBeastsLookup holds both).
 // Looked up by length and then eight bytes at a time, only the letters' case folded: Beast's
 // string_to_field hashes every byte of the name before it compares, ~110 instructions a name and
-// seven names in the smallest request and answer (bench/analysis.md, row 38).
+// seven names in the smallest request and answer (bench/analysis.md, row 39).
 struct HotName {
     std::string_view name;
     http::field field;
@@ -148,8 +148,8 @@ constexpr HotName kHotNames[] = {
 };
 constexpr std::size_t kHotMax = 32;  // the longest hot name fits in four words
 
-// Little-endian bytes [at, at + size) of `s` (size ≤ 8), at compile time byte by byte, at run time
-// as one load.
+// Little-endian bytes [at, at + size) of `s` (size 1, 2, 4 or 8): at compile time byte by byte,
+// at run time as one load.
 constexpr std::uint64_t load_le(std::string_view s, std::size_t at, std::size_t size) {
     if (std::is_constant_evaluated()) {
         std::uint64_t v = 0;
@@ -157,14 +157,22 @@ constexpr std::uint64_t load_le(std::string_view s, std::size_t at, std::size_t 
             v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + b])) << (8 * b);
         return v;
     }
-    std::uint64_t v = 0;
-    switch (size) {
-        case 8: std::memcpy(&v, s.data() + at, 8); break;
-        case 4: { std::uint32_t w; std::memcpy(&w, s.data() + at, 4); v = w; break; }
-        case 2: { std::uint16_t w; std::memcpy(&w, s.data() + at, 2); v = w; break; }
-        default: v = static_cast<unsigned char>(s[at]); break;
+    if (size == 8) {
+        std::uint64_t v;
+        std::memcpy(&v, s.data() + at, 8);
+        return v;
     }
-    return v;
+    if (size == 4) {
+        std::uint32_t v;
+        std::memcpy(&v, s.data() + at, 4);
+        return v;
+    }
+    if (size == 2) {
+        std::uint16_t v;
+        std::memcpy(&v, s.data() + at, 2);
+        return v;
+    }
+    return static_cast<unsigned char>(s[at]);
 }
 
 // Word `k` of a name, every load inside it: from eight bytes on, the words at 0, 8, … with the

@@ -646,7 +646,7 @@ net::awaitable<Outcome> run(Runtime& rt,
 
     const auto body_t0 = clock::now();
     // Registered while the body is relayed: the end of a drain window cuts it.
-    const Runtime::ActiveRelay registration(rt, client, conn.tcp());
+    Runtime::ActiveRelay registration(rt, client, conn.tcp());  // the drain's end sets its `cut`
     // The answer is whole and clean: settled before its last bytes go out (settle.h).
     auto complete = [&] {
         ctx.rec.set_usage(sink.finish_usage());
