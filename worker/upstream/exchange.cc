@@ -398,7 +398,7 @@ std::string client_head(Runtime& rt, const Attempt& at, const RequestContext& ct
         head += "X-CC-Relay-Provider: "sv;
         head += at.provider.name();
         head += "\r\nX-CC-Relay-Attempts: "sv;
-        head += std::to_string(ctx.rec.failovers + 1);
+        append_decimal(head, static_cast<std::uint64_t>(ctx.rec.failovers + 1));
         head += "\r\nX-CC-Relay-Strategy: "sv;
         head += rt.config->routing.strategy;
         head += "\r\nX-CC-Relay-Overhead-Ms: "sv;
